@@ -1,0 +1,5 @@
+"""`python -m pybruin` is the `bruin` command."""
+
+from pybruin.cli import main
+
+main()

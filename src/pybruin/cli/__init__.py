@@ -1,0 +1,17 @@
+"""The `bruin` command line. Kept import-light: `bruin --version` loads nothing but this module."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args == ["--version"]:
+        from pybruin import __version__
+
+        print(f"bruin {__version__} (pybruin)")
+        return
+    from pybruin.cli.app import run_cli
+
+    sys.exit(run_cli(args))

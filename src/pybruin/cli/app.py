@@ -1,0 +1,100 @@
+"""The root `bruin` group, its global options, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+
+from pybruin import __version__
+from pybruin.errors import BruinError
+from pybruin.run.masking import Masker
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class AppState:
+    """What every command shares: the global flags and the masker for whatever it prints."""
+
+    secrets_backend: str | None = None
+    debug: bool = False
+    masker: Masker = field(default_factory=Masker)
+
+
+def state() -> AppState:
+    return click.get_current_context().ensure_object(AppState)
+
+
+def _remember_backend(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and value.strip():
+        ctx.ensure_object(AppState).secrets_backend = value.strip()
+    return value
+
+
+def _remember_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.ensure_object(AppState).debug = True
+    return value
+
+
+def global_options(command: F) -> F:
+    """`--secrets-backend` and `--debug`, accepted before or after the subcommand."""
+    command = click.option(
+        "--secrets-backend",
+        envvar="BRUIN_SECRETS_BACKEND",
+        expose_value=False,
+        callback=_remember_backend,
+        help="The source of secrets if different from .bruin.yml: vault, doppler, aws or azure.",
+    )(command)
+    return click.option(
+        "--debug", is_flag=True, expose_value=False, callback=_remember_debug, help="Show tracebacks on errors."
+    )(command)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", message="bruin %(version)s (pybruin)")
+@global_options
+def cli() -> None:
+    """pybruin: run Bruin pipelines, injecting each asset exactly the secrets it declared."""
+
+
+def _register_commands() -> None:
+    from pybruin.cli import run, validate
+
+    for module in (run, validate):
+        cli.add_command(module.command)
+
+
+def run_cli(args: Sequence[str]) -> int:
+    """Run the CLI and turn every failure into one masked line on stderr and a non-zero exit code."""
+    _register_commands()
+    app = AppState()
+    try:
+        cli.main(args=list(args), prog_name="bruin", standalone_mode=False, obj=app)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except BruinError as exc:
+        _report(app, str(exc), exc)
+        return 1
+    except Exception as exc:
+        _report(app, f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for details)", exc)
+        return 1
+    return 0
+
+
+def _report(app: AppState, message: str, exc: BaseException) -> None:
+    if app.debug:
+        sys.stderr.write(app.masker.mask("".join(traceback.format_exception(exc))))
+    sys.stderr.write(app.masker.mask(message) + "\n")
+    sys.stderr.flush()

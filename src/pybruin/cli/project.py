@@ -1,0 +1,85 @@
+"""Opening a project for a command: root, `.bruin.yml`, environment, and where connections come from."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pybruin.config.bruin_yml import BruinConfig, Environment, load_config
+from pybruin.config.project import find_project_root
+from pybruin.errors import BruinError
+from pybruin.pipeline.loader import load_pipeline, pipeline_dir_for_asset
+from pybruin.pipeline.model import Asset, Pipeline
+from pybruin.run.injection import Resolved
+from pybruin.secrets import ConnectionCache, SecretsBackend, describe_missing, open_backend
+
+PIPELINE_FILES = ("pipeline.yml", "pipeline.yaml")
+LOCAL_SOURCE = ".bruin.yml"
+
+
+@dataclass
+class Project:
+    root: Path
+    config: BruinConfig
+    environment: Environment
+    environ: Mapping[str, str]
+
+
+def open_project(path: Path, *, config_file: str | None, environment: str | None) -> Project:
+    environ = dict(os.environ)
+    root = find_project_root(path)
+    config = load_config(root, Path(config_file) if config_file else None, environ)
+    name = environment or config.default_environment
+    if name not in config.environment_names:
+        raise BruinError(
+            f"Failed to use the environment '{name}': environment '{name}' not found in the configuration file"
+        )
+    return Project(root, config, config.environment(name), environ)
+
+
+def is_asset_path(path: Path) -> bool:
+    return path.is_file() and path.name not in PIPELINE_FILES
+
+
+def load_target(path: Path) -> tuple[Pipeline, Asset | None]:
+    """The pipeline a path points into, and the asset when the path is an asset file."""
+    if not is_asset_path(path):
+        return load_pipeline(path), None
+    pipeline = load_pipeline(pipeline_dir_for_asset(path))
+    target = path.resolve()
+    for asset in pipeline.assets:
+        if target in (asset.definition_file.resolve(), asset.executable_file.resolve()):
+            return pipeline, asset
+    raise BruinError(f"'{path}' is not an asset of pipeline '{pipeline.name}': it has no @bruin header")
+
+
+class BackendConnections:
+    """The run's view of the connection store: cached, and labelled with where answers came from."""
+
+    def __init__(self, backend: SecretsBackend, project: Project) -> None:
+        self.cache = ConnectionCache(backend)
+        self._backend = backend
+        self._project = project
+        self.source = LOCAL_SOURCE if backend.name == "local" else backend.name
+
+    def get(self, name: str) -> Resolved | None:
+        connection = self.cache.get(name)
+        return Resolved(connection, self.source) if connection is not None else None
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        self.cache.prefetch(names)
+
+    def missing_message(self, name: str) -> str:
+        return describe_missing(
+            name, self._backend.name, self._project.config.path, self._project.environment.name
+        )
+
+    def close(self) -> None:
+        self._backend.close()
+
+
+def open_connections(project: Project, backend_spec: str | None) -> BackendConnections:
+    backend = open_backend(backend_spec, project.environment, project.config.path, project.environ)
+    return BackendConnections(backend, project)

@@ -1,0 +1,47 @@
+"""`bruin validate`: structural rules, plus that every secret and connection exists in the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pybruin.cli.app import global_options
+from pybruin.cli.project import PIPELINE_FILES, is_asset_path, load_target, open_project
+from pybruin.errors import BruinError
+from pybruin.pipeline.loader import find_pipeline_dirs, load_pipeline
+from pybruin.pipeline.model import Pipeline
+from pybruin.pipeline.validate import Issue, validate_pipeline
+
+
+def pipelines_under(path: Path) -> list[Pipeline]:
+    if is_asset_path(path) or any((path / name).is_file() for name in PIPELINE_FILES) or path.name in PIPELINE_FILES:
+        return [load_target(path)[0]]
+    found = [load_pipeline(directory) for directory in find_pipeline_dirs(path)]
+    if not found:
+        raise BruinError(f"no pipelines found under '{path}'")
+    return found
+
+
+@click.command("validate")
+@click.argument("path", default=".", type=click.Path(exists=True, path_type=Path))
+@click.option("-e", "--environment", "--env", "environment", help="The environment of .bruin.yml to check against.")
+@click.option("--config-file", envvar="BRUIN_CONFIG_FILE", help="Path to .bruin.yml.")
+@global_options
+def command(path: Path, environment: str | None, config_file: str | None) -> None:
+    """Check pipelines and assets without running anything."""
+    project = open_project(path, config_file=config_file, environment=environment)
+    pipelines = pipelines_under(path)
+    issues: list[Issue] = []
+    for pipeline in pipelines:
+        issues += validate_pipeline(pipeline, project.environment.connections, project.environment.name)
+    for issue in issues:
+        where = f"{issue.asset}" if issue.asset else str(issue.file)
+        marker = "✘" if issue.severity == "error" else "!"
+        click.echo(f"{marker} {where}: {issue.message}")
+    errors = sum(issue.severity == "error" for issue in issues)
+    assets = sum(len(p.assets) for p in pipelines)
+    if errors:
+        click.echo(f"✘ Checked {len(pipelines)} pipeline(s) and found {errors} issue(s).")
+        raise click.exceptions.Exit(1)
+    click.echo(f"✓ Successfully validated {assets} assets across {len(pipelines)} pipeline(s), all good.")

@@ -1,0 +1,189 @@
+"""Loading ``.bruin.yml``: environments, their schema prefix and their connections.
+
+The file is parsed once; an environment's connections are only built when that environment is
+asked for, so a broken connection in an environment nobody selected cannot stop a run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+
+from pybruin.config.connections import CONNECTION_TYPES, Connection, ConnectionConfigError, build_connection
+from pybruin.config.expand import expand_set_variables
+from pybruin.errors import BruinError
+
+DEFAULT_CONFIG_NAME = ".bruin.yml"
+CONTENT_VARIABLE = "BRUIN_CONFIG_FILE_CONTENT"
+_DEFAULT_CONFIG_TEXT = "default_environment: default\nenvironments:\n  default:\n    connections: {}\n"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One environment of the config, with its connections built and checked."""
+
+    name: str
+    schema_prefix: str  # "" or ending in "_"
+    connections: Mapping[str, Connection]  # by connection name, in file order
+
+
+@dataclass
+class BruinConfig:
+    """A parsed ``.bruin.yml``. ``environment()`` builds (once) the connections of the one asked for."""
+
+    path: Path  # the config file; its folder anchors relative paths even when the text came from the env
+    default_environment: str
+    environment_names: list[str]
+    _source: str = field(repr=False)
+    _raw_environments: Mapping[object, object] = field(repr=False)
+    _environ: Mapping[str, str] = field(repr=False)
+    _built: dict[str, Environment] = field(default_factory=dict, repr=False)
+
+    def environment(self, name: str | None) -> Environment:
+        """The named environment (``None``: the default one), raising BruinError if it is unusable."""
+        name = self.default_environment if name is None else name
+        built = self._built.get(name)
+        if built is None:
+            built = self._built[name] = self._build(name)
+        return built
+
+    def _build(self, name: str) -> Environment:
+        if name not in self.environment_names:
+            raise BruinError(f"environment '{name}' not found in the configuration file")
+        raw = self._raw_environments[_raw_key(self._raw_environments, name)]
+        if not isinstance(raw, Mapping) or raw.get("connections") is None:
+            raise BruinError(f"environment '{name}' has no connections defined")
+        where = f"{self._source}: environment '{name}'"
+        prefix = expand_set_variables(raw.get("schema_prefix"), self._environ) or ""
+        if not isinstance(prefix, str):
+            raise BruinError(f"{where}: schema_prefix must be a string")
+        if prefix and not prefix.endswith("_"):
+            prefix += "_"
+        return Environment(name, prefix, MappingProxyType(self._connections(raw["connections"], where)))
+
+    def _connections(self, by_type: object, where: str) -> dict[str, Connection]:
+        if not isinstance(by_type, Mapping):
+            raise BruinError(f"{where}: connections must be a mapping of connection types")
+        connections: dict[str, Connection] = {}
+        type_of: dict[str, str] = {}
+        for raw_type, entries in by_type.items():
+            type_key = str(raw_type)
+            if not isinstance(entries, list):
+                raise BruinError(f"{where}: connection type '{type_key}' must hold a list of connections")
+            for number, entry in enumerate(entries, start=1):
+                connection = self._connection(type_key, number, entry, where)
+                earlier = type_of.setdefault(connection.name, type_key)
+                if connection.name in connections:
+                    users = f"two {type_key}" if earlier == type_key else f"both {earlier} and {type_key}"
+                    raise BruinError(f"{where}: connection name '{connection.name}' is used by {users} connections")
+                connections[connection.name] = connection
+        return connections
+
+    def _connection(self, type_key: str, number: int, entry: object, where: str) -> Connection:
+        if not isinstance(entry, Mapping):
+            raise BruinError(f"{where}: {type_key} connection #{number} must be a mapping")
+        if entry.get("name") in (None, ""):
+            raise BruinError(f"{where}: {type_key} connection #{number} has no name")
+        # Without a model nothing else would give a substituted "5432" its type, so YAML does.
+        fields = expand_set_variables(dict(entry), self._environ, resolve_types=type_key not in CONNECTION_TYPES)
+        try:
+            return build_connection(type_key, fields, base_dir=self.path.parent, environ=self._environ)
+        except ConnectionConfigError as exc:
+            raise ConnectionConfigError(f"{where}: {exc}") from None
+
+
+def load_config(project_root: Path, config_file: Path | None, environ: Mapping[str, str]) -> BruinConfig:
+    """Read the project's config, creating a default one (and git-ignoring it) when it is missing.
+
+    ``config_file`` (``--config-file``) falls back to ``BRUIN_CONFIG_FILE``, then to
+    ``<project_root>/.bruin.yml``; a relative one is taken from the working directory.
+    ``BRUIN_CONFIG_FILE_CONTENT``, when non-empty, is parsed instead of the file, which is then
+    neither read nor written. ``environ`` is copied: expansion sees the variables as they were now.
+    """
+    chosen = config_file or environ.get("BRUIN_CONFIG_FILE") or Path(project_root, DEFAULT_CONFIG_NAME)
+    path = Path(os.path.abspath(chosen))
+    content = environ.get(CONTENT_VARIABLE)
+    if content:
+        source, text = CONTENT_VARIABLE, content
+    else:
+        source = str(path)
+        if not path.exists():
+            _create_default(path)
+        text = _read(path)
+    document = _parse(text, source)
+    environ = dict(environ)
+
+    raw_environments = document.get("environments") or {}
+    if not isinstance(raw_environments, Mapping):
+        raise BruinError(f"{source}: environments must be a mapping of environment names")
+    default = expand_set_variables(document.get("default_environment"), environ) or "default"
+    if not isinstance(default, str):
+        raise BruinError(f"{source}: default_environment must be a string")
+    return BruinConfig(
+        path=path,
+        default_environment=default,
+        environment_names=[str(key) for key in raw_environments],
+        _source=source,
+        _raw_environments=raw_environments,
+        _environ=environ,
+    )
+
+
+def _raw_key(raw_environments: Mapping[object, object], name: str) -> object:
+    # YAML keys need not be strings (`2024:`); environment names are their text.
+    return next(key for key in raw_environments if str(key) == name)
+
+
+def _parse(text: str, source: str) -> Mapping[object, object]:
+    try:
+        document = yaml.load(text, Loader=_YAML_LOADER)
+    except yaml.MarkedYAMLError as exc:
+        # Only the problem and its line: PyYAML's full message quotes the offending text.
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = exc.problem or exc.context or "syntax error"
+        message = f"{source}{line}: invalid YAML: {problem}"
+    except yaml.YAMLError:
+        message = f"{source}: invalid YAML"
+    else:
+        if document is None:
+            return {}
+        if not isinstance(document, Mapping):
+            raise BruinError(f"{source}: the top level must be a mapping")
+        return document
+    raise BruinError(message)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BruinError(f"failed to read file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise BruinError(f"failed to read file {path}: not UTF-8 text") from None
+
+
+def _create_default(path: Path) -> None:
+    """Write the empty default config, and make sure git will never pick it up."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_DEFAULT_CONFIG_TEXT, encoding="utf-8")
+        _ignore_in_git(path)
+    except OSError as exc:
+        raise BruinError(f"cannot create {path}: {exc.strerror}") from None
+
+
+def _ignore_in_git(path: Path) -> None:
+    gitignore = path.parent / ".gitignore"
+    # surrogateescape: whatever bytes the file holds are written back unchanged.
+    existing = gitignore.read_text("utf-8", "surrogateescape") if gitignore.exists() else ""
+    if any(line.strip() in (path.name, f"/{path.name}") for line in existing.splitlines()):
+        return
+    separator = "" if existing == "" or existing.endswith("\n") else "\n"
+    gitignore.write_text(f"{existing}{separator}{path.name}\n", "utf-8", "surrogateescape")

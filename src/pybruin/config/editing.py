@@ -1,0 +1,350 @@
+"""Adding and deleting connections in ``.bruin.yml`` without touching anything else in it.
+
+People keep comments, commented-out connections and their own layout in this file. A parse-and-dump
+round trip, even ruamel.yaml's, rewrites lines nobody asked to change (``~`` becomes empty, extra spaces
+and flow-list commas are normalised), so edits here are splices: the file is parsed only to learn where
+things are, and exactly the text of the entry that is added or removed changes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pybruin.errors import BruinError
+
+if TYPE_CHECKING:
+    from yaml import MappingNode, Node, SequenceNode
+
+_DEFAULT_INDENT = 2  # nested mapping keys, relative to their parent key
+_DEFAULT_DASH_OFFSET = 2  # a list's dashes, relative to the key holding the list
+
+
+def add_connection(
+    config_path: Path, environment: str, name: str, type_key: str, credentials: Mapping[str, object]
+) -> None:
+    """Append ``{name: <name>, **credentials}`` to ``environments.<environment>.connections.<type_key>``.
+
+    The entry is validated with the connection's model before anything is written, so a bad field is
+    reported (by name, never by value) instead of breaking the next run. A missing config file is first
+    created the way every command creates it.
+    """
+    from pybruin.config.connections import build_connection
+
+    config = _ConfigText.read(config_path)
+    env = config.environment(environment)
+    if config.find(env.value, name) is not None:
+        raise BruinError(f"a connection named '{name}' already exists in the '{environment}' environment")
+    if "name" in credentials:
+        raise BruinError("the credentials must not contain 'name': the connection's name is given on its own")
+    entry = {"name": name, **credentials}
+    build_connection(type_key, entry, base_dir=config_path.parent, environ=os.environ)
+    config.save(config.insertion(env, type_key, entry))
+
+
+def delete_connection(config_path: Path, environment: str, name: str) -> None:
+    """Remove the connection called ``name`` from an environment, and its type's list if that empties."""
+    config = _ConfigText.read(config_path)
+    found = config.find(config.environment(environment).value, name)
+    if found is None:
+        raise BruinError(f"connection '{name}' not found in environment '{environment}'")
+    config.save(config.removal(found))
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A key and its value inside ``parent``, a mapping node."""
+
+    parent: MappingNode
+    key: Node
+    value: Node
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Where a named connection sits: item ``index`` of the list at ``connections.value[type_index]``."""
+
+    connections: _Entry
+    type_index: int
+    index: int
+
+
+@dataclass(frozen=True)
+class _Edit:
+    start: int
+    end: int
+    text: str
+
+
+class _ConfigText:
+    """The config file's text, its parsed nodes (for positions only), and the layout new lines follow."""
+
+    def __init__(self, path: Path, text: str, mode: int) -> None:
+        import yaml
+
+        self.path = path
+        self.text = text
+        self.mode = mode
+        self.newline = "\r\n" if "\r\n" in text else "\n"
+        try:
+            self.root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            # Only the line: PyYAML's message quotes the offending text, which may be a credential.
+            mark = exc.problem_mark or exc.context_mark
+            line = f":{mark.line + 1}" if mark is not None else ""
+            raise BruinError(f"cannot edit {path}{line}: the file is not valid YAML") from None
+        except yaml.YAMLError:
+            raise BruinError(f"cannot edit {path}: the file is not valid YAML") from None
+        # Text under an anchor is shared with every alias of it, and a tag moves where a collection
+        # starts: neither can be edited in one place, so such files are left to the user.
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.AnchorToken | yaml.AliasToken | yaml.TagToken):
+                raise BruinError(
+                    f"cannot edit {path} automatically: line {token.start_mark.line + 1} uses a YAML anchor, "
+                    "alias or tag; edit the file by hand"
+                )
+        self.indent, self.dash_offset = self._layout()
+
+    @classmethod
+    def read(cls, path: Path) -> _ConfigText:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            from pybruin.config.bruin_yml import load_config
+
+            load_config(path.parent, path, {})  # writes the default file and git-ignores it
+            mode = 0o600
+        except OSError as exc:
+            raise BruinError(f"failed to read file {path}: {exc.strerror}") from None
+        try:
+            with open(path, encoding="utf-8", newline="") as file:  # keep CRLF line ends as they are
+                return cls(path, file.read(), mode)
+        except OSError as exc:
+            raise BruinError(f"failed to read file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise BruinError(f"failed to read file {path}: not UTF-8 text") from None
+
+    def save(self, edits: list[_Edit]) -> None:
+        text = self.text
+        for edit in sorted(edits, key=lambda edit: edit.start, reverse=True):
+            text = text[: edit.start] + edit.text + text[edit.end :]
+        _write_atomically(self.path, text, self.mode)
+
+    # -- finding things ------------------------------------------------------------------------
+
+    def environment(self, name: str) -> _Entry:
+        environments = self._get(self.root, "environments")
+        found = self._get(environments.value, name) if environments is not None else None
+        if found is None:
+            raise BruinError(f"environment '{name}' does not exist")
+        return found
+
+    def find(self, env: Node, name: str) -> _Found | None:
+        from yaml import MappingNode, ScalarNode, SequenceNode
+
+        connections = self._get(env, "connections")
+        if connections is None or not isinstance(connections.value, MappingNode):
+            return None
+        for type_index, (_, entries) in enumerate(connections.value.value):
+            if not isinstance(entries, SequenceNode):
+                continue
+            for index, item in enumerate(entries.value):
+                named = self._get(item, "name")
+                if named is not None and isinstance(named.value, ScalarNode) and named.value.value == name:
+                    return _Found(connections, type_index, index)
+        return None
+
+    def _get(self, node: Node | None, key: str) -> _Entry | None:
+        from yaml import MappingNode
+
+        if not isinstance(node, MappingNode):
+            return None
+        return next((_Entry(node, k, v) for k, v in node.value if k.value == key), None)
+
+    # -- adding --------------------------------------------------------------------------------
+
+    def insertion(self, env: _Entry, type_key: str, entry: dict[str, object]) -> list[_Edit]:
+        """Edits adding ``entry``, creating ``connections`` and the type's list when they are missing."""
+        addition: dict[str, object] | list[object] = {"connections": {type_key: [entry]}}
+        slot = env
+        while isinstance(addition, dict):
+            [(key, inner)] = addition.items()
+            found = self._get(slot.value, key)
+            if found is None:
+                break
+            slot, addition = found, inner
+        return self._add(slot, addition)
+
+    def _add(self, slot: _Entry, addition: dict[str, object] | list[object]) -> list[_Edit]:
+        from yaml import MappingNode, SequenceNode
+
+        node = slot.value
+        if _is_empty(node):
+            return self._fill(slot, addition)
+        if not isinstance(node, MappingNode if isinstance(addition, dict) else SequenceNode):
+            kind = "a mapping" if isinstance(addition, dict) else "a list"
+            raise BruinError(f"{self.path}:{node.start_mark.line + 1}: '{slot.key.value}' must hold {kind}")
+        if node.flow_style:
+            at = self._spans(node)[-1][1]
+            return [_Edit(at, at, ", " + _flow(addition)[1:-1])]
+        return [self._lines_after(node, self._block(addition, node.start_mark.column))]
+
+    def _fill(self, slot: _Entry, addition: dict[str, object] | list[object]) -> list[_Edit]:
+        """Replace an empty value (nothing, ``~``, ``{}``, ``[]``) with ``addition``."""
+        node = slot.value
+        if slot.parent.flow_style:
+            return [_Edit(node.start_mark.index, node.end_mark.index, _flow(addition))]
+        start = node.start_mark.index
+        if node.end_mark.index > start:  # take the space before `{}` along; nothing to take for an empty value
+            while self.text[start - 1] in " \t":
+                start -= 1
+        step = self.indent if isinstance(addition, dict) else self.dash_offset
+        block = self._block(addition, slot.key.start_mark.column + step)
+        return [_Edit(start, node.end_mark.index, ""), self._lines_after(node, block)]
+
+    def _block(self, value: dict[str, object] | list[object], column: int) -> str:
+        pad = " " * column
+        if isinstance(value, dict):
+            [(key, inner)] = value.items()
+            step = self.indent if isinstance(inner, dict) else self.dash_offset
+            return f"{pad}{key}:{self.newline}" + self._block(inner, column + step)
+        [entry] = value
+        lines = _dump(entry, default_flow_style=False, indent=self.indent).splitlines()
+        return "".join(f"{pad}{'  ' if number else '- '}{line}{self.newline}" for number, line in enumerate(lines))
+
+    def _lines_after(self, node: Node, lines: str) -> _Edit:
+        """Insert ``lines`` right after the last line of ``node``."""
+        at = self._line_after(self._end(node))
+        needs_break = at == len(self.text) and not self.text.endswith("\n")
+        return _Edit(at, at, (self.newline if needs_break else "") + lines)
+
+    # -- removing ------------------------------------------------------------------------------
+
+    def removal(self, found: _Found) -> list[_Edit]:
+        connections = found.connections.value
+        entries = connections.value[found.type_index][1]
+        if len(entries.value) > 1:
+            return [self._without(entries, found.index)]
+        if len(connections.value) > 1:
+            return [self._without(connections, found.type_index)]
+        # The last connection of the environment: `connections: {}` keeps the environment loadable.
+        if connections.flow_style:
+            return [_Edit(connections.start_mark.index, connections.end_mark.index, "{}")]
+        colon = self.text.index(":", found.connections.key.end_mark.index) + 1
+        start = self._line_start(connections.start_mark.index)
+        return [_Edit(colon, colon, " {}"), _Edit(start, self._line_after(self._end(connections)), "")]
+
+    def _without(self, node: MappingNode | SequenceNode, index: int) -> _Edit:
+        """The edit removing child ``index`` of a collection that has at least two children."""
+        spans = self._spans(node)
+        start, end = spans[index]
+        if not node.flow_style:
+            return _Edit(self._line_start(start), self._line_after(end), "")
+        if index + 1 < len(spans):
+            return _Edit(start, spans[index + 1][0], "")  # the item, its comma and the space after it
+        return _Edit(spans[index - 1][1], end, "")  # the comma before the last item, and the item
+
+    # -- positions -----------------------------------------------------------------------------
+
+    def _spans(self, node: MappingNode | SequenceNode) -> list[tuple[int, int]]:
+        """Where each child's own text starts and ends (a block list item starts at its dash)."""
+        from yaml import MappingNode
+
+        if isinstance(node, MappingNode):
+            return [(key.start_mark.index, self._end(value)) for key, value in node.value]
+        spans = [(item.start_mark.index, self._end(item)) for item in node.value]
+        if node.flow_style:
+            return spans
+        return [(self.text.rindex("-", 0, start), end) for start, end in spans]
+
+    def _end(self, node: Node) -> int:
+        """The index just past a node's own text: a block collection ends where its last value does,
+        before any comment or blank line that follows it."""
+        from yaml import MappingNode, SequenceNode
+
+        while isinstance(node, MappingNode | SequenceNode) and not node.flow_style:
+            node = node.value[-1][1] if isinstance(node, MappingNode) else node.value[-1]
+        return node.end_mark.index
+
+    def _line_start(self, index: int) -> int:
+        return self.text.rfind("\n", 0, index) + 1
+
+    def _line_after(self, end: int) -> int:
+        """The start of the line after the one holding the character before ``end``."""
+        newline = self.text.find("\n", max(end - 1, 0))
+        return len(self.text) if newline < 0 else newline + 1
+
+    def _layout(self) -> tuple[int, int]:
+        """How far the file indents nested keys, and list dashes under their key (first examples found)."""
+        from yaml import MappingNode, SequenceNode
+
+        steps = [
+            (value, value.start_mark.column - key.start_mark.column)
+            for key, value in _block_pairs(self.root)
+            if isinstance(value, MappingNode | SequenceNode) and value.value and not value.flow_style
+        ]
+        indent = next((s for v, s in steps if isinstance(v, MappingNode) and 2 <= s <= 9), _DEFAULT_INDENT)
+        dash = next((s for v, s in steps if isinstance(v, SequenceNode) and 0 <= s <= 8), _DEFAULT_DASH_OFFSET)
+        return indent, dash
+
+
+def _block_pairs(root: Node | None) -> Iterator[tuple[Node, Node]]:
+    """Every key and value of every block mapping, in document order."""
+    from yaml import MappingNode, SequenceNode
+
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, MappingNode):
+            if not node.flow_style:
+                yield from node.value
+            pending.extend(reversed([value for _, value in node.value]))
+        elif isinstance(node, SequenceNode):
+            pending.extend(reversed(node.value))
+
+
+def _is_empty(node: Node) -> bool:
+    """Nothing, ``~``/``null``, ``{}`` or ``[]``: a value that can simply be replaced."""
+    from yaml import ScalarNode
+
+    if isinstance(node, ScalarNode):
+        return node.tag == "tag:yaml.org,2002:null"
+    return not node.value
+
+
+def _flow(value: object) -> str:
+    return _dump(value, default_flow_style=True).strip()
+
+
+def _dump(value: object, **options: object) -> str:
+    import yaml
+
+    try:
+        return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=math.inf, **options)
+    except yaml.YAMLError:
+        # The representer's message includes the object, which may be a credential.
+        raise BruinError("the credentials hold a value that cannot be written as YAML") from None
+
+
+def _write_atomically(path: Path, text: str, mode: int) -> None:
+    """Replace the file in one step, so a crash never leaves half a config (or a world-readable temp)."""
+    target = Path(os.path.realpath(path))  # a symlinked config stays a symlink
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
+                file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
+            os.chmod(temporary, mode)
+            os.replace(temporary, target)
+        finally:
+            Path(temporary).unlink(missing_ok=True)  # already gone once replaced
+    except OSError as exc:
+        raise BruinError(f"cannot write {path}: {exc.strerror}") from None

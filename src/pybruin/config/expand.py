@@ -1,0 +1,64 @@
+"""``${NAME}`` references to environment variables inside ``.bruin.yml`` values.
+
+Expansion happens in two stages, as in upstream Bruin: at load only the variables that are set
+are substituted (so an unset one stays visible as ``${NAME}``), and when a connection is built the
+rest become empty strings. Both stages work on parsed YAML values, never on the text, so a value
+holding ``#``, ``:`` or quotes is inserted verbatim and cannot change the document's structure.
+Each stage is a single pass: text that a variable inserts is never scanned again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+import yaml
+
+_REFERENCE = re.compile(r"\$\{([^}]+)\}")
+_RETYPED_TAGS = frozenset({"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
+
+
+def expand_set_variables(value: object, environ: Mapping[str, str], *, resolve_types: bool = False) -> object:
+    """Stage 1: replace each ``${NAME}`` whose variable is set; leave the others literal.
+
+    Recurses through dicts (values only, never keys) and lists. With ``resolve_types``, a string
+    that was exactly one reference is re-read as a YAML scalar, so ``"${PORT}"`` with ``PORT=5432``
+    becomes the int 5432. That is for connections without a typed model, where nothing else would
+    give the value its type.
+    """
+
+    def substitute(text: str) -> object:
+        expanded = _REFERENCE.sub(lambda match: environ.get(match[1], match[0]), text)
+        whole = _REFERENCE.fullmatch(text)
+        if resolve_types and whole is not None and whole[1] in environ:
+            return _as_yaml_scalar(expanded)
+        return expanded
+
+    return _map_strings(value, substitute)
+
+
+def expand_unset_to_empty(value: object, environ: Mapping[str, str]) -> object:
+    """Stage 2: replace every remaining ``${NAME}`` with the variable's value, or ``""`` if unset."""
+    return _map_strings(value, lambda text: _REFERENCE.sub(lambda match: environ.get(match[1], ""), text))
+
+
+def _map_strings(value: object, convert: Callable[[str], object]) -> object:
+    if isinstance(value, str):
+        return convert(value)
+    if isinstance(value, dict):
+        return {key: _map_strings(item, convert) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(item, convert) for item in value]
+    return value
+
+
+def _as_yaml_scalar(text: str) -> object:
+    """Read ``text`` as a plain YAML scalar would be, keeping only booleans and numbers.
+
+    Nulls, dates and anything with structure stay strings: an empty variable should not turn a field
+    into ``null``, and a value such as ``a: b # c`` must not be parsed as YAML syntax.
+    """
+    tag = yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False))
+    if tag in _RETYPED_TAGS:
+        return yaml.safe_load(text)
+    return text

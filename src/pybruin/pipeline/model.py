@@ -1,0 +1,64 @@
+"""The pipeline as the rest of pybruin sees it: plain data, already merged with the pipeline defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class SecretMapping:
+    """One connection an asset may read (`key`) and the environment variable it receives it as."""
+
+    key: str
+    inject_as: str
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """One `depends` entry as written; only `kind == "asset"` with `mode == "full"` orders the run."""
+
+    kind: Literal["asset", "uri"]
+    value: str
+    mode: Literal["full", "symbolic"] = "full"
+
+
+@dataclass
+class Asset:
+    name: str
+    type: str
+    definition_file: Path
+    executable_file: Path
+    content: str = ""
+    depends: list[str] = field(default_factory=list)
+    secrets: list[SecretMapping] = field(default_factory=list)
+    connection: str | None = None
+    enabled: bool = True
+    image: str | None = None
+    materialization: dict = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)
+    header: dict = field(default_factory=dict)
+    # Dependencies that never order the run (symbolic ones and `uri:` ones), kept for reporting.
+    other_depends: list[Dependency] = field(default_factory=list)
+    description: str | None = None
+    owner: str | None = None
+    instance: str | None = None
+    start_date: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Pipeline:
+    name: str
+    directory: Path
+    definition_file: Path
+    default_connections: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, dict] = field(default_factory=dict)
+    commit: str = ""
+    pristine_env: bool = False
+    assets: list[Asset] = field(default_factory=list)
+    definition: dict = field(default_factory=dict)  # the raw pipeline.yml mapping
+
+    def asset(self, name: str) -> Asset | None:
+        return next((asset for asset in self.assets if asset.name == name), None)

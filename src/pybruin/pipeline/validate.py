@@ -1,0 +1,140 @@
+"""Structural checks of a loaded pipeline (Bruin's critical lint rules), plus a connection pre-flight.
+
+The pre-flight goes beyond Bruin: given the names the selected environment defines, it reports every secret
+key and asset connection that would fail at run time, before anything runs. Messages name assets, keys and
+connections only; connection values are never looked at here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pybruin.pipeline.dag import find_cycles
+from pybruin.pipeline.model import Asset, Pipeline
+
+Severity = Literal["error", "warning"]
+
+# Bruin's asset types (reference §2.6): per platform, the kinds it offers, then the platform-less types.
+_ALL_KINDS = "sql seed source sensor.query sensor.table"
+_PLATFORM_KINDS = {
+    **dict.fromkeys(
+        ("athena", "bq", "clickhouse", "databricks", "ms", "pg", "rs", "sf", "synapse", "vertica"), _ALL_KINDS
+    ),
+    "duckdb": "sql seed source sensor.query",
+    **dict.fromkeys(("fabric", "fw", "my"), "sql seed sensor.query sensor.table"),
+    **dict.fromkeys(("trino", "dremio", "sail"), "sql sensor.query"),
+    "oracle": "sql source",
+    "motherduck": "sql",
+}
+_OTHER_TYPES = """
+    python r empty ingestr dbt agent.claude_code dataproc_serverless.pyspark emr_serverless.pyspark
+    emr_serverless.spark s3.sensor.key_sensor mongo.source dynamodb elasticsearch starrocks domo gooddata gsheets
+    grafana looker looker_studio metabase modebi powerbi qliksense qlikview quicksight quicksight.dashboard
+    quicksight.dataset redash sisense superset tableau tableau.dashboard tableau.datasource tableau.workbook
+    tableau.worksheet
+"""
+KNOWN_TYPES = frozenset(
+    [
+        *_OTHER_TYPES.split(),
+        *(f"{platform}.{kind}" for platform, kinds in _PLATFORM_KINDS.items() for kind in kinds.split()),
+    ]
+)
+
+_VALID_NAME = re.compile(r"[\w.-]+", re.ASCII)
+
+
+@dataclass(frozen=True)
+class Issue:
+    severity: Severity
+    asset: str | None  # None for pipeline-wide issues
+    file: Path
+    message: str
+
+
+def validate_pipeline(
+    pipeline: Pipeline, known_connections: Container[str] | None, environment_name: str = "default"
+) -> list[Issue]:
+    """Every problem found: pipeline-wide ones, then per asset in file order, then dependency cycles.
+
+    `known_connections` (connection names of environment `environment_name`) enables the pre-flight check;
+    None skips it, as `bruin validate` does.
+    """
+    issues = [Issue("error", None, pipeline.definition_file, message) for message in _pipeline_problems(pipeline)]
+    names = {asset.name for asset in pipeline.assets}
+    for asset in pipeline.assets:
+        for severity, message in _asset_problems(asset, names, known_connections, environment_name):
+            issues.append(Issue(severity, asset.name or None, asset.definition_file, message))
+    for cycle in find_cycles(pipeline):
+        issues.append(Issue("error", None, pipeline.definition_file, f"dependency cycle: {' -> '.join(cycle)}"))
+    return issues
+
+
+def _pipeline_problems(pipeline: Pipeline) -> Iterator[str]:
+    if not pipeline.name:
+        yield (
+            "The pipeline name cannot be empty, it must be a valid name made of alphanumeric characters, "
+            "dashes, dots and underscores"
+        )
+    elif not _VALID_NAME.fullmatch(pipeline.name):
+        yield "The pipeline name must be made of alphanumeric characters, dashes, dots and underscores"
+
+
+def _asset_problems(
+    asset: Asset, names: set[str], known_connections: Container[str] | None, environment_name: str
+) -> Iterator[tuple[Severity, str]]:
+    if not asset.name:
+        yield "error", "A task must have a name"
+    elif not _VALID_NAME.fullmatch(asset.name):
+        yield "error", "A task name must be made of alphanumeric characters, dashes, dots and underscores"
+
+    if not asset.type:
+        yield "error", "A task must have a type, e.g. 'bq.sql' for a GoogleCloudPlatform SQL task"
+    elif asset.type not in KNOWN_TYPES:
+        yield "error", f"Invalid asset type '{asset.type}'"
+
+    for dependency in [*asset.depends, *(dep.value for dep in asset.other_depends if dep.kind == "asset")]:
+        if not dependency:
+            yield "error", "Assets cannot have empty dependencies"
+        elif dependency not in names:
+            yield "error", f"Dependency '{dependency}' does not exist"
+
+    if asset.type == "python" and asset.materialization.get("type") == "table" and not asset.connection:
+        yield "error", "A task with materialization must have a connection defined"
+
+    yield from _secret_problems(asset)
+    if known_connections is not None:
+        yield from _missing_connections(asset, known_connections, environment_name)
+
+
+def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:
+    keys_by_variable: dict[str, str] = {}
+    for secret in asset.secrets:
+        if not secret.key.strip():
+            yield "error", "Secrets must have a `key` attribute"
+            continue
+        earlier = keys_by_variable.setdefault(secret.inject_as, secret.key)
+        if earlier != secret.key:
+            yield (
+                "warning",
+                (
+                    f"secrets '{earlier}' and '{secret.key}' are both injected as '{secret.inject_as}'; "
+                    f"only '{secret.key}' will be visible"
+                ),
+            )
+            keys_by_variable[secret.inject_as] = secret.key
+
+
+def _missing_connections(
+    asset: Asset, known_connections: Container[str], environment_name: str
+) -> Iterator[tuple[Severity, str]]:
+    if asset.connection and asset.connection not in known_connections:
+        yield "error", f"connection '{asset.connection}' is not defined in environment '{environment_name}'"
+    # The asset's own connection is also one of its secrets (reference §3.3); it is reported once, above.
+    keys = dict.fromkeys(secret.key for secret in asset.secrets if secret.key.strip())
+    for key in keys:
+        if key != asset.connection and key not in known_connections:
+            yield "error", f"secret '{key}' is not defined in environment '{environment_name}'"

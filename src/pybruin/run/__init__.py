@@ -1,0 +1,1 @@
+"""Running a resolved plan: scheduling, child processes, masking and the run report."""

@@ -1,0 +1,165 @@
+"""The run context: dates, run id and variables every asset sees, as env vars or template values."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from pybruin.errors import BruinError
+
+_DATE_LAYOUTS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%d %H:%M%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S.%f%z",
+    "%d %b %Y",
+    "%d %b %Y %H:%M",
+    "%d %b %Y %H:%M:%S",
+)
+
+
+def parse_date(text: str, flag: str) -> datetime:
+    """Parse a --start-date/--end-date value; a value without a zone is UTC."""
+    value = text.strip().replace("T", " ", 1)
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    for layout in _DATE_LAYOUTS:
+        try:
+            parsed = datetime.strptime(value, layout)
+        except ValueError:
+            continue
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise BruinError(
+        f"invalid {flag} '{text}': use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]"
+    )
+
+
+def default_interval(today: date | None = None) -> tuple[datetime, datetime]:
+    """Yesterday, from its first to its last microsecond, in UTC."""
+    yesterday = (today or date.today()) - timedelta(days=1)
+    start = datetime.combine(yesterday, time.min, tzinfo=UTC)
+    return start, datetime.combine(yesterday, time.max, tzinfo=UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Bruin's timestamp form: microseconds always, `Z` for UTC, `+HH:MM` otherwise."""
+    base = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    offset = moment.utcoffset()
+    if not offset:
+        return base + "Z"
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"{base}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def new_run_id(environ: Mapping[str, str]) -> str:
+    return environ.get("BRUIN_RUN_ID") or datetime.now().strftime("%Y_%m_%d_%H_%M_%S")
+
+
+_VAR_NAME = re.compile(r"^[A-Za-z_][\w-]*$")
+
+
+def parse_var_overrides(values: Sequence[str]) -> dict[str, object]:
+    """`--var k=<json>` (repeatable) or `--var '{"k": ...}'`; values must be JSON."""
+    overrides: dict[str, object] = {}
+    for raw in values:
+        text = raw.strip()
+        if text.startswith("{"):
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise BruinError(f"invalid --var value: not a JSON object ({exc.msg})") from None
+            overrides.update(parsed)
+            continue
+        name, sep, value = text.partition("=")
+        if not sep or not _VAR_NAME.match(name.strip()):
+            raise BruinError(f"invalid --var '{raw}': expected name=<json value>, e.g. count=42 or env='\"prod\"'")
+        try:
+            overrides[name.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            raise BruinError(
+                f"invalid --var '{name.strip()}': the value must be JSON, e.g. {name.strip()}=42, "
+                f"{name.strip()}=true or {name.strip()}='\"text\"'"
+            ) from None
+    return overrides
+
+
+def resolve_variables(
+    declared: Mapping[str, Mapping[str, object]], overrides: Mapping[str, object]
+) -> tuple[dict[str, object], dict[str, object]]:
+    """Variable values (defaults, then overrides) and their schemas without the defaults."""
+    for name in overrides:
+        if name not in declared:
+            raise BruinError(f'no such variable "{name}"')
+    values = {name: overrides.get(name, spec.get("default")) for name, spec in declared.items()}
+    schema = {name: {k: v for k, v in spec.items() if k != "default"} for name, spec in declared.items()}
+    return values, schema
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every asset of one run is told about the run."""
+
+    start: datetime
+    end: datetime
+    execution: datetime
+    run_id: str
+    pipeline: str
+    full_refresh: bool = False
+    commit: str = ""
+    schema_prefix: str = ""
+    variables: dict[str, object] = field(default_factory=dict)
+    variables_schema: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise BruinError(
+                f"start date {format_timestamp(self.start)} is after end date {format_timestamp(self.end)}"
+            )
+
+    def environment(self) -> dict[str, str]:
+        """The BRUIN_* variables shared by every asset process of the run."""
+        env = {"PYTHONUNBUFFERED": "1"}
+        for prefix, moment in (("START", self.start), ("END", self.end), ("EXECUTION", self.execution)):
+            env[f"BRUIN_{prefix}_DATE"] = moment.strftime("%Y-%m-%d")
+            env[f"BRUIN_{prefix}_DATETIME"] = moment.strftime("%Y-%m-%dT%H:%M:%S")
+            env[f"BRUIN_{prefix}_TIMESTAMP"] = format_timestamp(moment)
+        env.update(
+            BRUIN_RUN_ID=self.run_id,
+            BRUIN_PIPELINE=self.pipeline,
+            BRUIN_FULL_REFRESH="1" if self.full_refresh else "",
+            BRUIN_COMMIT_HASH=self.commit,
+            BRUIN_SCHEMA_PREFIX=self.schema_prefix,
+            BRUIN_VARS=json.dumps(self.variables, separators=(",", ":")),
+            BRUIN_VARS_SCHEMA=json.dumps(self.variables_schema, separators=(",", ":")),
+        )
+        return env
+
+    def template_values(self, asset_name: str) -> dict[str, object]:
+        """The Jinja context of a SQL asset: the run, never its secrets."""
+        values: dict[str, object] = {}
+        for prefix, moment in (("start", self.start), ("end", self.end), ("execution", self.execution)):
+            values[f"{prefix}_date"] = moment.strftime("%Y-%m-%d")
+            values[f"{prefix}_datetime"] = moment.strftime("%Y-%m-%dT%H:%M:%S")
+            values[f"{prefix}_timestamp"] = format_timestamp(moment)
+        values.update(run_id=self.run_id, pipeline=self.pipeline, this=asset_name, var=dict(self.variables))
+        return values
+
+
+def execution_time() -> datetime:
+    return datetime.now(UTC)
+
+
+def is_truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def process_environ() -> dict[str, str]:
+    return dict(os.environ)

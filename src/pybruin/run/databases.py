@@ -1,0 +1,263 @@
+"""Database handles shared by the SQL assets of one run.
+
+Each database is opened once per run and shared: DuckDB allows one open instance of a file per
+process (every session gets its own cursor, because DuckDB cursors are per thread), and PostgreSQL
+and Redshift connections are pooled per connection name, so a run never holds more server
+connections than the connection allows. Driver errors leave this module as one-line `BruinError`s
+with every credential of the connection masked; the password itself only ever travels inside the
+libpq connection string, which is never printed.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pybruin.errors import BruinError
+from pybruin.run.masking import Masker
+
+if TYPE_CHECKING:
+    from pybruin.config.connections import Connection
+
+CONNECT_TIMEOUT_SECONDS = 10
+DEFAULT_POOL_SIZE = 10
+DEFAULT_PORTS = {"postgres": 5432, "redshift": 5439}
+
+_PASSWORD_SETTING = re.compile(r"""(?i)\b(password|passwd|pwd)(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s,;&]+)""")
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+
+
+def _safe_message(text: str, connection: Connection) -> str:
+    """The first line of a driver message with every credential of `connection` masked."""
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "unknown error")
+    masked = Masker(connection.sensitive_values()).mask(first_line)
+    masked = _PASSWORD_SETTING.sub(r"\1\2****", masked)
+    return _URL_USERINFO.sub(r"\1****@", masked)
+
+
+class Session:
+    """One asset's use of a database: scripts, queries and transactions on one driver connection."""
+
+    def __init__(self, handle: Any, driver_error: type[Exception], connection: Connection, database: _Database):
+        self._handle = handle
+        self._driver_error = driver_error
+        self._connection = connection
+        self._database = database
+
+    def execute(self, sql: str) -> None:
+        """Run a script of one or more statements."""
+        with self._translated_errors():
+            self._handle.execute(sql)
+
+    def query(self, sql: str) -> list[tuple]:
+        """Run one statement and return its rows."""
+        with self._translated_errors():
+            return self._handle.execute(sql).fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all."""
+        self.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            with suppress(self._driver_error):  # a broken connection rolls back on the server anyway
+                self._handle.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    def once(self, key: str, setup: Callable[[Session], None]) -> None:
+        """Run `setup` the first time `key` comes up for this database in this run, one caller at a
+        time: for idempotent setup, such as creating a schema, that parallel assets would race on."""
+        with self._database.setup_lock:
+            if key not in self._database.done:
+                setup(self)
+                self._database.done.add(key)
+
+    @contextmanager
+    def _translated_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except self._driver_error as exc:
+            raise BruinError(_safe_message(str(exc), self._connection)) from None
+
+
+class _Database(abc.ABC):
+    """One open database of the run; also remembers the setup steps this run already took on it."""
+
+    def __init__(self) -> None:
+        self.setup_lock = threading.Lock()
+        self.done: set[str] = set()
+
+    @abc.abstractmethod
+    def session(self, connection: Connection) -> AbstractContextManager[Session]: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
+class _DuckDB(_Database):
+    def __init__(self, connection: Connection) -> None:
+        import duckdb
+
+        super().__init__()
+        self._error = duckdb.Error
+        self._lock = threading.Lock()
+        path = connection.path or ":memory:"
+        try:
+            self._root = duckdb.connect(path, read_only=bool(connection.read_only))
+        except duckdb.Error as exc:
+            raise BruinError(
+                f"could not open duckdb connection '{connection.name}' at {path}: {_safe_message(str(exc), connection)}"
+            ) from None
+
+    @contextmanager
+    def session(self, connection: Connection) -> Iterator[Session]:
+        with self._lock:
+            cursor = self._root.cursor()
+        try:
+            yield Session(cursor, self._error, connection, self)
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self._root.close()
+
+
+class _Postgres(_Database):
+    """A small pool: at most `size` connections, idle ones reused, broken ones dropped.
+
+    Connections are opened on demand in the asking thread, so a refused connection or a wrong
+    password surfaces as that error rather than as a pool timeout.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        import psycopg
+
+        super().__init__()
+        self._psycopg = psycopg
+        self._connection = connection
+        self._slots = threading.BoundedSemaphore(pool_size(connection))
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def session(self, connection: Connection) -> Iterator[Session]:
+        with self._slots:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                conn = self._connect()
+            try:
+                yield Session(conn, self._psycopg.Error, connection, self)
+            finally:
+                self._release(conn)
+
+    def _connect(self) -> Any:
+        from psycopg.conninfo import make_conninfo
+
+        c = self._connection
+        host, port = c.host or "localhost", c.port or DEFAULT_PORTS[c.type_key]
+        conninfo = make_conninfo(
+            host=host,
+            port=port,
+            user=c.username or None,
+            password=c.password or None,
+            dbname=c.database or None,
+            sslmode=c.ssl_mode or "allow",
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            application_name="pybruin",
+        )
+        try:
+            conn = self._psycopg.connect(conninfo, autocommit=True, prepare_threshold=None)
+        except self._psycopg.Error as exc:
+            reason = _safe_message(str(exc), c).rsplit(" failed: ", 1)[-1].removeprefix("FATAL:").strip()
+            raise BruinError(
+                f"could not connect to {c.type_key} connection '{c.name}' at {host}:{port}: "
+                f"{reason[:1].lower()}{reason[1:]}"
+            ) from None
+        if c.schema_:
+            try:
+                conn.execute("SELECT set_config('search_path', %s, false)", [c.schema_])
+            except self._psycopg.Error as exc:
+                conn.close()
+                raise BruinError(
+                    f"could not set the schema of {c.type_key} connection '{c.name}': {_safe_message(str(exc), c)}"
+                ) from None
+        return conn
+
+    def _release(self, conn: Any) -> None:
+        idle = self._psycopg.pq.TransactionStatus.IDLE
+        if conn.closed or conn.info.transaction_status != idle:
+            conn.close()  # a script left a transaction open or the connection broke: start afresh
+            return
+        with self._lock:
+            self._idle.append(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+def pool_size(connection: Connection) -> int:
+    """`pool_max_conns` (10 when unset), never more than `max_concurrent_assets`."""
+    size = getattr(connection, "pool_max_conns", None) or DEFAULT_POOL_SIZE
+    if connection.max_concurrent_assets:
+        size = min(size, connection.max_concurrent_assets)
+    return size
+
+
+_DATABASE_KINDS: dict[str, Callable[[Connection], _Database]] = {
+    "duckdb": _DuckDB,
+    "postgres": _Postgres,
+    "redshift": _Postgres,
+}
+
+
+class Databases:
+    """Database handles shared by every SQL asset of one run: one per database, not one per asset."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[tuple[str, ...], _Database] = {}
+
+    @contextmanager
+    def session(self, connection: Connection) -> Iterator[Session]:
+        """A session on the connection's database, opening the database on first use; thread-safe."""
+        with self._database(connection).session(connection) as session:
+            yield session
+
+    def close(self) -> None:
+        with self._lock:
+            databases, self._open = list(self._open.values()), {}
+        for database in databases:
+            database.close()
+
+    def _database(self, connection: Connection) -> _Database:
+        kind = _DATABASE_KINDS.get(connection.type_key)
+        if kind is None:
+            raise BruinError(
+                f"connection '{connection.name}' is a {connection.type_key} connection, "
+                f"which cannot run SQL assets; use one of: {', '.join(_DATABASE_KINDS)}"
+            )
+        key = _database_key(connection)
+        with self._lock:
+            database = self._open.get(key)
+            if database is None:
+                database = self._open[key] = kind(connection)
+            return database
+
+
+def _database_key(connection: Connection) -> tuple[str, ...]:
+    if connection.type_key == "duckdb":
+        path = connection.path or ":memory:"
+        where = path if path == ":memory:" else str(Path(path).resolve())
+        return ("duckdb", where, "read_only" if connection.read_only else "read_write")
+    return (connection.type_key, connection.name)

@@ -1,0 +1,142 @@
+"""Every byte a run prints goes through here: masked, prefixed, to the terminal and the run log."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from pybruin.run.masking import Masker
+
+ADD_MASK_COMMAND = b"::add-mask::"
+_MAX_PENDING_LINE = 64 * 1024
+_ANSI_ESCAPE = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+class RunOutput:
+    """The terminal and the run log, behind one lock and one masker.
+
+    Assets write whole lines only, so concurrent assets never interleave inside a line.
+    """
+
+    def __init__(
+        self,
+        masker: Masker,
+        terminal: BinaryIO,
+        log_path: Path | None = None,
+        *,
+        timestamps: bool = True,
+    ) -> None:
+        self.masker = masker
+        self._terminal = terminal
+        self._timestamps = timestamps
+        self._lock = threading.Lock()
+        self._log: BinaryIO | None = None
+        self.log_path = log_path
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._log = os.fdopen(fd, "ab")
+
+    def prefix(self, asset: str | None = None) -> bytes:
+        parts = []
+        if self._timestamps:
+            parts.append(datetime.now().strftime("[%H:%M:%S] "))
+        if asset is not None:
+            parts.append(f"[{asset}] ")
+        return "".join(parts).encode()
+
+    def line(self, text: str, *, asset: str | None = None) -> None:
+        """One message of pybruin's own, masked like everything else."""
+        self.write_masked(self.prefix(asset) + self.masker.mask(text).encode() + b"\n")
+
+    def block(self, text: str) -> None:
+        """Pre-rendered text (the summary); masked, no prefix."""
+        if text and not text.endswith("\n"):
+            text += "\n"
+        self.write_masked(self.masker.mask(text).encode())
+
+    def write_masked(self, data: bytes) -> None:
+        """Write bytes that have already been masked."""
+        with self._lock:
+            self._terminal.write(data)
+            self._terminal.flush()
+            if self._log is not None:
+                self._log.write(_ANSI_ESCAPE.sub(b"", data))
+                self._log.flush()
+
+    def asset_stream(self, asset: str) -> AssetStream:
+        return AssetStream(self, asset)
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class AssetStream:
+    """One child process's output: `::add-mask::` lines taken out, the rest masked and prefixed.
+
+    Raw bytes are cut at line ends first so an `::add-mask::` command is seen whole before anything of it
+    could be printed; the masking stream then sees the remaining text as one continuous stream, so a
+    secret spanning lines or writes is still caught.
+    """
+
+    def __init__(self, output: RunOutput, asset: str) -> None:
+        self._output = output
+        self._asset = asset
+        self._raw = bytearray()
+        self._masked = bytearray()
+        self._masking = output.masker.stream()
+        self.registered_masks = 0
+
+    def feed(self, data: bytes) -> None:
+        self._raw += data
+        cut = self._raw.rfind(b"\n")
+        if cut < 0:
+            if len(self._raw) < _MAX_PENDING_LINE:
+                return
+            cut = len(self._raw) - 1
+        complete = bytes(self._raw[: cut + 1])
+        del self._raw[: cut + 1]
+        self._pass_to_masking(complete)
+
+    def close(self) -> None:
+        if self._raw:
+            self._pass_to_masking(bytes(self._raw) + b"\n")
+            self._raw.clear()
+        self._masked += self._masking.flush()
+        self._emit(final=True)
+
+    def _pass_to_masking(self, complete: bytes) -> None:
+        if ADD_MASK_COMMAND in complete:
+            complete = self._take_add_mask_commands(complete)
+        self._masked += self._masking.feed(complete)
+        self._emit(final=False)
+
+    def _take_add_mask_commands(self, complete: bytes) -> bytes:
+        kept = []
+        for line in complete.splitlines(keepends=True):
+            stripped = line.strip()
+            if stripped.startswith(ADD_MASK_COMMAND):
+                value = stripped[len(ADD_MASK_COMMAND) :].decode("utf-8", "replace")
+                if self._output.masker.add(value):
+                    self.registered_masks += 1
+                continue
+            kept.append(line)
+        return b"".join(kept)
+
+    def _emit(self, *, final: bool) -> None:
+        cut = len(self._masked) if final else self._masked.rfind(b"\n") + 1
+        if cut <= 0:
+            return
+        lines = bytes(self._masked[:cut])
+        del self._masked[:cut]
+        if not lines.endswith(b"\n"):
+            lines += b"\n"
+        prefix = self._output.prefix(self._asset) + b">> "
+        body = lines[:-1].replace(b"\n", b"\n" + prefix)
+        self._output.write_masked(prefix + body + b"\n")

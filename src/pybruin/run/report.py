@@ -1,0 +1,99 @@
+"""The end of a run: the summary people read and the manifest machines check."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pybruin.run.injection import ReceivedSecret
+from pybruin.run.scheduler import Status, TaskResult
+
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class RunReport:
+    """Outcome of every asset of the run, in pipeline order, and what each could read."""
+
+    run_id: str
+    pipeline: str
+    environment: str
+    started_at: str
+    duration: float
+    results: list[TaskResult]
+    received: Mapping[str, Sequence[ReceivedSecret]] = field(default_factory=dict)
+    types: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return all(r.status in (Status.SUCCEEDED, Status.SKIPPED) for r in self.results)
+
+    def manifest(self) -> dict[str, object]:
+        """The audit trail: statuses and which credential each asset received — never a value."""
+        return {
+            "version": MANIFEST_VERSION,
+            "run_id": self.run_id,
+            "pipeline": self.pipeline,
+            "environment": self.environment,
+            "started_at": self.started_at,
+            "duration_seconds": round(self.duration, 3),
+            "status": "succeeded" if self.succeeded else "failed",
+            "assets": [
+                {
+                    "name": result.name,
+                    "type": self.types.get(result.name, ""),
+                    "status": str(result.status),
+                    "duration_seconds": round(result.duration, 3),
+                    "error": result.error,
+                    "secrets": [secret.as_dict() for secret in self.received.get(result.name, ())],
+                }
+                for result in self.results
+            ],
+        }
+
+    def manifest_json(self) -> str:
+        return json.dumps(self.manifest(), indent=2) + "\n"
+
+    def write_manifest(self, path: Path, text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    def render_summary(self, *, color: bool, width: int = 100) -> str:
+        """A rich table of every asset, then one verdict line; plain text when `color` is off."""
+        from rich.console import Console
+        from rich.table import Table
+
+        styles = {
+            Status.SUCCEEDED: "green",
+            Status.FAILED: "red",
+            Status.UPSTREAM_FAILED: "yellow",
+            Status.SKIPPED: "dim",
+        }
+        table = Table(title=None, show_edge=False, pad_edge=False)
+        table.add_column("Asset")
+        table.add_column("Status")
+        table.add_column("Duration", justify="right")
+        table.add_column("Error", overflow="fold")
+        for result in self.results:
+            table.add_row(
+                result.name,
+                f"[{styles[result.status]}]{result.status}[/]",
+                f"{result.duration:.2f}s" if result.status in (Status.SUCCEEDED, Status.FAILED) else "-",
+                result.error or "",
+            )
+        buffer = io.StringIO()
+        console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
+        console.print()
+        console.print(table)
+        counts = Counter(r.status for r in self.results)
+        tally = ", ".join(f"{counts[s]} {s}" for s in Status if counts[s])
+        verdict = "completed successfully" if self.succeeded else "completed with failures"
+        console.print(f"bruin run {verdict} in {self.duration:.2f}s ({tally})")
+        return buffer.getvalue()

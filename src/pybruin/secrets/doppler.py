@@ -1,0 +1,189 @@
+"""Connections stored as secrets of one Doppler config.
+
+Each connection is a Doppler secret named after it whose value is the JSON document
+``{"type": ..., "details": {...}}``. Configuration comes from the environment:
+
+``BRUIN_DOPPLER_TOKEN``
+    A Doppler service token (required).
+``BRUIN_DOPPLER_PROJECT`` / ``BRUIN_DOPPLER_CONFIG``
+    The project and config holding the connections (required).
+``BRUIN_DOPPLER_API_HOST``
+    The API base URL, ``https://api.doppler.com`` unless set (for proxies and tests).
+
+Doppler can only hand out a whole config, so it is downloaded once, on the first
+lookup, and every later lookup of the run reads from that copy (or gets the same
+error, if the download failed). Rate limits and
+server errors are retried a few times; error messages give the HTTP status but never
+the response body, which may echo request data.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from pybruin.secrets.base import BackendError, BackendErrorKind, SecretsBackend
+from pybruin.secrets.payload import connection_from_payload, parse_secret_object
+
+if TYPE_CHECKING:
+    import httpx
+
+    from pybruin.config.connections import Connection
+
+DEFAULT_API_HOST = "https://api.doppler.com"
+DOWNLOAD_PATH = "/v3/configs/config/secrets/download"
+REQUEST_TIMEOUT = 30.0
+MAX_ATTEMPTS = 4
+BACKOFF_BASE = 0.2
+BACKOFF_MAX = 2.0
+RETRY_AFTER_MAX = 30.0
+
+_REQUIRED_VARIABLES = ("BRUIN_DOPPLER_TOKEN", "BRUIN_DOPPLER_PROJECT", "BRUIN_DOPPLER_CONFIG")
+
+
+class DopplerBackend(SecretsBackend):
+    """Reads connections from one Doppler config, downloaded once per run."""
+
+    name = "doppler"
+
+    def __init__(
+        self,
+        token: str,
+        project: str,
+        config: str,
+        *,
+        api_host: str = DEFAULT_API_HOST,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._token = token
+        self._project = project
+        self._config = config
+        self._api_host = api_host.rstrip("/")
+        self._environ: Mapping[str, str] = environ if environ is not None else {}
+        self._lock = threading.Lock()
+        self._secrets: dict[str, object] | BackendError | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> DopplerBackend:
+        """Build the backend from ``BRUIN_DOPPLER_*`` variables, checked in documented order."""
+        for variable in _REQUIRED_VARIABLES:
+            if not environ.get(variable):
+                raise BackendError(f"{variable} env variable not set")
+        api_host = environ.get("BRUIN_DOPPLER_API_HOST") or DEFAULT_API_HOST
+        parts = urlsplit(api_host)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise BackendError("BRUIN_DOPPLER_API_HOST must be an http or https URL")
+        token, project, config = (environ[variable] for variable in _REQUIRED_VARIABLES)
+        return cls(token, project, config, api_host=api_host, environ=environ)
+
+    def get_connection(self, name: str) -> Connection | None:
+        try:
+            payload = self._payload(name)
+        except BackendError as err:
+            raise BackendError(f"failed to read secret '{name}' from Doppler: {err}", err.kind) from None
+        if payload is None:
+            return None
+        return connection_from_payload(name, payload, environ=self._environ, rule="lenient")
+
+    def close(self) -> None:
+        """Forget the downloaded config so secret values do not outlive the run."""
+        with self._lock:
+            self._secrets = None
+
+    def _payload(self, name: str) -> dict[str, object] | None:
+        with self._lock:
+            if self._secrets is None:
+                try:
+                    self._secrets = self._download()
+                except BackendError as err:
+                    self._secrets = err
+            secrets = self._secrets
+        if isinstance(secrets, BackendError):
+            raise BackendError(str(secrets), secrets.kind)
+        if name not in secrets:
+            return None
+        value = secrets[name]
+        if not isinstance(value, str):
+            raise BackendError(f"secret '{name}' is not a string", kind="malformed")
+        return parse_secret_object(value)
+
+    def _download(self) -> dict[str, object]:
+        import httpx
+
+        params = {"project": self._project, "config": self._config, "format": "json"}
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        with httpx.Client(base_url=self._api_host, timeout=REQUEST_TIMEOUT) as client:
+            attempt = 0
+            while True:
+                attempt += 1
+                retry_after = None
+                try:
+                    response = client.get(DOWNLOAD_PATH, params=params, headers=headers)
+                except httpx.TransportError as err:
+                    if attempt == MAX_ATTEMPTS:
+                        raise BackendError(
+                            f"failed to fetch secrets from Doppler: {_describe_transport_error(err)}",
+                            kind="unreachable",
+                        ) from None
+                else:
+                    status = response.status_code
+                    if status == 200:
+                        return _decode_config(response)
+                    if not _is_transient(status) or attempt == MAX_ATTEMPTS:
+                        raise BackendError(f"doppler API returned status {status}", kind=_status_kind(status))
+                    retry_after = response.headers.get("Retry-After")
+                time.sleep(retry_delay(attempt, retry_after))
+
+
+def retry_delay(attempt: int, retry_after: str | None) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1-based).
+
+    The server's ``Retry-After`` (seconds or an HTTP date) wins, capped so a run never
+    hangs on one header; otherwise the wait doubles from ``BACKOFF_BASE`` up to ``BACKOFF_MAX``.
+    """
+    requested = _parse_retry_after(retry_after) if retry_after else None
+    if requested is not None:
+        return min(max(requested, 0.0), RETRY_AFTER_MAX)
+    return min(BACKOFF_BASE * 2 ** (attempt - 1), BACKOFF_MAX)
+
+
+def _parse_retry_after(value: str) -> float | None:
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - datetime.now(UTC)).total_seconds()
+
+
+def _is_transient(status: int) -> bool:
+    return status == 429 or (500 <= status <= 599 and status != 501)
+
+
+def _status_kind(status: int) -> BackendErrorKind:
+    return "denied" if status in (401, 403) else "error"
+
+
+def _describe_transport_error(err: httpx.TransportError) -> str:
+    """Name a network failure; httpx's text here comes from the socket layer, never from the request."""
+    reason = str(err).strip()
+    return f"{type(err).__name__}: {reason}" if reason else type(err).__name__
+
+
+def _decode_config(response: httpx.Response) -> dict[str, object]:
+    try:
+        document = response.json()
+    except ValueError as err:
+        raise BackendError(f"failed to decode Doppler response: {type(err).__name__}", kind="error") from None
+    if not isinstance(document, dict):
+        raise BackendError("failed to decode Doppler response: expected a JSON object", kind="error")
+    return document

@@ -1,0 +1,26 @@
+"""The default backend: connections of the selected ``.bruin.yml`` environment."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pybruin.secrets.base import SecretsBackend
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pybruin.config.bruin_yml import Environment
+    from pybruin.config.connections import Connection
+
+
+class LocalBackend(SecretsBackend):
+    """Answers from connections already loaded, validated and expanded with the config file."""
+
+    name = "local"
+
+    def __init__(self, environment: Environment, config_path: Path) -> None:
+        self.environment = environment
+        self.config_path = config_path
+
+    def get_connection(self, name: str) -> Connection | None:
+        return self.environment.connections.get(name)

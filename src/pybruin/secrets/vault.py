@@ -1,0 +1,399 @@
+"""HashiCorp Vault (or OpenBao) KV v2 as the connection store.
+
+Each connection is the secret ``{mount}/data/{path}/{name}`` whose data holds
+``type`` and ``details``. Transient failures are retried here, with jittered
+backoff, inside one overall deadline, so a flaky Vault slows a run down instead of
+failing it, and a dead one fails it within ``BRUIN_VAULT_TIMEOUT``. Vault's error
+bodies are never repeated: only the status code is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from pybruin.secrets.base import BackendError, BackendErrorKind, SecretsBackend
+from pybruin.secrets.payload import connection_from_payload
+
+if TYPE_CHECKING:
+    import requests
+
+    from pybruin.config.connections import Connection
+
+log = logging.getLogger(__name__)
+
+SERVICE_ACCOUNT_TOKEN_PATH = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
+_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_INTEGER = re.compile(r"[-+]?\d+")
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
+_UNIX_BASE_URL = "http://localhost"
+
+
+def parse_go_duration(text: str) -> float:
+    """Return the seconds in a Go duration (``500ms``, ``1h30m``, ``-2s``, ``0``).
+
+    Settings use Go's syntax so they stay interchangeable with upstream Bruin.
+    Raises ``ValueError`` for anything else, including a number without a unit.
+    """
+    if text.lstrip("+-") == "0":
+        return 0.0
+    if not _DURATION.fullmatch(text):
+        raise ValueError(f"invalid duration {text!r}")
+    seconds = sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(text))
+    return -seconds if text.startswith("-") else seconds
+
+
+def retry_delay(
+    attempt: int, wait_min: float, wait_max: float, status: int | None = None, retry_after: str | None = None
+) -> float:
+    """Seconds to wait before retry number ``attempt + 1``.
+
+    Exponential from ``wait_min`` capped at ``wait_max``, then "equal jitter" (uniform
+    in ``[d/2, d]``) so many clients retrying together spread out. A 429/503 that says
+    ``Retry-After`` is obeyed exactly: the server knows best when it can answer again.
+    """
+    delay = min(wait_min * 2**attempt, wait_max)
+    if status in _RETRY_AFTER_STATUSES and retry_after:
+        if _INTEGER.fullmatch(retry_after.strip()):
+            delay = max(0.0, float(retry_after.strip()))
+        return delay
+    if delay <= 1e-9:
+        return delay
+    return random.SystemRandom().uniform(delay / 2, delay)
+
+
+def validate_vault_address(host: str) -> None:
+    """Reject Vault addresses that are ambiguous or would leak something.
+
+    Credentials or query strings in the address would be sent to, and logged by,
+    every proxy on the way; a bare host name has no scheme to say how to connect.
+    """
+    try:
+        parts = urlsplit(host)
+        parts.port  # noqa: B018 - parsing the port is what validates it
+    except ValueError as err:
+        raise BackendError(f"invalid Vault host: {err}") from None
+    if "@" in parts.netloc:
+        raise BackendError("invalid Vault host: URL credentials are not allowed")
+    if parts.query or parts.fragment:
+        raise BackendError("invalid Vault host: query parameters and fragments are not allowed")
+    if parts.scheme in ("http", "https"):
+        if not parts.netloc:
+            raise BackendError("invalid Vault host: HTTP(S) URL must include a host")
+    elif parts.scheme == "unix":
+        if not _unix_socket_path(host):
+            raise BackendError("invalid Vault host: unix URL must include a socket path")
+    else:
+        raise BackendError("invalid Vault host: URL scheme must be http, https, or unix")
+
+
+@dataclass(frozen=True)
+class VaultSettings:
+    """Where the connections live and how hard to try reaching them."""
+
+    host: str
+    path: str
+    mount_path: str
+    token: str = ""
+    role: str = ""
+    k8s_auth_mount: str = "kubernetes"
+    timeout: float = 30.0
+    retry_wait_min: float = 0.2
+    retry_wait_max: float = 2.0
+    max_retries: int = 3
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> VaultSettings:
+        """Read ``BRUIN_VAULT_*``, checking them in upstream Bruin's order and wording."""
+        host = environ.get("BRUIN_VAULT_HOST", "")
+        if not host:
+            raise BackendError("BRUIN_VAULT_HOST env variable not set")
+        token = environ.get("BRUIN_VAULT_TOKEN", "")
+        role = environ.get("BRUIN_VAULT_ROLE", "")
+        if not token and not role:
+            raise BackendError("BRUIN_VAULT_TOKEN or BRUIN_VAULT_ROLE env variable not set")
+        path = environ.get("BRUIN_VAULT_PATH", "")
+        if not path:
+            raise BackendError("BRUIN_VAULT_PATH env variable not set")
+        mount_path = environ.get("BRUIN_VAULT_MOUNT_PATH", "")
+        if not mount_path:
+            raise BackendError("BRUIN_VAULT_MOUNT_PATH env variable not set")
+        timeout = _positive_duration(environ, "BRUIN_VAULT_TIMEOUT", cls.timeout)
+        wait_min = _positive_duration(environ, "BRUIN_VAULT_RETRY_WAIT_MIN", cls.retry_wait_min)
+        wait_max = _positive_duration(environ, "BRUIN_VAULT_RETRY_WAIT_MAX", cls.retry_wait_max)
+        max_retries = _non_negative_int(environ, "BRUIN_VAULT_MAX_RETRIES", cls.max_retries)
+        if wait_max < wait_min:
+            raise BackendError("BRUIN_VAULT_RETRY_WAIT_MAX must be greater than or equal to BRUIN_VAULT_RETRY_WAIT_MIN")
+        return cls(
+            host=host,
+            path=path,
+            mount_path=mount_path,
+            token=token,
+            role=role,
+            k8s_auth_mount=environ.get("BRUIN_VAULT_K8S_AUTH_MOUNT") or cls.k8s_auth_mount,
+            timeout=timeout,
+            retry_wait_min=wait_min,
+            retry_wait_max=wait_max,
+            max_retries=max_retries,
+        )
+
+
+class VaultBackend(SecretsBackend):
+    """Reads connections from a KV v2 mount, logging in once when opened."""
+
+    name = "vault"
+
+    def __init__(
+        self,
+        settings: VaultSettings,
+        *,
+        environ: Mapping[str, str],
+        service_account_token_path: Path = SERVICE_ACCOUNT_TOKEN_PATH,
+    ) -> None:
+        if not settings.host:
+            raise BackendError("empty vault host provided")
+        validate_vault_address(settings.host)
+        if not settings.path:
+            raise BackendError("empty vault path provided")
+        if not settings.mount_path:
+            raise BackendError("empty vault mountpath provided")
+        if not settings.token and not settings.role:
+            raise BackendError("no vault credentials provided")
+        self.settings = settings
+        self._environ = environ
+        self._adapter = _open_adapter(settings.host, settings.timeout)
+        self._adapter.token = settings.token or self._kubernetes_login(service_account_token_path)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str], *, service_account_token_path: Path = SERVICE_ACCOUNT_TOKEN_PATH
+    ) -> VaultBackend:
+        """Open the backend configured by ``BRUIN_VAULT_*`` (see :class:`VaultSettings`)."""
+        return cls(
+            VaultSettings.from_env(environ),
+            environ=environ,
+            service_account_token_path=service_account_token_path,
+        )
+
+    def get_connection(self, name: str) -> Connection | None:
+        if not name.strip():
+            raise BackendError("cannot read a Vault secret with an empty name")
+        secret_path = f"{self.settings.path.strip('/')}/{name}"
+        url = f"v1/{quote(self.settings.mount_path.strip('/'), safe='')}/data/{quote(secret_path, safe='')}"
+        failure = f"failed to read secret '{name}' from Vault"
+        try:
+            response = self._send("GET", url)
+        except _NoAnswer as err:
+            raise BackendError(f"{failure}: {err}", kind="unreachable") from None
+        if response.status_code == 404:
+            log.debug("secret '%s' not found in Vault", name)
+            return None
+        if not response.ok:
+            raise BackendError(f"{failure}: {_status_text(response.status_code)}", kind=_status_kind(response))
+        secret = _json_body(response).get("data")
+        data = secret.get("data") if isinstance(secret, dict) else None
+        if not isinstance(data, dict):
+            raise BackendError(f"{failure}: Vault returned an empty response", kind="malformed")
+        return connection_from_payload(name, data, environ=self._environ, rule="trimmed")
+
+    def close(self) -> None:
+        self._adapter.close()
+
+    def _kubernetes_login(self, token_path: Path) -> str:
+        """Trade the pod's service account token for a Vault token."""
+        try:
+            jwt = token_path.read_text(encoding="utf-8").strip()
+        except OSError as err:
+            raise BackendError(f"failed to read service account token: {err}") from None
+        if not jwt:
+            raise BackendError("service account token is empty")
+        failure = "failed to login to the secrets backend"
+        url = f"v1/auth/{quote(self.settings.k8s_auth_mount.strip('/'), safe='')}/login"
+        try:
+            response = self._send("POST", url, json={"jwt": jwt, "role": self.settings.role})
+        except _NoAnswer as err:
+            raise BackendError(f"{failure}: {err}", kind="unreachable") from None
+        if not response.ok:
+            raise BackendError(f"{failure}: {_status_text(response.status_code)}", kind=_status_kind(response))
+        auth = _json_body(response).get("auth")
+        client_token = auth.get("client_token") if isinstance(auth, dict) else None
+        if not isinstance(client_token, str) or not client_token.strip():
+            raise BackendError(f"{failure}: Vault returned no client token", kind="malformed")
+        return client_token
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """Send one request, retrying transient failures within ``settings.timeout``.
+
+        Returns the last response, which may still be an error status once retries are
+        spent; raises :class:`_NoAnswer` when Vault never answered in time.
+        """
+        import requests
+
+        settings = self.settings
+        deadline = time.monotonic() + settings.timeout
+        for attempt in range(settings.max_retries + 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                response = self._adapter.request(method, url, raise_exception=False, timeout=remaining, **kwargs)
+            except requests.exceptions.ReadTimeout:
+                break
+            except requests.exceptions.SSLError as err:
+                raise _NoAnswer(f"TLS connection to Vault failed: {_os_reason(err)}") from None
+            except requests.exceptions.ConnectionError as err:
+                if attempt == settings.max_retries:
+                    raise _NoAnswer(f"could not connect to Vault: {_os_reason(err)}") from None
+                delay = retry_delay(attempt, settings.retry_wait_min, settings.retry_wait_max)
+            else:
+                if not _is_transient(response.status_code) or attempt == settings.max_retries:
+                    return response
+                delay = retry_delay(
+                    attempt,
+                    settings.retry_wait_min,
+                    settings.retry_wait_max,
+                    response.status_code,
+                    response.headers.get("Retry-After"),
+                )
+            if time.monotonic() + delay >= deadline:
+                break
+            time.sleep(delay)
+        raise _NoAnswer(f"no answer within {_format_seconds(settings.timeout)} (BRUIN_VAULT_TIMEOUT)")
+
+
+class _NoAnswer(Exception):
+    """Vault gave no HTTP answer: refused, TLS failure, or out of time."""
+
+
+def _open_adapter(host: str, timeout: float) -> Any:
+    """An hvac adapter whose session never retries on its own: :meth:`VaultBackend._send` does."""
+    import requests
+    from hvac.adapters import RawAdapter
+
+    session = requests.Session()
+    if urlsplit(host).scheme == "unix":
+        session.trust_env = False
+        session.mount(_UNIX_BASE_URL, _unix_socket_adapter(_unix_socket_path(host)))
+        base_uri = _UNIX_BASE_URL
+    else:
+        session.mount("http://", requests.adapters.HTTPAdapter(max_retries=0))
+        session.mount("https://", requests.adapters.HTTPAdapter(max_retries=0))
+        base_uri = host.rstrip("/")
+    return RawAdapter(base_uri=base_uri, timeout=timeout, session=session)
+
+
+def _unix_socket_path(host: str) -> str:
+    return host.split("://", 1)[1] if "://" in host else ""
+
+
+def _unix_socket_adapter(socket_path: str) -> Any:
+    """A requests transport adapter that speaks HTTP over a Unix socket (Vault Agent's listener)."""
+    import requests
+    import urllib3
+    from urllib3.connection import HTTPConnection
+
+    class UnixConnection(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            if isinstance(self.timeout, int | float):
+                sock.settimeout(self.timeout)
+            try:
+                sock.connect(socket_path)
+            except OSError:
+                sock.close()
+                raise
+            return sock
+
+    class UnixConnectionPool(urllib3.HTTPConnectionPool):
+        ConnectionCls = UnixConnection
+
+    class UnixSocketAdapter(requests.adapters.HTTPAdapter):
+        def get_connection_with_tls_context(self, request: Any, verify: Any, proxies: Any = None, cert: Any = None):
+            return UnixConnectionPool("localhost")
+
+    return UnixSocketAdapter(max_retries=0)
+
+
+def _positive_duration(environ: Mapping[str, str], variable: str, default: float) -> float:
+    text = environ.get(variable, "")
+    if not text:
+        return default
+    try:
+        seconds = parse_go_duration(text)
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        raise BackendError(f"{variable} must be a positive duration")
+    return seconds
+
+
+def _non_negative_int(environ: Mapping[str, str], variable: str, default: int) -> int:
+    text = environ.get(variable, "")
+    if not text:
+        return default
+    if not _INTEGER.fullmatch(text) or int(text) < 0:
+        raise BackendError(f"{variable} must be a non-negative integer")
+    return int(text)
+
+
+def _is_transient(status: int) -> bool:
+    return status in (412, 429) or (status >= 500 and status != 501)
+
+
+def _status_text(status: int) -> str:
+    try:
+        return f"Vault returned HTTP status {status} ({HTTPStatus(status).phrase})"
+    except ValueError:
+        return f"Vault returned HTTP status {status}"
+
+
+def _status_kind(response: requests.Response) -> BackendErrorKind:
+    if response.status_code in (401, 403):
+        return "denied"
+    if _is_transient(response.status_code):
+        return "unreachable"
+    return "error"
+
+
+def _json_body(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _os_reason(err: BaseException) -> str:
+    """The operating system's reason buried in a requests error, without URLs or reprs."""
+    pending: list[BaseException] = [err]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        pending.extend(
+            link
+            for link in (getattr(current, "reason", None), current.__cause__, current.__context__)
+            if isinstance(link, BaseException)
+        )
+    return type(err).__name__
+
+
+def _format_seconds(seconds: float) -> str:
+    return f"{seconds:g}s" if seconds >= 1 else f"{seconds * 1000:g}ms"

@@ -1,0 +1,113 @@
+"""Bad input: one clear line naming the file (and line), exit 1, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+EMPTY_CONFIG = "environments:\n  default:\n    connections: {}\n"
+GOOD_ASSET = '"""@bruin\nname: a\n@bruin"""\nprint("a")\n'
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.returncode == 1, result.output
+    assert "Traceback" not in result.output
+    error_lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(error_lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in error_lines[0], error_lines[0]
+
+
+def test_malformed_bruin_yml(project):
+    project.write(".bruin.yml", "environments:\n  default:\n    connections: [unclosed\n")
+    project.write("p/pipeline.yml", "name: p\n")
+    assert_one_line_error(project.bruin("run", "p"), ".bruin.yml", ":")
+
+
+def test_malformed_pipeline_yml(project):
+    project.write(".bruin.yml", EMPTY_CONFIG)
+    project.write("p/pipeline.yml", "name: p\ndefault: [\n")
+    assert_one_line_error(project.bruin("run", "p"), "pipeline.yml:")
+
+
+def test_malformed_header_yaml_names_the_file_line(project):
+    project.write(".bruin.yml", EMPTY_CONFIG)
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/bad.py", '"""@bruin\nname: bad\nsecrets: [\n@bruin"""\n')
+    assert_one_line_error(project.bruin("run", "p"), "bad.py:")
+
+
+def test_unknown_environment(project):
+    project.write(".bruin.yml", EMPTY_CONFIG)
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/a.py", GOOD_ASSET)
+    assert_one_line_error(
+        project.bruin("run", "-e", "nope", "p"),
+        "Failed to use the environment 'nope': environment 'nope' not found in the configuration file",
+    )
+
+
+def test_header_without_closing_marker(project):
+    project.write(".bruin.yml", EMPTY_CONFIG)
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/open.py", '"""@bruin\nname: open\n')
+    assert_one_line_error(project.bruin("run", "p"), "open.py:1", "never closed")
+
+
+def test_secrets_as_bare_strings(project):
+    project.write(".bruin.yml", EMPTY_CONFIG)
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/s.py", '"""@bruin\nname: s\nsecrets:\n  - KEY1\n@bruin"""\n')
+    assert_one_line_error(project.bruin("run", "p"), "s.py", "mapping")
+
+
+def test_dependency_cycle(project):
+    project.write(".bruin.yml", EMPTY_CONFIG)
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/a.py", '"""@bruin\nname: a\ndepends: [b]\n@bruin"""\n')
+    project.write("p/assets/b.py", '"""@bruin\nname: b\ndepends: [a]\n@bruin"""\n')
+    assert_one_line_error(project.bruin("run", "p"), "cycle")
+
+
+@pytest.mark.parametrize("value", ["count=prod", "count", "{not json"])
+def test_non_json_var(project, value):
+    project.write(".bruin.yml", EMPTY_CONFIG)
+    project.write("p/pipeline.yml", "name: p\nvariables:\n  count: {type: integer, default: 1}\n")
+    project.write("p/assets/a.py", GOOD_ASSET)
+    assert_one_line_error(project.bruin("run", "--var", value, "p"), "--var")
+
+
+def test_unknown_variable(project):
+    project.write(".bruin.yml", EMPTY_CONFIG)
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/a.py", GOOD_ASSET)
+    assert_one_line_error(project.bruin("run", "--var", "nope=1", "p"), 'no such variable "nope"')
+
+
+@pytest.mark.parametrize("placement", ["before", "after", "env"])
+def test_unsupported_secrets_backend(project, placement):
+    project.write(".bruin.yml", EMPTY_CONFIG)
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/a.py", GOOD_ASSET)
+    args = {"before": ["--secrets-backend", "nope", "run", "p"], "after": ["run", "--secrets-backend", "nope", "p"],
+            "env": ["run", "p"]}[placement]
+    env = {"BRUIN_SECRETS_BACKEND": "nope"} if placement == "env" else {}
+    assert_one_line_error(
+        project.bruin(*args, env=env), 'unsupported secrets backend "nope"; possible values: vault, doppler, aws, azure'
+    )
+
+
+def test_debug_shows_a_traceback(project):
+    project.write(".bruin.yml", EMPTY_CONFIG)
+    project.write("p/pipeline.yml", "name: p\ndefault: [\n")
+    result = project.bruin("--debug", "run", "p")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+
+
+def test_missing_bruin_yml_is_created_and_ignored(project):
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/a.py", GOOD_ASSET)
+    result = project.bruin("run", "p")
+    assert result.returncode == 0, result.output
+    assert "default_environment: default" in (project.root / ".bruin.yml").read_text()
+    assert ".bruin.yml" in (project.root / ".gitignore").read_text().splitlines()
