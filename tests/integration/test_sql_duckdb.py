@@ -158,15 +158,15 @@ def test_readers_never_see_a_missing_table_during_swaps(duck: Connection, databa
     errors: list[str] = []
 
     def read() -> None:
-        with databases.session(duck) as session:
-            while True:
-                try:
+        try:
+            with databases.session(duck) as session:
+                while not done.is_set():
                     seen.append(session.query("select count(*) from marts.counts")[0][0])
-                except BruinError as exc:
-                    errors.append(str(exc))
-                reader_started.set()
-                if done.is_set() or errors:
-                    return
+                    reader_started.set()
+        except BruinError as exc:
+            errors.append(str(exc))
+        finally:
+            reader_started.set()
 
     reader = threading.Thread(target=read)
     reader.start()
@@ -191,6 +191,17 @@ def test_assets_of_one_file_share_one_database(tmp_path: Path, databases: Databa
     run(sql_asset("s.b", "select x + 1 as x from s.a", type="table"), second, databases)
 
     assert rows(databases, first, "select x from s.b") == [(2,)]
+
+
+def test_other_processes_can_open_the_file_between_assets(duck: Connection, databases: Databases) -> None:
+    run(sql_asset("s.t", "select 41 + 1 as x", type="table"), duck, databases)
+
+    code = "import duckdb, sys; print(duckdb.connect(sys.argv[1]).execute('select x from s.t').fetchall())"
+    reader = subprocess.run([sys.executable, "-c", code, duck.path], capture_output=True, text=True)
+
+    assert (reader.returncode, reader.stdout.strip()) == (0, "[(42,)]"), reader.stderr
+    run(sql_asset("s.u", "select x + 1 as x from s.t", type="table"), duck, databases)
+    assert rows(databases, duck, "select x from s.u") == [(43,)]
 
 
 def test_parallel_assets_on_one_file(duck: Connection, databases: Databases) -> None:

@@ -195,15 +195,15 @@ def test_readers_never_see_a_missing_table_during_swaps(database: Database, data
     errors: list[str] = []
 
     def read() -> None:
-        with database.server.connect(database.name) as conn:
-            while True:
-                try:
+        try:
+            with database.server.connect(database.name) as conn:
+                while not done.is_set():
                     seen.append(conn.execute("select count(*) from marts.counts").fetchone()[0])
-                except Exception as exc:  # any failure to read is the bug under test
-                    errors.append(str(exc))
-                reader_started.set()
-                if done.is_set() or errors:
-                    return
+                    reader_started.set()
+        except Exception as exc:  # any failure to read is the bug under test
+            errors.append(str(exc))
+        finally:
+            reader_started.set()
 
     reader = threading.Thread(target=read)
     reader.start()

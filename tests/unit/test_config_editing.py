@@ -319,3 +319,15 @@ def test_a_symlinked_config_stays_a_symlink(tmp_path: Path) -> None:
     add_connection(link, "default", "B", "generic", {"value": "b"})
     assert link.is_symlink()
     assert connections(real, "default")["generic"][-1] == {"name": "B", "value": "b"}
+
+
+def test_multi_line_values_are_written_as_blocks_and_read_back_exactly(tmp_path: Path) -> None:
+    path = write(tmp_path, CONFIG)
+    key = "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\n"
+    odd = "  leading space\ntrailing space  \n\n\ttab"
+    add_connection(path, "default", "sf", "snowflake", {"account": "acme", "private_key": key})
+    add_connection(path, "staging", "ODD", "generic", {"value": odd})
+    assert "          private_key: |\n            -----BEGIN PRIVATE KEY-----\n" in path.read_text()
+    loaded = load_config(tmp_path, path, {})
+    assert loaded.environment("default").connections["sf"].private_key == key
+    assert loaded.environment("staging").connections["ODD"].value == odd

@@ -75,14 +75,12 @@ def run_cli(args: Sequence[str]) -> int:
     _register_commands()
     app = AppState()
     try:
-        cli.main(args=list(args), prog_name="bruin", standalone_mode=False, obj=app)
+        code = cli.main(args=list(args), prog_name="bruin", standalone_mode=False, obj=app)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
     except click.ClickException as exc:
         exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
         return exc.exit_code
     except BruinError as exc:
         _report(app, str(exc), exc)
@@ -90,7 +88,7 @@ def run_cli(args: Sequence[str]) -> int:
     except Exception as exc:
         _report(app, f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for details)", exc)
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def _report(app: AppState, message: str, exc: BaseException) -> None:

@@ -8,6 +8,7 @@ things are, and exactly the text of the entry that is added or removed changes.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import stat
@@ -216,7 +217,10 @@ class _ConfigText:
             return f"{pad}{key}:{self.newline}" + self._block(inner, column + step)
         [entry] = value
         lines = _dump(entry, default_flow_style=False, indent=self.indent).splitlines()
-        return "".join(f"{pad}{'  ' if number else '- '}{line}{self.newline}" for number, line in enumerate(lines))
+        return "".join(
+            (f"{pad}{'  ' if number else '- '}{line}" if line else "") + self.newline
+            for number, line in enumerate(lines)
+        )
 
     def _lines_after(self, node: Node, lines: str) -> _Edit:
         """Insert ``lines`` right after the last line of ``node``."""
@@ -326,10 +330,23 @@ def _dump(value: object, **options: object) -> str:
     import yaml
 
     try:
-        return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=math.inf, **options)
+        return yaml.dump(value, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=math.inf, **options)
     except yaml.YAMLError:
         # The representer's message includes the object, which may be a credential.
         raise BruinError("the credentials hold a value that cannot be written as YAML") from None
+
+
+@functools.cache
+def _dumper() -> type:
+    """PyYAML's safe dumper, writing multi-line text (a PEM key, say) as a ``|`` block where it can."""
+    import yaml
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+    dumper = type("_Dumper", (yaml.SafeDumper,), {})
+    dumper.add_representer(str, text)
+    return dumper
 
 
 def _write_atomically(path: Path, text: str, mode: int) -> None:

@@ -1,9 +1,9 @@
 """Database handles shared by the SQL assets of one run.
 
-Each database is opened once per run and shared: DuckDB allows one open instance of a file per
-process (every session gets its own cursor, because DuckDB cursors are per thread), and PostgreSQL
-and Redshift connections are pooled per connection name, so a run never holds more server
-connections than the connection allows. Driver errors leave this module as one-line `BruinError`s
+Each database is shared by the assets that use it at the same time: a DuckDB file is opened once
+however many assets run on it (each session gets its own cursor, because DuckDB cursors are per
+thread), and PostgreSQL and Redshift connections are pooled per connection name, so a run never
+holds more server connections than the connection allows. Driver errors leave this module as one-line `BruinError`s
 with every credential of the connection masked; the password itself only ever travels inside the
 libpq connection string, which is never printed.
 """
@@ -102,31 +102,57 @@ class _Database(abc.ABC):
 
 
 class _DuckDB(_Database):
+    """One DuckDB instance per file, open while at least one session uses it.
+
+    Between sessions the file is closed again: DuckDB lets only one process open a file for
+    writing, and a downstream Python asset of the same run must be able to read what its SQL
+    upstream wrote. An in-memory database stays open for the whole run, or it would be lost.
+    """
+
     def __init__(self, connection: Connection) -> None:
         import duckdb
 
         super().__init__()
-        self._error = duckdb.Error
+        self._duckdb = duckdb
+        self._path = connection.path or ":memory:"
+        self._read_only = bool(connection.read_only)
         self._lock = threading.Lock()
-        path = connection.path or ":memory:"
-        try:
-            self._root = duckdb.connect(path, read_only=bool(connection.read_only))
-        except duckdb.Error as exc:
-            raise BruinError(
-                f"could not open duckdb connection '{connection.name}' at {path}: {_safe_message(str(exc), connection)}"
-            ) from None
+        self._root: Any = None
+        self._sessions = 0
 
     @contextmanager
     def session(self, connection: Connection) -> Iterator[Session]:
         with self._lock:
+            if self._root is None:
+                self._root = self._open(connection)
             cursor = self._root.cursor()
+            self._sessions += 1
         try:
-            yield Session(cursor, self._error, connection, self)
+            yield Session(cursor, self._duckdb.Error, connection, self)
         finally:
             cursor.close()
+            with self._lock:
+                self._sessions -= 1
+                if self._sessions == 0 and self._path != ":memory:":
+                    self._release()
+
+    def _open(self, connection: Connection) -> Any:
+        try:
+            return self._duckdb.connect(self._path, read_only=self._read_only)
+        except self._duckdb.Error as exc:
+            raise BruinError(
+                f"could not open duckdb connection '{connection.name}' at {self._path}: "
+                f"{_safe_message(str(exc), connection)}"
+            ) from None
 
     def close(self) -> None:
-        self._root.close()
+        with self._lock:
+            self._release()
+
+    def _release(self) -> None:
+        if self._root is not None:
+            self._root.close()
+            self._root = None
 
 
 class _Postgres(_Database):

@@ -26,11 +26,11 @@ from pybruin.run.output import RunOutput
 from pybruin.run.processes import PythonEnvironments, module_name, rscript_path, run_streamed
 from pybruin.run.report import RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
+from pybruin.run.sql import SQL_ASSET_PLATFORMS
 
 if TYPE_CHECKING:
     from pybruin.run.databases import Databases
 
-SQL_PLATFORMS = {"duckdb.sql": "duckdb", "pg.sql": "postgres", "rs.sql": "redshift"}
 NO_OP_TYPES = frozenset({"empty"})
 
 
@@ -52,7 +52,7 @@ class RunSettings:
 
 def sql_connection_name(asset: Asset, pipeline: Pipeline) -> str:
     """The asset's connection, else the pipeline default for its platform, else `<platform>-default`."""
-    platform = SQL_PLATFORMS[asset.type]
+    platform = SQL_ASSET_PLATFORMS[asset.type]
     return asset.connection or pipeline.default_connections.get(platform) or f"{platform}-default"
 
 
@@ -60,7 +60,7 @@ def connections_needed(assets: Iterable[Asset], pipeline: Pipeline) -> list[str]
     names: dict[str, None] = {}
     for asset in assets:
         names.update(dict.fromkeys(secret.key for secret in asset.secrets))
-        if asset.type in SQL_PLATFORMS:
+        if asset.type in SQL_ASSET_PLATFORMS:
             names[sql_connection_name(asset, pipeline)] = None
     return list(names)
 
@@ -157,7 +157,7 @@ class Runner:
         return resolved.connection if resolved else None
 
     def _connection_names(self, asset: Asset) -> list[str]:
-        if asset.type in SQL_PLATFORMS:
+        if asset.type in SQL_ASSET_PLATFORMS:
             return [sql_connection_name(asset, self.pipeline)]
         return [asset.connection] if asset.connection else []
 
@@ -183,7 +183,7 @@ class Runner:
     def _execute(self, asset: Asset) -> None:
         if asset.type in ("python", "r"):
             self._execute_process(asset)
-        elif asset.type in SQL_PLATFORMS:
+        elif asset.type in SQL_ASSET_PLATFORMS:
             self._execute_sql(asset)
         elif asset.type not in NO_OP_TYPES:
             raise BruinError(f"asset type '{asset.type}' is not supported by pybruin yet")

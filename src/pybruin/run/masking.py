@@ -1,0 +1,303 @@
+"""Credential masking: every registered secret, in every encoding it travels in, becomes ``****``.
+
+A secret rarely reaches output verbatim only: it shows up URL-escaped in a connection string,
+JSON-escaped in a payload, or base64-encoded inside a longer blob such as a basic-auth header.
+Each secret therefore expands into a set of byte strings ("forms"), and masking replaces every
+stretch of output covered by any occurrence of any form. Using the union of occurrences (rather
+than replacing forms one after another) means a secret containing another, or two overlapping
+secrets, are masked whole and the result never depends on replacement order.
+
+Searching for thousands of forms must stay cheap, so each compiled set of forms keeps a
+*scanner*: a regex that looks for every form from its rarest byte onwards. The regex engine skips
+at C speed over bytes that cannot start a scanner match, so ordinary output costs little, and
+only the short windows around a hit are searched exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import operator
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from urllib.parse import quote, quote_plus
+
+_MASK = b"****"
+
+# The ways programs put a value into a URL. The first three are what Go's net/url produces (query
+# component, path segment, userinfo password); the last is urllib.parse.quote's default.
+_URL_ESCAPES: tuple[Callable[[bytes], str], ...] = (
+    partial(quote_plus, safe=""),
+    partial(quote, safe="$&+:=@"),
+    partial(quote, safe="$&+,;="),
+    quote,
+)
+
+# Bytes in rough order of how often they appear in program output, most frequent first. Bytes not
+# listed (control bytes, non-ASCII, rare punctuation) are rarer still. Only speed depends on this.
+_FREQUENT = (
+    b" \netaoinsrldcuh0123456789.:-_/=,\"'mfpgwybvk()[]{}TZEINORASLDCUFGW"
+    b"xjqzHMPBYKVJQX+*@#%&!?;<>|$\t"
+)
+_COMMONNESS = [len(_FREQUENT) - _FREQUENT.index(byte) if byte in _FREQUENT else 0 for byte in range(256)]
+
+# The scanner checks at least this many bytes of a form after the anchor byte it starts from.
+_SCAN_MIN = 4
+# Suffixes at least this long are found by regex and checked against the forms sharing their first
+# bytes; shorter ones are looked up in a set of all short proper prefixes.
+_HEAD = 4
+
+
+class Masker:
+    """The set of values that must never reach an output, and every encoded form they travel in.
+
+    ``add`` may be called from any thread while other threads mask: the compiled search state is
+    immutable and replaced whole, rebuilt on first use after a change.
+    """
+
+    MASK = _MASK.decode()
+    MIN_LENGTH = 6
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._forms: set[bytes] = set()
+        self._matcher: _Matcher | None = None
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str) -> bool:
+        """Register secret with all its forms; False, registering nothing, when it is too short.
+
+        Values shorter than MIN_LENGTH are refused because masking them would shred ordinary output.
+        The whitespace-trimmed value is registered as well: files such as PEM keys end in a newline
+        that programs usually strip before printing.
+        """
+        if len(secret) < self.MIN_LENGTH:
+            return False
+        forms = _forms(secret)
+        trimmed = secret.strip()
+        if trimmed != secret and len(trimmed) >= self.MIN_LENGTH:
+            forms |= _forms(trimmed)
+        with self._lock:
+            if not forms <= self._forms:
+                self._forms |= forms
+                self._matcher = None
+        return True
+
+    def mask(self, text: str) -> str:
+        """text with every occurrence of every form replaced by ``****``."""
+        if not self:
+            return text
+        data, errors = _encode(text)
+        return self.mask_bytes(data).decode("utf-8", errors)
+
+    def mask_bytes(self, data: bytes) -> bytes:
+        """data with every occurrence of every form replaced by ``****``."""
+        matcher = self._current()
+        return data if matcher is None else _splice(data, matcher.runs(data), len(data), continued=False)
+
+    def stream(self) -> MaskingStream:
+        """A masking filter for one byte stream that arrives in pieces."""
+        return MaskingStream(self)
+
+    def __bool__(self) -> bool:
+        return bool(self._forms)
+
+    def _current(self) -> _Matcher | None:
+        """The compiled state for the forms registered so far; None while there are none."""
+        matcher = self._matcher
+        if matcher is None and self._forms:
+            with self._lock:
+                if self._matcher is None:
+                    self._matcher = _Matcher(frozenset(self._forms))
+                matcher = self._matcher
+        return matcher
+
+
+class MaskingStream:
+    """Masks a byte stream (a child's output, say) that arrives in pieces of any size.
+
+    Only a tail that could still grow into a form is held back, so a secret split across pieces is
+    masked while ordinary output passes on at once. Secrets added to the masker mid-stream apply
+    from the next piece. A stream serves one producer; it is not meant to be shared across threads.
+    """
+
+    def __init__(self, masker: Masker) -> None:
+        self._masker = masker
+        self._pending = b""  # raw bytes held back because a form may start in them
+        self._covered = 0  # leading bytes of _pending that an already emitted mask stands for
+
+    def feed(self, data: bytes) -> bytes:
+        """Take the next piece; return the masked bytes that are safe to emit now."""
+        return self._release(self._pending + data, final=False)
+
+    def flush(self) -> bytes:
+        """End of stream: return everything still held back, masked."""
+        return self._release(self._pending, final=True)
+
+    def _release(self, buffer: bytes, *, final: bool) -> bytes:
+        matcher = self._masker._current()
+        if matcher is None:
+            self._pending = b""
+            return buffer
+        runs = matcher.runs(buffer)
+        continued = self._covered > 0
+        if continued:
+            runs = _merge([(0, self._covered), *runs])
+        cut = len(buffer) if final else matcher.tail_start(buffer)
+        straddling = next((end for start, end in runs if start < cut < end), cut)
+        self._covered = straddling - cut
+        self._pending = buffer[cut:]
+        return _splice(buffer, runs, cut, continued=continued)
+
+
+class _Matcher:
+    """The compiled search state for one fixed set of forms; never changed once built."""
+
+    def __init__(self, forms: frozenset[bytes]) -> None:
+        # An occurrence can reach this far to either side of any byte inside it.
+        self.reach = max(map(len, forms)) - 1
+        anchors = {form: _anchor(form) for form in forms}
+        sentinel = min(form[index] for form, index in anchors.items())
+        table = bytearray(range(256))
+        for form, index in anchors.items():
+            table[form[index]] = sentinel
+        self._merge_anchors = bytes(table)
+        words = {form[index:].translate(self._merge_anchors) for form, index in anchors.items()}
+        self._scanner = re.compile(_trie_pattern(words, any_match=True))
+        self._finder = re.compile(b"(?=(" + _trie_pattern(forms) + b"))")
+        # A suffix is a proper prefix of a form exactly when it is a prefix of a form minus its last byte.
+        stems = {form[:-1] for form in forms}
+        by_head: defaultdict[bytes, list[bytes]] = defaultdict(list)
+        for stem in stems:
+            if len(stem) >= _HEAD:
+                by_head[stem[:_HEAD]].append(stem)
+        self._stems_by_head = dict(by_head)
+        self._heads = re.compile(_trie_pattern(by_head))
+        self._short_prefixes = frozenset(
+            stem[:size] for stem in stems for size in range(1, min(len(stem), _HEAD - 1) + 1)
+        )
+
+    def runs(self, data: bytes) -> list[tuple[int, int]]:
+        """The maximal stretches of data covered by occurrences of forms, as sorted (start, end)."""
+        windows: list[tuple[int, int]] = []
+        for hit in self._scanner.finditer(data.translate(self._merge_anchors)):
+            windows.append((max(hit.start() - self.reach, 0), min(hit.end() + self.reach, len(data))))
+        return _merge(
+            found.span(1) for start, end in _merge(windows) for found in self._finder.finditer(data, start, end)
+        )
+
+    def tail_start(self, data: bytes) -> int:
+        """Where the longest suffix of data that is a proper prefix of a form begins; len(data) if none."""
+        end = len(data)
+        pos = max(end - self.reach, 0)
+        while (head := self._heads.search(data, pos)) is not None:
+            suffix = data[head.start() :]
+            if any(stem.startswith(suffix) for stem in self._stems_by_head[head.group()]):
+                return head.start()
+            pos = head.start() + 1
+        short = range(max(end - _HEAD + 1, pos), end)
+        return next((start for start in short if data[start:] in self._short_prefixes), end)
+
+
+def _forms(secret: str) -> set[bytes]:
+    """Every byte string secret can appear as in output, at least MIN_LENGTH bytes long."""
+    raw, errors = _encode(secret)
+    forms = {
+        json.dumps(secret)[1:-1].encode(),
+        json.dumps(secret, ensure_ascii=False)[1:-1].encode("utf-8", errors),
+    }
+    for value in (raw, *(text.encode() for text in _base64_forms(raw))):
+        forms.add(value)
+        forms.update(escape(value).encode() for escape in _URL_ESCAPES)
+    return {form for form in forms if len(form) >= Masker.MIN_LENGTH}
+
+
+def _base64_forms(raw: bytes) -> Iterator[str]:
+    """Base64 of raw alone, and what raw contributes to any longer base64 blob it sits in.
+
+    Inside a blob, raw starts 0, 1 or 2 bytes into a 3-byte group. For each alignment the
+    characters whose 6 bits all come from raw are the same whatever surrounds it; those are kept,
+    in both the standard and the URL-safe alphabet.
+    """
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        yield encode(raw).decode()
+        for offset in range(3):
+            encoded = encode(bytes(offset) + raw).decode()
+            yield encoded[-(-8 * offset // 6) : 8 * (offset + len(raw)) // 6]
+
+
+def _encode(text: str) -> tuple[bytes, str]:
+    """text as UTF-8, and the error handler that decodes it back to text.
+
+    Values from a non-UTF-8 environment carry their undecodable bytes as surrogate escapes; those
+    become the original bytes again, because that is what a child process prints.
+    """
+    try:
+        return text.encode("utf-8", "surrogateescape"), "surrogateescape"
+    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+        return text.encode("utf-8", "surrogatepass"), "surrogatepass"
+
+
+def _anchor(form: bytes) -> int:
+    """Where the scanner starts looking for form: its rarest byte, leaving _SCAN_MIN bytes to check."""
+    return min(range(len(form) - _SCAN_MIN + 1), key=lambda index: _COMMONNESS[form[index]])
+
+
+def _trie_pattern(words: Iterable[bytes], *, any_match: bool = False) -> bytes:
+    """One regex for many literal words, shaped as a trie so a position costs one walk down it.
+
+    It matches the longest word at a position; with any_match, the shortest, which is enough to
+    learn that one is there.
+    """
+    branches = []
+    for _, group in itertools.groupby(sorted(words), key=operator.itemgetter(0)):
+        bucket = list(group)  # sorted, so its first and last words differ the earliest
+        stem = bucket[0][: _common_length(bucket[0], bucket[-1])]
+        rests = [word[len(stem) :] for word in bucket if len(word) > len(stem)]
+        branch = re.escape(stem)
+        if len(rests) == len(bucket):
+            branch += _trie_pattern(rests, any_match=any_match)
+        elif rests and not any_match:
+            branch += b"(?:" + _trie_pattern(rests) + b")?"
+        branches.append(branch)
+    return branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
+
+
+def _common_length(first: bytes, second: bytes) -> int:
+    """The length of the longest common prefix of two byte strings."""
+    return next(
+        (index for index, (a, b) in enumerate(zip(first, second, strict=False)) if a != b),
+        min(len(first), len(second)),
+    )
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans sorted, with overlapping ones joined."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _splice(data: bytes, runs: list[tuple[int, int]], stop: int, *, continued: bool) -> bytes:
+    """data[:stop] with each run replaced by the mask, except that a run at 0 is dropped when it
+    continues one whose mask was already emitted."""
+    pieces = []
+    position = 0
+    for run_start, run_end in runs:
+        if run_start >= stop:
+            break
+        pieces.append(data[position:run_start])
+        if not (continued and run_start == 0):
+            pieces.append(_MASK)
+        position = run_end
+    pieces.append(data[position:stop])
+    return b"".join(pieces)
