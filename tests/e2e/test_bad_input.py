@@ -88,8 +88,11 @@ def test_unsupported_secrets_backend(project, placement):
     project.write(".bruin.yml", EMPTY_CONFIG)
     project.write("p/pipeline.yml", "name: p\n")
     project.write("p/assets/a.py", GOOD_ASSET)
-    args = {"before": ["--secrets-backend", "nope", "run", "p"], "after": ["run", "--secrets-backend", "nope", "p"],
-            "env": ["run", "p"]}[placement]
+    args = {
+        "before": ["--secrets-backend", "nope", "run", "p"],
+        "after": ["run", "--secrets-backend", "nope", "p"],
+        "env": ["run", "p"],
+    }[placement]
     env = {"BRUIN_SECRETS_BACKEND": "nope"} if placement == "env" else {}
     assert_one_line_error(
         project.bruin(*args, env=env), 'unsupported secrets backend "nope"; possible values: vault, doppler, aws, azure'

@@ -46,7 +46,12 @@ class UnmaskedOutput(Masker):
 @click.option("--workers", default=16, show_default=True, type=click.IntRange(min=1), help="Assets run at once.")
 @click.option("--downstream", is_flag=True, help="With an asset file: also run everything downstream of it.")
 @click.option(
-    "--mask-credentials", type=click.BOOL, default=True, is_flag=False, flag_value=True, show_default=True,
+    "--mask-credentials",
+    type=click.BOOL,
+    default=True,
+    is_flag=False,
+    flag_value=True,
+    show_default=True,
     help="Mask credential values in output; --mask-credentials=false disables.",
 )
 @click.option("--pristine-env", is_flag=True, help="Start assets from a minimal environment.")
@@ -89,14 +94,21 @@ def command(
         end = parse_date(end_date, "--end-date")
     values, schema = resolve_variables(pipeline.variables, parse_var_overrides(variables))
     context = RunContext(
-        start=start, end=end, execution=execution_time(), run_id=new_run_id(project.environ),
-        pipeline=pipeline.name, full_refresh=full_refresh, commit=pipeline.commit,
-        schema_prefix=project.environment.schema_prefix, variables=values, variables_schema=schema,
+        start=start,
+        end=end,
+        execution=execution_time(),
+        run_id=new_run_id(project.environ),
+        pipeline=pipeline.name,
+        full_refresh=full_refresh,
+        commit=pipeline.commit,
+        schema_prefix=project.environment.schema_prefix,
+        variables=values,
+        variables_schema=schema,
     )
 
     wanted = {target.name} | (downstream_of(pipeline, target.name) if downstream else set()) if target else None
     selected = [a.name for a in pipeline.assets if a.enabled and (wanted is None or a.name in wanted)]
-    skipped = [a.name for a in pipeline.assets if a.name not in selected]
+    skipped = [a.name for a in pipeline.assets if not a.enabled and (wanted is None or a.name in wanted)]
 
     masker = app.masker if mask_credentials else UnmaskedOutput()
     terminal = sys.stderr.buffer if output_format == "json" else sys.stdout.buffer
@@ -110,13 +122,23 @@ def command(
         return
 
     connections = open_connections(project, app.secrets_backend)
+    backend_auth = connections.cache.backend.auth_variables
+
+    def withheld(name: str) -> bool:
+        return is_backend_variable(name) or name in backend_auth
+
     settings = RunSettings(
-        project_root=project.root, parent_env=project.environ, withheld=is_backend_variable,
-        workers=workers, pristine_env=pristine_env, debug=app.debug,
+        project_root=project.root,
+        parent_env=project.environ,
+        withheld=withheld,
+        workers=workers,
+        pristine_env=pristine_env,
+        debug=app.debug,
     )
     try:
-        report = Runner(pipeline, context, connections, output, settings,
-                        environment_name=project.environment.name).run(selected, skipped)
+        report = Runner(
+            pipeline, context, connections, output, settings, environment_name=project.environment.name
+        ).run(selected, skipped)
         color = not no_color and terminal.isatty() and "NO_COLOR" not in project.environ
         output.block(report.render_summary(color=color, width=_terminal_width()))
         manifest = masker.mask(report.manifest_json())

@@ -17,7 +17,7 @@ import re
 from collections.abc import Container, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -82,7 +82,7 @@ _FILE_SUFFIXES = ("file", "path")
 class _Model(BaseModel):
     """Shared settings: YAML numbers are fine where text is expected, unknown keys are ignored."""
 
-    model_config = ConfigDict(coerce_numbers_to_str=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(coerce_numbers_to_str=True, extra="ignore", frozen=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -536,22 +536,64 @@ def _secret_file_contents(path: str) -> Iterator[str]:
     yield from _secret_forms(contents)
 
 
-def _credential_strings(value: object, *, inside_credential: bool = False) -> Iterator[str]:
-    """Strings (and numbers) found under credential-looking keys, at any depth."""
+def _credential_strings(value: object) -> Iterator[str]:
+    """Strings (and numbers) found under credential-looking keys at any depth, and credential files' contents."""
+    for _, item, role in _guessed_credentials(value, ""):
+        if role is _Role.SECRET_FILE:
+            if isinstance(item, str) and item:
+                yield from _secret_file_contents(item)
+        elif isinstance(item, str) and item:
+            yield from _secret_forms(item)
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            yield str(item)
+
+
+def credential_fields(type_key: str, fields: Mapping[str, object]) -> Iterator[tuple[str, object]]:
+    """The credentials among one connection's fields *as written*, as ``(field, value)`` pairs.
+
+    For checks on raw config text (is a password written out rather than a ``${VAR}``?), where
+    no :class:`Connection` can be built yet. Typed connections answer from their models' secret
+    fields, others from their keys, exactly as ``sensitive_values`` decides; a secret *file*'s path
+    is not itself a credential. Nested fields are dotted (``lakehouse.storage.auth.secret_key``).
+    """
+    model = CONNECTION_TYPES.get(type_key)
+    if model is not None:
+        yield from _declared_credentials(model, fields, "")
+    elif type_key in KNOWN_TYPE_KEYS:
+        yield from ((field, item) for field, item, role in _guessed_credentials(fields, "") if role is _Role.SECRET)
+
+
+def _declared_credentials(
+    model: type[BaseModel], fields: Mapping[str, object], prefix: str
+) -> Iterator[tuple[str, object]]:
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        value = fields.get(key)
+        if _Role.SECRET in info.metadata and key in fields:
+            yield prefix + key, value
+        elif isinstance(value, Mapping):
+            for kind in get_args(info.annotation) or (info.annotation,):  # `Lakehouse | None` or `Lakehouse`
+                if isinstance(kind, type) and issubclass(kind, BaseModel):
+                    yield from _declared_credentials(kind, value, f"{prefix}{key}.")
+
+
+def _guessed_credentials(
+    value: object, field: str, *, inside_credential: bool = False
+) -> Iterator[tuple[str, object, _Role]]:
+    """``(field, value, role)`` of leaves under credential-looking keys (SECRET) and of credential-file keys."""
     if isinstance(value, Mapping):
         for key, item in value.items():
+            path = f"{field}.{key}" if field else str(key)
             if _names_credential_file(key):
-                if isinstance(item, str) and item:
-                    yield from _secret_file_contents(item)
+                yield path, item, _Role.SECRET_FILE
             else:
-                yield from _credential_strings(item, inside_credential=inside_credential or _names_credential(key))
+                inside = inside_credential or _names_credential(key)
+                yield from _guessed_credentials(item, path, inside_credential=inside)
     elif isinstance(value, list):
-        for item in value:
-            yield from _credential_strings(item, inside_credential=inside_credential)
-    elif inside_credential and isinstance(value, str) and value:
-        yield from _secret_forms(value)
-    elif inside_credential and isinstance(value, int | float) and not isinstance(value, bool):
-        yield str(value)
+        for index, item in enumerate(value):
+            yield from _guessed_credentials(item, f"{field}[{index}]", inside_credential=inside_credential)
+    elif inside_credential:
+        yield field, value, _Role.SECRET
 
 
 def _normalized_key(key: object) -> str:

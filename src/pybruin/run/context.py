@@ -36,9 +36,7 @@ def parse_date(text: str, flag: str) -> datetime:
         except ValueError:
             continue
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise BruinError(
-        f"invalid {flag} '{text}': use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]"
-    )
+    raise BruinError(f"invalid {flag} '{text}': use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]")
 
 
 def default_interval(today: date | None = None) -> tuple[datetime, datetime]:

@@ -7,10 +7,11 @@ stretch of output covered by any occurrence of any form. Using the union of occu
 than replacing forms one after another) means a secret containing another, or two overlapping
 secrets, are masked whole and the result never depends on replacement order.
 
-Searching for thousands of forms must stay cheap, so each compiled set of forms keeps a
-*scanner*: a regex that looks for every form from its rarest byte onwards. The regex engine skips
-at C speed over bytes that cannot start a scanner match, so ordinary output costs little, and
-only the short windows around a hit are searched exactly.
+Searching for thousands of forms must stay cheap. Python's regex engine is fast only where a
+pattern starts with one literal byte, so each form is looked for from its rarest byte (its
+"anchor") onwards, and output is first translated so that every anchor byte becomes the same
+byte. One scan with a single-literal pattern then finds every place a form may be, and only the
+short windows around those places are searched exactly, in the original bytes.
 """
 
 from __future__ import annotations
@@ -37,12 +38,9 @@ _URL_ESCAPES: tuple[Callable[[bytes], str], ...] = (
     quote,
 )
 
-# Bytes in rough order of how often they appear in program output, most frequent first. Bytes not
-# listed (control bytes, non-ASCII, rare punctuation) are rarer still. Only speed depends on this.
-_FREQUENT = (
-    b" \netaoinsrldcuh0123456789.:-_/=,\"'mfpgwybvk()[]{}TZEINORASLDCUFGW"
-    b"xjqzHMPBYKVJQX+*@#%&!?;<>|$\t"
-)
+# Bytes in rough order of how often they appear in program output (log lines, timestamps, SQL,
+# JSON), most frequent first; bytes not listed are rarer still. Only speed depends on this.
+_FREQUENT = b" \netaoinsrldcuh0123456789.:-_/=,\"'mfpgwybvk()[]{}TZEINORASLDCUFGWxjqzHMPBYKVJQX+*@#%&!?;<>|$\t"
 _COMMONNESS = [len(_FREQUENT) - _FREQUENT.index(byte) if byte in _FREQUENT else 0 for byte in range(256)]
 
 # The scanner checks at least this many bytes of a form after the anchor byte it starts from.
@@ -177,7 +175,8 @@ class _Matcher:
             if len(stem) >= _HEAD:
                 by_head[stem[:_HEAD]].append(stem)
         self._stems_by_head = dict(by_head)
-        self._heads = re.compile(_trie_pattern(by_head))
+        self._stem_bytes = bytes(sorted(set().union(*stems)))
+        self._heads = re.compile(_trie_pattern(by_head.keys()))
         self._short_prefixes = frozenset(
             stem[:size] for stem in stems for size in range(1, min(len(stem), _HEAD - 1) + 1)
         )
@@ -194,7 +193,9 @@ class _Matcher:
     def tail_start(self, data: bytes) -> int:
         """Where the longest suffix of data that is a proper prefix of a form begins; len(data) if none."""
         end = len(data)
-        pos = max(end - self.reach, 0)
+        # Such a suffix is made only of bytes that occur in forms, so it lies in data's trailing run of those.
+        window = data[-self.reach :]
+        pos = end - len(window) + len(window.rstrip(self._stem_bytes))
         while (head := self._heads.search(data, pos)) is not None:
             suffix = data[head.start() :]
             if any(stem.startswith(suffix) for stem in self._stems_by_head[head.group()]):

@@ -21,13 +21,9 @@ _IMAGE_PYTHON = re.compile(r"^python:(3\.\d+)")
 _READY_MARKER = ".pybruin-ready"
 
 
-def module_name(executable: Path, project_root: Path) -> str:
-    """The dotted module path `python -m` runs, relative to the project root."""
-    try:
-        relative = executable.resolve().relative_to(project_root.resolve())
-    except ValueError:
-        raise BruinError(f"executable ({executable}) is not in the repository ({project_root})") from None
-    return ".".join(relative.with_suffix("").parts)
+def python_path(project_root: Path, parent: str | None) -> str:
+    """PYTHONPATH for an asset: the project root first, so root-relative imports work as with `-m`."""
+    return os.pathsep.join(filter(None, (str(project_root), parent)))
 
 
 def find_requirements(asset_file: Path, project_root: Path) -> Path | None:

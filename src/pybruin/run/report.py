@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +65,11 @@ class RunReport:
             handle.write(text)
 
     def render_summary(self, *, color: bool, width: int = 100) -> str:
-        """A rich table of every asset, then one verdict line; plain text when `color` is off."""
+        """Counts and time per status, then every asset that did not succeed, then one verdict line.
+
+        Per-asset durations of successful assets are already in the `Finished:` lines and the manifest; a
+        100-asset table here would cost more time than the run's own bookkeeping.
+        """
         from rich.console import Console
         from rich.table import Table
 
@@ -76,24 +79,31 @@ class RunReport:
             Status.UPSTREAM_FAILED: "yellow",
             Status.SKIPPED: "dim",
         }
-        table = Table(title=None, show_edge=False, pad_edge=False)
-        table.add_column("Asset")
-        table.add_column("Status")
-        table.add_column("Duration", justify="right")
-        table.add_column("Error", overflow="fold")
+        totals = Table(show_edge=False, pad_edge=False)
+        totals.add_column("Status")
+        totals.add_column("Assets", justify="right")
+        totals.add_column("Time", justify="right")
+        for status in Status:
+            matching = [r for r in self.results if r.status is status]
+            if matching:
+                ran = status in (Status.SUCCEEDED, Status.FAILED)
+                time_spent = f"{sum(r.duration for r in matching):.2f}s" if ran else "-"
+                totals.add_row(f"[{styles[status]}]{status}[/]", str(len(matching)), time_spent)
+        problems = Table(show_edge=False, pad_edge=False)
+        problems.add_column("Asset")
+        problems.add_column("Status")
+        problems.add_column("Error", overflow="fold")
         for result in self.results:
-            table.add_row(
-                result.name,
-                f"[{styles[result.status]}]{result.status}[/]",
-                f"{result.duration:.2f}s" if result.status in (Status.SUCCEEDED, Status.FAILED) else "-",
-                result.error or "",
-            )
+            if result.status in (Status.FAILED, Status.UPSTREAM_FAILED):
+                problems.add_row(result.name, f"[{styles[result.status]}]{result.status}[/]", result.error or "")
+
         buffer = io.StringIO()
         console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
         console.print()
-        console.print(table)
-        counts = Counter(r.status for r in self.results)
-        tally = ", ".join(f"{counts[s]} {s}" for s in Status if counts[s])
+        console.print(totals)
+        if problems.rows:
+            console.print()
+            console.print(problems)
         verdict = "completed successfully" if self.succeeded else "completed with failures"
-        console.print(f"bruin run {verdict} in {self.duration:.2f}s ({tally})")
+        console.print(f"bruin run {verdict} in {self.duration:.2f}s")
         return buffer.getvalue()

@@ -23,7 +23,7 @@ from pybruin.run.injection import (
     secret_variables,
 )
 from pybruin.run.output import RunOutput
-from pybruin.run.processes import PythonEnvironments, module_name, rscript_path, run_streamed
+from pybruin.run.processes import PythonEnvironments, python_path, rscript_path, run_streamed
 from pybruin.run.report import RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
 from pybruin.run.sql import SQL_ASSET_PLATFORMS
@@ -115,9 +115,7 @@ class Runner:
                     caps[name] = resolved.max_concurrent_assets
         limits = Limits(caps)
 
-        self.output.line(
-            f"Interval: {self.context.start.isoformat()} - {self.context.end.isoformat()}"
-        )
+        self.output.line(f"Interval: {self.context.start.isoformat()} - {self.context.end.isoformat()}")
         self.output.line("Starting the pipeline execution...")
 
         def run_one(name: str) -> None:
@@ -135,8 +133,11 @@ class Runner:
             describe_error=self._describe_error,
             on_done=self._announce,
         )
-        ordered = [results.get(a.name) or TaskResult(a.name, Status.SKIPPED) for a in self.pipeline.assets
-                   if a.name in results or a.name in skipped]
+        ordered = [
+            results.get(a.name) or TaskResult(a.name, Status.SKIPPED)
+            for a in self.pipeline.assets
+            if a.name in results or a.name in skipped
+        ]
         self._close_databases()
         return RunReport(
             run_id=self.context.run_id,
@@ -204,7 +205,8 @@ class Runner:
         try:
             if asset.type == "python":
                 interpreter = self._pythons.interpreter(asset, root, stream)
-                argv = [interpreter, "-m", module_name(asset.executable_file, root)]
+                env["PYTHONPATH"] = python_path(root, env.get("PYTHONPATH"))
+                argv = [interpreter, str(asset.executable_file.resolve())]
                 kind = "Python"
             else:
                 argv = [rscript_path(), str(asset.executable_file.resolve())]
@@ -223,9 +225,7 @@ class Runner:
         resolved = self.connections.get(name)
         if resolved is None:
             raise BruinError(self.connections.missing_message(name))
-        self._received[asset.name] = [
-            ReceivedSecret(name, "", resolved.connection.type_key, resolved.source)
-        ]
+        self._received[asset.name] = [ReceivedSecret(name, "", resolved.connection.type_key, resolved.source)]
         rendered = render_sql(
             asset.content,
             self.context.template_values(asset.name),
@@ -233,7 +233,10 @@ class Runner:
             secret_names={s.key for s in asset.secrets} | {s.inject_as for s in asset.secrets},
         )
         run_sql_asset(
-            asset, resolved.connection, self._shared_databases(), rendered_sql=rendered,
+            asset,
+            resolved.connection,
+            self._shared_databases(),
+            rendered_sql=rendered,
             schema_prefix=self.context.schema_prefix,
         )
 

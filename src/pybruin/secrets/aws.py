@@ -38,6 +38,9 @@ class AwsSecretsManagerBackend(SecretsBackend):
     """Reads one secret per connection with ``GetSecretValue`` (latest version)."""
 
     name = "aws"
+    auth_variables = frozenset(
+        {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"}
+    )
 
     def __init__(self, client: Any, *, environ: Mapping[str, str]) -> None:
         self._client = client

@@ -119,6 +119,7 @@ class AzureKeyVaultBackend(SecretsBackend):
     """Reads each connection as one Key Vault secret, on demand."""
 
     name = "azure"
+    auth_variables = frozenset({"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD"})
 
     def __init__(
         self,

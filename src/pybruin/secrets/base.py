@@ -82,6 +82,10 @@ class SecretsBackend(abc.ABC):
     """Where connections come from: ``.bruin.yml`` or a remote secrets store."""
 
     name: str
+    #: The standard variables this backend's SDK authenticates with (e.g. ``AWS_SECRET_ACCESS_KEY``).
+    #: They are pybruin's credentials while the backend is selected, so assets do not inherit them;
+    #: an asset that needs cloud access declares a connection for it.
+    auth_variables: frozenset[str] = frozenset()
 
     @abc.abstractmethod
     def get_connection(self, name: str) -> Connection | None:

@@ -50,6 +50,7 @@ class DopplerBackend(SecretsBackend):
     """Reads connections from one Doppler config, downloaded once per run."""
 
     name = "doppler"
+    auth_variables = frozenset({"DOPPLER_TOKEN"})
 
     def __init__(
         self,

@@ -154,6 +154,7 @@ class VaultBackend(SecretsBackend):
     """Reads connections from a KV v2 mount, logging in once when opened."""
 
     name = "vault"
+    auth_variables = frozenset({"VAULT_TOKEN"})
 
     def __init__(
         self,
