@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ class AppState:
     """What every command shares: the global flags and the masker for whatever it prints."""
 
     secrets_backend: str | None = None
+    secrets_fallback_on_error: bool = False
     debug: bool = False
     masker: Masker = field(default_factory=Masker)
 
@@ -36,20 +38,61 @@ def _remember_backend(ctx: click.Context, _param: click.Parameter, value: str | 
     return value
 
 
-def _remember_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+def _remember_fallback(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
     if value:
-        ctx.ensure_object(AppState).debug = True
+        ctx.ensure_object(AppState).secrets_fallback_on_error = True
     return value
 
 
+def _remember_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.ensure_object(AppState).debug = True
+        logging.getLogger("pybruin").setLevel(logging.DEBUG)
+    return value
+
+
+class MaskedStderrHandler(logging.Handler):
+    """Log records (ours and libraries') and Python warnings reach stderr masked, like everything else."""
+
+    def __init__(self, masker: Masker) -> None:
+        super().__init__()
+        self._masker = masker
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        sys.stderr.write(self._masker.mask(text) + "\n")
+        sys.stderr.flush()
+
+
+def route_logging(masker: Masker) -> None:
+    root = logging.getLogger()
+    root.handlers = [MaskedStderrHandler(masker)]
+    root.setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+
+
 def global_options(command: F) -> F:
-    """`--secrets-backend` and `--debug`, accepted before or after the subcommand."""
+    """`--secrets-backend`, `--secrets-fallback-on-error` and `--debug`, accepted before or after the subcommand."""
     command = click.option(
         "--secrets-backend",
         envvar="BRUIN_SECRETS_BACKEND",
         expose_value=False,
         callback=_remember_backend,
-        help="The source of secrets if different from .bruin.yml: vault, doppler, aws or azure.",
+        help="The source of secrets if different from .bruin.yml: vault, doppler, aws or azure; "
+        "or several, asked in order, such as vault,aws (local means .bruin.yml).",
+    )(command)
+    command = click.option(
+        "--secrets-fallback-on-error",
+        envvar="BRUIN_SECRETS_FALLBACK_ON_ERROR",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember_fallback,
+        help="In a backend chain, try the next backend when one is unreachable or denies access.",
     )(command)
     return click.option(
         "--debug", is_flag=True, expose_value=False, callback=_remember_debug, help="Show tracebacks on errors."
@@ -64,9 +107,9 @@ def cli() -> None:
 
 
 def _register_commands() -> None:
-    from pybruin.cli import run, validate
+    from pybruin.cli import connections, init, run, secrets, validate
 
-    for module in (run, validate):
+    for module in (connections, init, run, secrets, validate):
         cli.add_command(module.command)
 
 
@@ -74,6 +117,7 @@ def run_cli(args: Sequence[str]) -> int:
     """Run the CLI and turn every failure into one masked line on stderr and a non-zero exit code."""
     _register_commands()
     app = AppState()
+    route_logging(app.masker)
     try:
         code = cli.main(args=list(args), prog_name="bruin", standalone_mode=False, obj=app)
     except click.exceptions.Abort:

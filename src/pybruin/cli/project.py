@@ -7,13 +7,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pybruin.cli.app import state
 from pybruin.config.bruin_yml import BruinConfig, Environment, load_config
 from pybruin.config.project import find_project_root
 from pybruin.errors import BruinError
 from pybruin.pipeline.loader import load_pipeline, pipeline_dir_for_asset
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.run.injection import Resolved
-from pybruin.secrets import ConnectionCache, SecretsBackend, describe_missing, open_backend
+from pybruin.secrets import (
+    ChainBackend,
+    ConnectionCache,
+    LocalBackend,
+    SecretsBackend,
+    describe_missing,
+    open_backend,
+)
 
 PIPELINE_FILES = ("pipeline.yml", "pipeline.yaml")
 LOCAL_SOURCE = ".bruin.yml"
@@ -56,30 +64,46 @@ def load_target(path: Path) -> tuple[Pipeline, Asset | None]:
 
 
 class BackendConnections:
-    """The run's view of the connection store: cached, and labelled with where answers came from."""
+    """The run's view of the connection store: cached, and labelled with where each answer came from."""
 
     def __init__(self, backend: SecretsBackend, project: Project) -> None:
         self.cache = ConnectionCache(backend)
-        self._backend = backend
+        self.backend = backend
         self._project = project
-        self.source = LOCAL_SOURCE if backend.name == "local" else backend.name
 
     def get(self, name: str) -> Resolved | None:
         connection = self.cache.get(name)
-        return Resolved(connection, self.source) if connection is not None else None
+        return Resolved(connection, self.source_of(name)) if connection is not None else None
+
+    def source_of(self, name: str) -> str:
+        """Who answers for ``name``: `.bruin.yml` or a backend's name (a chain's member that had it)."""
+        backend_name = self.backend.name
+        if isinstance(self.backend, ChainBackend):
+            backend_name = self.backend.answered_by(name) or backend_name
+        return label(backend_name)
 
     def prefetch(self, names: Iterable[str]) -> None:
         self.cache.prefetch(names)
 
     def missing_message(self, name: str) -> str:
-        return describe_missing(
-            name, self._backend.name, self._project.config.path, self._project.environment.name
-        )
+        return describe_missing(name, self.backend.name, self._project.config.path, self._project.environment.name)
 
     def close(self) -> None:
-        self._backend.close()
+        self.backend.close()
+
+
+def label(backend_name: str) -> str:
+    """How a backend is named to users: the local store is the file it reads."""
+    return LOCAL_SOURCE if backend_name == LocalBackend.name else backend_name
 
 
 def open_connections(project: Project, backend_spec: str | None) -> BackendConnections:
-    backend = open_backend(backend_spec, project.environment, project.config.path, project.environ)
+    """Open ``backend_spec``; a chain falls past a failing backend only under ``--secrets-fallback-on-error``."""
+    backend = open_backend(
+        backend_spec,
+        project.environment,
+        project.config.path,
+        project.environ,
+        fallback_on_error=state().secrets_fallback_on_error,
+    )
     return BackendConnections(backend, project)

@@ -122,7 +122,7 @@ def command(
         return
 
     connections = open_connections(project, app.secrets_backend)
-    backend_auth = connections.cache.backend.auth_variables
+    backend_auth = connections.backend.auth_variables
 
     def withheld(name: str) -> bool:
         return is_backend_variable(name) or name in backend_auth

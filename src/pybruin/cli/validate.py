@@ -1,4 +1,5 @@
-"""`bruin validate`: structural rules, plus that every secret and connection exists in the environment."""
+"""`bruin validate`: structural rules, that every secret and connection exists in the environment, and
+warnings when the config file, which holds credentials, is tracked by git."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 import click
 
 from pybruin.cli.app import global_options
-from pybruin.cli.project import PIPELINE_FILES, is_asset_path, load_target, open_project
+from pybruin.cli.project import PIPELINE_FILES, Project, is_asset_path, load_target, open_project
+from pybruin.config.bruin_yml import CONTENT_VARIABLE
+from pybruin.config.exposure import exposure_warnings
 from pybruin.errors import BruinError
 from pybruin.pipeline.loader import find_pipeline_dirs, load_pipeline
 from pybruin.pipeline.model import Pipeline
@@ -32,7 +35,7 @@ def command(path: Path, environment: str | None, config_file: str | None) -> Non
     """Check pipelines and assets without running anything."""
     project = open_project(path, config_file=config_file, environment=environment)
     pipelines = pipelines_under(path)
-    issues: list[Issue] = []
+    issues = _config_issues(project)
     for pipeline in pipelines:
         issues += validate_pipeline(pipeline, project.environment.connections, project.environment.name)
     for issue in issues:
@@ -45,3 +48,11 @@ def command(path: Path, environment: str | None, config_file: str | None) -> Non
         click.echo(f"✘ Checked {len(pipelines)} pipeline(s) and found {errors} issue(s).")
         raise click.exceptions.Exit(1)
     click.echo(f"✓ Successfully validated {assets} assets across {len(pipelines)} pipeline(s), all good.")
+
+
+def _config_issues(project: Project) -> list[Issue]:
+    """Warnings about the config file in git; none when the config came from BRUIN_CONFIG_FILE_CONTENT."""
+    if project.environ.get(CONTENT_VARIABLE):
+        return []
+    path = project.config.path
+    return [Issue("warning", None, path, message) for message in exposure_warnings(path)]

@@ -144,8 +144,9 @@ class GenericConnection(Connection):
         return self.value
 
 
-class PostgresConnection(Connection):
-    type_key = "postgres"
+class _ServerConnection(Connection):
+    """The five fields every database server connection starts with, always present in its JSON."""
+
     json_always = frozenset({"username", "password", "host", "port", "database"})
 
     username: str = ""
@@ -153,48 +154,36 @@ class PostgresConnection(Connection):
     host: str = ""
     port: int = 0
     database: str = ""
+
+
+class PostgresConnection(_ServerConnection):
+    type_key = "postgres"
+
     schema_: str = Field(default="", alias="schema")
     pool_max_conns: int = 0
     ssl_mode: str = ""
 
 
-class RedshiftConnection(Connection):
+class RedshiftConnection(_ServerConnection):
     type_key = "redshift"
-    json_always = frozenset({"username", "password", "host", "port", "database", "schema_"})
+    json_always = _ServerConnection.json_always | {"schema_"}
 
-    username: str = ""
-    password: Secret = ""
-    host: str = ""
-    port: int = 0
-    database: str = ""
     schema_: str = Field(default="", alias="schema")
     ssl_mode: str = ""
 
 
-class MySQLConnection(Connection):
+class MySQLConnection(_ServerConnection):
     type_key = "mysql"
-    json_always = frozenset({"username", "password", "host", "port", "database"})
 
-    username: str = ""
-    password: Secret = ""
-    host: str = ""
-    port: int = 0
-    database: str = ""
     driver: str = ""
     ssl_ca_path: ConfigPath = ""
     ssl_cert_path: ConfigPath = ""
     ssl_key_path: SecretFile = ""
 
 
-class MsSQLConnection(Connection):
+class MsSQLConnection(_ServerConnection):
     type_key = "mssql"
-    json_always = frozenset({"username", "password", "host", "port", "database"})
 
-    username: str = ""
-    password: Secret = ""
-    host: str = ""
-    port: int = 0
-    database: str = ""
     options: str = ""
 
 

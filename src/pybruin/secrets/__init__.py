@@ -1,4 +1,4 @@
-"""Where connections come from: ``.bruin.yml`` or one remote secrets backend.
+"""Where connections come from: ``.bruin.yml``, one remote secrets backend, or a chain of them.
 
 Backend modules import their SDKs lazily, so choosing a backend costs nothing until
 a run actually selects it.
@@ -16,6 +16,7 @@ from pybruin.secrets.base import (
     is_backend_variable,
 )
 from pybruin.secrets.cache import ConnectionCache
+from pybruin.secrets.chain import FALLBACK_KINDS, ChainBackend, MemberError, UnavailableBackend
 from pybruin.secrets.local import LocalBackend
 
 if TYPE_CHECKING:
@@ -26,8 +27,10 @@ if TYPE_CHECKING:
 __all__ = [
     "BACKEND_CREDENTIAL_VARIABLES",
     "BackendError",
+    "ChainBackend",
     "ConnectionCache",
     "LocalBackend",
+    "MemberError",
     "SecretsBackend",
     "describe_missing",
     "is_backend_variable",
@@ -69,15 +72,55 @@ _BACKENDS: dict[str, tuple[Callable[[Mapping[str, str]], SecretsBackend], str]] 
 
 
 def open_backend(
-    spec: str | None, environment: Environment, config_path: Path, environ: Mapping[str, str]
+    spec: str | None,
+    environment: Environment,
+    config_path: Path,
+    environ: Mapping[str, str],
+    *,
+    fallback_on_error: bool = False,
 ) -> SecretsBackend:
     """Open the backend named by ``--secrets-backend`` (already trimmed or not).
 
-    No name means ``.bruin.yml``. Remote backends validate their settings and log in
-    here, but read nothing until a connection is asked for.
+    No name, or ``local``, means ``.bruin.yml``. Remote backends validate their settings
+    and log in here, but read nothing until a connection is asked for. Names separated
+    by commas open a :class:`ChainBackend` asking them in that order; with
+    ``fallback_on_error`` a member that fails to open because it is unreachable or
+    denies us is skipped like one that fails a read.
     """
     choice = (spec or "").strip()
-    if not choice:
+    if "," not in choice:
+        return _open_one(choice, environment, config_path, environ)
+    names = [name.strip() for name in choice.split(",")]
+    for name in names:
+        if not name:
+            raise BackendError(f'invalid secrets backend chain "{choice}": empty backend name')
+        if name != LocalBackend.name and name not in _BACKENDS:
+            raise BackendError(
+                f'unsupported secrets backend "{name}" in chain "{choice}"; '
+                "possible values: local, vault, doppler, aws, azure"
+            )
+        if names.count(name) > 1:
+            raise BackendError(f'invalid secrets backend chain "{choice}": "{name}" appears more than once')
+    members: list[SecretsBackend] = []
+    try:
+        for name in names:
+            try:
+                members.append(_open_one(name, environment, config_path, environ))
+            except BackendError as err:
+                if not (fallback_on_error and err.kind in FALLBACK_KINDS):
+                    raise
+                members.append(UnavailableBackend(name, err))
+    except BaseException:
+        for member in members:
+            member.close()
+        raise
+    return ChainBackend(members, fallback_on_error=fallback_on_error)
+
+
+def _open_one(
+    choice: str, environment: Environment, config_path: Path, environ: Mapping[str, str]
+) -> SecretsBackend:
+    if choice in ("", LocalBackend.name):
         return LocalBackend(environment, config_path)
     if choice not in _BACKENDS:
         raise BackendError(f'unsupported secrets backend "{choice}"; possible values: vault, doppler, aws, azure')

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pybruin.secrets.base import BackendError, BackendErrorKind, SecretsBackend
+from pybruin.secrets.base import MAX_CONCURRENT_READS, BackendError, BackendErrorKind, SecretsBackend
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ class AwsSecretsManagerBackend(SecretsBackend):
             connect_timeout=_LOOKUP_TIMEOUT_SECONDS,
             read_timeout=_LOOKUP_TIMEOUT_SECONDS,
             retries={"mode": "standard"},
+            max_pool_connections=MAX_CONCURRENT_READS,
         )
         try:
             session = boto3.session.Session(region_name=_region(environ), **static)

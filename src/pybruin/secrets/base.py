@@ -23,6 +23,7 @@ BackendErrorKind = Literal["denied", "unreachable", "malformed", "wrong_type", "
 BACKEND_CREDENTIAL_VARIABLES: frozenset[str] = frozenset(
     {
         "BRUIN_SECRETS_BACKEND",
+        "BRUIN_SECRETS_FALLBACK_ON_ERROR",
         "BRUIN_CONFIG_FILE_CONTENT",
         "BRUIN_VAULT_HOST",
         "BRUIN_VAULT_TOKEN",
@@ -52,6 +53,11 @@ BACKEND_CREDENTIAL_VARIABLES: frozenset[str] = frozenset(
         "BRUIN_AZURE_KEYVAULT_DNS_SUFFIXES",
     }
 )
+
+#: How many secrets a run reads at once. A run's distinct connections then resolve in about two
+#: round trips even when there are dozens of them, still far below any store's rate limits;
+#: backends size their HTTP connection pools to match so concurrent reads reuse connections.
+MAX_CONCURRENT_READS = 32
 
 _BACKEND_VARIABLE_PREFIXES = ("BRUIN_VAULT_", "BRUIN_DOPPLER_", "BRUIN_AWS_", "BRUIN_AZURE_")
 

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from pybruin.secrets.base import MAX_CONCURRENT_READS
+
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
     from pybruin.secrets.base import SecretsBackend
@@ -45,7 +47,7 @@ class ConnectionCache:
                 answer.set_exception(err)
         return answer.result()
 
-    def prefetch(self, names: Iterable[str], max_workers: int = 8) -> None:
+    def prefetch(self, names: Iterable[str], max_workers: int = MAX_CONCURRENT_READS) -> None:
         """Read the distinct ``names`` concurrently, at most ``max_workers`` at a time.
 
         Failures are kept for :meth:`get` to raise where the connection is needed.

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from pybruin.secrets.base import BackendError, BackendErrorKind, SecretsBackend
+from pybruin.secrets.base import MAX_CONCURRENT_READS, BackendError, BackendErrorKind, SecretsBackend
 from pybruin.secrets.payload import connection_from_payload
 
 if TYPE_CHECKING:
@@ -289,8 +289,8 @@ def _open_adapter(host: str, timeout: float) -> Any:
         session.mount(_UNIX_BASE_URL, _unix_socket_adapter(_unix_socket_path(host)))
         base_uri = _UNIX_BASE_URL
     else:
-        session.mount("http://", requests.adapters.HTTPAdapter(max_retries=0))
-        session.mount("https://", requests.adapters.HTTPAdapter(max_retries=0))
+        for scheme in ("http://", "https://"):
+            session.mount(scheme, requests.adapters.HTTPAdapter(max_retries=0, pool_maxsize=MAX_CONCURRENT_READS))
         base_uri = host.rstrip("/")
     return RawAdapter(base_uri=base_uri, timeout=timeout, session=session)
 
