@@ -193,8 +193,9 @@ def test_assets_of_one_file_share_one_database(tmp_path: Path, databases: Databa
     assert rows(databases, first, "select x from s.b") == [(2,)]
 
 
-def test_other_processes_can_open_the_file_between_assets(duck: Connection, databases: Databases) -> None:
+def test_other_processes_can_open_the_file_once_released(duck: Connection, databases: Databases) -> None:
     run(sql_asset("s.t", "select 41 + 1 as x", type="table"), duck, databases)
+    databases.release_idle()
 
     code = "import duckdb, sys; print(duckdb.connect(sys.argv[1]).execute('select x from s.t').fetchall())"
     reader = subprocess.run([sys.executable, "-c", code, duck.path], capture_output=True, text=True)
@@ -247,9 +248,16 @@ def test_asset_type_must_match_the_connection(duck: Connection, databases: Datab
 
 
 def test_unopenable_file_is_one_clear_line(tmp_path: Path, databases: Databases) -> None:
-    missing = tmp_path / "no-such-dir" / "w.db"
-    message = failure(sql_asset("m.x", "select 1"), duckdb_connection(missing), databases)
-    assert message.startswith(f"asset 'm.x': could not open duckdb connection 'duck' at {missing}: ")
+    not_a_database = tmp_path / "w.db"
+    not_a_database.write_text("this is not a duckdb file")
+    message = failure(sql_asset("m.x", "select 1"), duckdb_connection(not_a_database), databases)
+    assert message.startswith(f"asset 'm.x': could not open duckdb connection 'duck' at {not_a_database}: ")
+
+
+def test_a_missing_folder_is_created(tmp_path: Path, databases: Databases) -> None:
+    path = tmp_path / "duckdb-files" / "w.db"
+    run(sql_asset("s.t", "select 1 as x", type="table"), duckdb_connection(path), databases)
+    assert path.is_file()
 
 
 def test_read_only_connection_cannot_write(tmp_path: Path, databases: Databases) -> None:

@@ -265,8 +265,8 @@ def test_vault_configuration_errors_are_prefixed(tmp_path: Path) -> None:
 
 
 def test_a_missing_client_library_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "hvac", None)
-    monkeypatch.setitem(sys.modules, "hvac.adapters", None)
+    for module in [m for m in sys.modules if m == "hvac" or m.startswith("hvac.")] + ["hvac"]:
+        monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(BackendError) as caught:
         open_backend("vault", ENVIRONMENT, tmp_path, vault_env("http://127.0.0.1:1"))
     assert str(caught.value) == "failed to initialize vault client: Python package 'hvac' is not installed"

@@ -99,23 +99,38 @@ def global_options(command: F) -> F:
     )(command)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyCommands(click.Group):
+    """Imports a command's module only when that command runs (or help lists it), keeping start-up lean."""
+
+    COMMANDS = {
+        "connections": "pybruin.cli.connections",
+        "init": "pybruin.cli.init",
+        "run": "pybruin.cli.run",
+        "secrets": "pybruin.cli.secrets",
+        "validate": "pybruin.cli.validate",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = self.COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        from importlib import import_module
+
+        return import_module(module).command
+
+
+@click.group(cls=LazyCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", message="bruin %(version)s (pybruin)")
 @global_options
 def cli() -> None:
     """pybruin: run Bruin pipelines, injecting each asset exactly the secrets it declared."""
 
 
-def _register_commands() -> None:
-    from pybruin.cli import connections, init, run, secrets, validate
-
-    for module in (connections, init, run, secrets, validate):
-        cli.add_command(module.command)
-
-
 def run_cli(args: Sequence[str]) -> int:
     """Run the CLI and turn every failure into one masked line on stderr and a non-zero exit code."""
-    _register_commands()
     app = AppState()
     route_logging(app.masker)
     try:

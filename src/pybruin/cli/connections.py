@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,7 @@ from pybruin.cli.app import global_options, state
 from pybruin.cli.project import Project, open_connections, open_project
 from pybruin.errors import BruinError
 from pybruin.secrets import LocalBackend
+from pybruin.tables import plain_table
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
@@ -94,18 +95,11 @@ def _environment_table(name: str, listing: Mapping[str, Any]) -> str:
     if not entries:
         return f"{title}\n(no connections)"
     header = ("Type", "Name", "Filled Fields", "Source")
-    rows = [header if backend else header[:3]]
+    rows = []
     for entry in entries:
         row = (entry["type"] or "-", entry["name"], ", ".join(entry["filled_fields"]) or "-")
         rows.append((*row, entry["source"] or "not found") if backend else row)
-    return f"{title}\n{_aligned(rows)}"
-
-
-def _aligned(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
+    return f"{title}\n{plain_table(header if backend else header[:3], rows)}"
 
 
 @command.command("test")

@@ -32,6 +32,7 @@ from pybruin.pipeline.model import Pipeline
 from pybruin.run.runner import sql_connection_name
 from pybruin.run.sql import SQL_ASSET_PLATFORMS
 from pybruin.secrets import BackendError, ChainBackend, MemberError
+from pybruin.tables import plain_table
 
 STATUS_BY_KIND = {
     "denied": "denied",
@@ -116,16 +117,6 @@ def _resolve_all(
     return refs, outcomes, connections
 
 
-def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Left-aligned columns two spaces apart, header first."""
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in (header, *rows)
-    ]
-    return "\n".join(lines)
-
-
 def _emit(text: str) -> None:
     click.echo(state().masker.mask(text))
 
@@ -175,7 +166,7 @@ def check(path: Path, environment: str | None, config_file: str | None, output_f
     elif not refs:
         click.echo("No secrets referenced.")
     else:
-        table = render_table(
+        table = plain_table(
             ("ASSET", "KEY", "INJECT AS", "SOURCE", "STATUS"),
             [
                 (ref.asset, ref.key, ref.inject_as or NONE, outcomes[ref.key].source or NONE, outcomes[ref.key].status)
@@ -234,7 +225,7 @@ def list_secrets(path: Path, environment: str | None, config_file: str | None, o
         click.echo("No secrets referenced.")
     else:
         _emit(
-            render_table(
+            plain_table(
                 ("KEY", "STATUS", "SOURCE", "SHADOWED", "USED BY"),
                 [
                     (

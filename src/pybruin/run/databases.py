@@ -100,13 +100,17 @@ class _Database(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    def release_idle(self) -> None:  # noqa: B027 - only file databases hold anything worth releasing
+        """Let other processes open the database while no asset of this run uses it."""
+
 
 class _DuckDB(_Database):
-    """One DuckDB instance per file, open while at least one session uses it.
+    """One DuckDB instance per file, kept open from one SQL asset to the next.
 
-    Between sessions the file is closed again: DuckDB lets only one process open a file for
-    writing, and a downstream Python asset of the same run must be able to read what its SQL
-    upstream wrote. An in-memory database stays open for the whole run, or it would be lost.
+    Opening a DuckDB file costs more than a trivial statement, so a chain of SQL assets shares one
+    instance. DuckDB lets only one process open a file for writing, though, so the run calls
+    `release_idle` before it starts an asset process that may open the file itself. An in-memory
+    database stays open for the whole run, or it would be lost.
     """
 
     def __init__(self, connection: Connection) -> None:
@@ -133,10 +137,15 @@ class _DuckDB(_Database):
             cursor.close()
             with self._lock:
                 self._sessions -= 1
-                if self._sessions == 0 and self._path != ":memory:":
-                    self._release()
+
+    def release_idle(self) -> None:
+        with self._lock:
+            if self._sessions == 0 and self._path != ":memory:":
+                self._release()
 
     def _open(self, connection: Connection) -> Any:
+        if self._path != ":memory:" and not self._read_only:
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         try:
             return self._duckdb.connect(self._path, read_only=self._read_only)
         except self._duckdb.Error as exc:
@@ -265,6 +274,13 @@ class Databases:
             databases, self._open = list(self._open.values()), {}
         for database in databases:
             database.close()
+
+    def release_idle(self) -> None:
+        """Before an asset process starts: free every database file no SQL asset is using right now."""
+        with self._lock:
+            databases = list(self._open.values())
+        for database in databases:
+            database.release_idle()
 
     def _database(self, connection: Connection) -> _Database:
         kind = _DATABASE_KINDS.get(connection.type_key)

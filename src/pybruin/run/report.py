@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pybruin.run.injection import ReceivedSecret
 from pybruin.run.scheduler import Status, TaskResult
+from pybruin.tables import plain_table
 
 MANIFEST_VERSION = 1
 
@@ -67,43 +68,62 @@ class RunReport:
     def render_summary(self, *, color: bool, width: int = 100) -> str:
         """Counts and time per status, then every asset that did not succeed, then one verdict line.
 
-        Per-asset durations of successful assets are already in the `Finished:` lines and the manifest; a
-        100-asset table here would cost more time than the run's own bookkeeping.
+        Per-asset durations of successful assets are already in the `Finished:` lines and the manifest.
+        On a terminal (`color`) the tables are rich; in logs and pipes they are plain aligned text, which
+        reads better there and spares loading rich.
         """
-        from rich.console import Console
-        from rich.table import Table
-
-        styles = {
-            Status.SUCCEEDED: "green",
-            Status.FAILED: "red",
-            Status.UPSTREAM_FAILED: "yellow",
-            Status.SKIPPED: "dim",
-        }
-        totals = Table(show_edge=False, pad_edge=False)
-        totals.add_column("Status")
-        totals.add_column("Assets", justify="right")
-        totals.add_column("Time", justify="right")
+        totals = []
         for status in Status:
             matching = [r for r in self.results if r.status is status]
             if matching:
                 ran = status in (Status.SUCCEEDED, Status.FAILED)
-                time_spent = f"{sum(r.duration for r in matching):.2f}s" if ran else "-"
-                totals.add_row(f"[{styles[status]}]{status}[/]", str(len(matching)), time_spent)
-        problems = Table(show_edge=False, pad_edge=False)
-        problems.add_column("Asset")
-        problems.add_column("Status")
-        problems.add_column("Error", overflow="fold")
-        for result in self.results:
-            if result.status in (Status.FAILED, Status.UPSTREAM_FAILED):
-                problems.add_row(result.name, f"[{styles[result.status]}]{result.status}[/]", result.error or "")
-
-        buffer = io.StringIO()
-        console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
-        console.print()
-        console.print(totals)
-        if problems.rows:
-            console.print()
-            console.print(problems)
+                totals.append((status, str(len(matching)), f"{sum(r.duration for r in matching):.2f}s" if ran else "-"))
+        problems = [
+            (result.name, result.status, result.error or "")
+            for result in self.results
+            if result.status in (Status.FAILED, Status.UPSTREAM_FAILED)
+        ]
         verdict = "completed successfully" if self.succeeded else "completed with failures"
-        console.print(f"bruin run {verdict} in {self.duration:.2f}s")
-        return buffer.getvalue()
+        closing = f"bruin run {verdict} in {self.duration:.2f}s"
+        if not color:
+            blocks = [plain_table(("Status", "Assets", "Time"), [(str(s), n, t) for s, n, t in totals])]
+            if problems:
+                blocks.append(plain_table(("Asset", "Status", "Error"), [(a, str(s), e) for a, s, e in problems]))
+            return "\n" + "\n\n".join(blocks) + "\n" + closing + "\n"
+        return _rich_summary(totals, problems, closing, width)
+
+
+_STYLES = {
+    Status.SUCCEEDED: "green",
+    Status.FAILED: "red",
+    Status.UPSTREAM_FAILED: "yellow",
+    Status.SKIPPED: "dim",
+}
+
+
+def _rich_summary(
+    totals: list[tuple[Status, str, str]], problems: list[tuple[str, Status, str]], closing: str, width: int
+) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    totals_table = Table(show_edge=False, pad_edge=False)
+    for column, justify in (("Status", "left"), ("Assets", "right"), ("Time", "right")):
+        totals_table.add_column(column, justify=justify)
+    for status, count, spent in totals:
+        totals_table.add_row(f"[{_STYLES[status]}]{status}[/]", count, spent)
+    problems_table = Table(show_edge=False, pad_edge=False)
+    for column in ("Asset", "Status", "Error"):
+        problems_table.add_column(column, overflow="fold")
+    for name, status, error in problems:
+        problems_table.add_row(name, f"[{_STYLES[status]}]{status}[/]", error)
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=width, highlight=False)
+    console.print()
+    console.print(totals_table)
+    if problems:
+        console.print()
+        console.print(problems_table)
+    console.print(closing)
+    return buffer.getvalue()

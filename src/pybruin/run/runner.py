@@ -201,6 +201,8 @@ class Runner:
             pristine=self.settings.pristine_env or self.pipeline.pristine_env,
         )
         root = self.settings.project_root
+        if self._databases is not None:
+            self._databases.release_idle()
         stream = self.output.asset_stream(asset.name)
         try:
             if asset.type == "python":
