@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from fixtures.moto_server import MotoServer
-from fixtures.vault_server import VaultServer, free_port
+from fixtures.vault_server import VaultServer
+from servers import free_port
 
 if TYPE_CHECKING:
     from conftest import BruinProject, Result

@@ -34,6 +34,7 @@ from pybruin.secrets.vault import (
     retry_delay,
     validate_vault_address,
 )
+from servers import free_port
 
 CANARY = "canary-5b1d0e77-vault"
 NO_SERVICE_ACCOUNT = Path("/nonexistent/serviceaccount/token")
@@ -475,7 +476,6 @@ def test_one_overall_timeout_covers_a_hanging_server(
 
 
 def test_refused_connections_are_retried_then_reported(fault_proxy: Callable[..., FaultProxy]) -> None:
-    from fixtures.vault_server import free_port
 
     error = read_error(open_vault(f"http://127.0.0.1:{free_port()}", BRUIN_VAULT_MAX_RETRIES="2"), "pg")
     assert str(error) == "failed to read secret 'pg' from Vault: could not connect to Vault: Connection refused"

@@ -121,8 +121,7 @@ def ping_command(name: str, environment: str | None, config_file: str | None) ->
         found = connections.get(name)
         if found is None:
             raise BruinError(connections.missing_message(name))
-        for secret in found.connection.sensitive_values():
-            app.masker.add(secret)
+        app.masker.add_connection(found.connection)
         tested = ping(found.connection)
     finally:
         connections.close()

@@ -88,8 +88,7 @@ def resolve(connections: BackendConnections, key: str, app: AppState) -> Outcome
         return Outcome(STATUS_BY_KIND[err.kind], label(failed), str(err))
     if resolved is None:
         return Outcome("missing", None, connections.missing_message(key))
-    for value in resolved.connection.sensitive_values():
-        app.masker.add(value)
+    app.masker.add_connection(resolved.connection)
     return Outcome("ok", resolved.source)
 
 
@@ -103,8 +102,7 @@ def _resolve_all(
     app = state()
     project = open_project(path, config_file=config_file, environment=environment)
     for connection in project.environment.connections.values():
-        for value in connection.sensitive_values():
-            app.masker.add(value)
+        app.masker.add_connection(connection)
     refs = list(references(pipelines_under(path)))
     names = list(dict.fromkeys(ref.key for ref in refs))
     connections = open_connections(project, app.secrets_backend)

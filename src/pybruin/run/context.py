@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -153,11 +152,3 @@ class RunContext:
 
 def execution_time() -> datetime:
     return datetime.now(UTC)
-
-
-def is_truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def process_environ() -> dict[str, str]:
-    return dict(os.environ)

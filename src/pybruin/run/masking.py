@@ -25,6 +25,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
+from typing import Protocol
 from urllib.parse import quote, quote_plus
 
 _MASK = b"****"
@@ -48,6 +49,12 @@ _SCAN_MIN = 4
 # Suffixes at least this long are found by regex and checked against the forms sharing their first
 # bytes; shorter ones are looked up in a set of all short proper prefixes.
 _HEAD = 4
+
+
+class HasSecrets(Protocol):
+    """Anything that knows its own secret values, such as a connection."""
+
+    def sensitive_values(self) -> list[str]: ...
 
 
 class Masker:
@@ -85,6 +92,10 @@ class Masker:
                 self._forms |= forms
                 self._matcher = None
         return True
+
+    def add_connection(self, connection: HasSecrets) -> bool:
+        """Register every sensitive value of a connection; False when one of them was too short to mask."""
+        return all([self.add(value) for value in connection.sensitive_values()])
 
     def mask(self, text: str) -> str:
         """text with every occurrence of every form replaced by ``****``."""

@@ -67,12 +67,11 @@ def connections_needed(assets: Iterable[Asset], pipeline: Pipeline) -> list[str]
 
 def protect(connection: Connection, output: RunOutput) -> None:
     """Register a connection's secrets with the masker, warning about values too short to mask."""
-    for value in connection.sensitive_values():
-        if not output.masker.add(value):
-            output.line(
-                f"warning: connection '{connection.name}' has a sensitive value shorter than "
-                f"{output.masker.MIN_LENGTH} characters; it cannot be masked in output"
-            )
+    if not output.masker.add_connection(connection):
+        output.line(
+            f"warning: connection '{connection.name}' has a sensitive value shorter than "
+            f"{output.masker.MIN_LENGTH} characters; it cannot be masked in output"
+        )
 
 
 class Runner:
