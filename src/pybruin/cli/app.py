@@ -135,7 +135,7 @@ def run_cli(args: Sequence[str]) -> int:
     route_logging(app.masker)
     try:
         code = cli.main(args=list(args), prog_name="bruin", standalone_mode=False, obj=app)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
         return 130
     except click.ClickException as exc:
