@@ -84,6 +84,26 @@ def test_static_credentials_come_in_pairs(env: dict[str, str], message: str, tmp
     assert CANARY not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("BRUIN_AWS_SESSION_TOKEN", f"{CANARY}\r"),
+        ("BRUIN_AWS_SESSION_TOKEN", f"{CANARY}\n"),
+        ("BRUIN_AWS_ACCESS_KEY_ID", f" {CANARY}"),
+    ],
+)
+def test_credentials_that_cannot_be_sent_are_rejected_without_being_echoed(
+    variable: str, value: str, tmp_path: Path
+) -> None:
+    with pytest.raises(BackendError) as caught:
+        open_backend("aws", ENVIRONMENT, tmp_path, {**STATIC, variable: value})
+    assert str(caught.value) == (
+        f"failed to initialize AWS Secrets Manager client: {variable} contains characters "
+        "that cannot be sent in an HTTP header"
+    )
+    assert caught.value.kind == "error"
+
+
 def _signature(request_headers: dict[str, str]) -> tuple[str, str]:
     """The access key id and region a request was signed with."""
     match = re.search(r"Credential=([^/]+)/\d{8}/([^/]+)/secretsmanager/", request_headers["Authorization"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+import pybruin.secrets.azure
 from pybruin.config.bruin_yml import Environment
 from pybruin.config.connections import GenericConnection, PostgresConnection
 from pybruin.secrets import BackendError, ConnectionCache, open_backend
@@ -146,7 +148,7 @@ def test_server_error_is_retried_then_reported_without_body(
     assert str(error) == (
         "failed to read secret 'pg' from Azure Key Vault: Key Vault returned HTTP status 500 (Internal Server Error)"
     )
-    assert error.kind == "error"
+    assert error.kind == "unreachable"  # the store is there but failing: a chain may fall through
     assert keyvault.body_canary not in str(error)
     assert keyvault.reads == {"pg": 3}
 
@@ -178,6 +180,28 @@ def test_unreachable_vault(keyvault: KeyVaultStandin) -> None:
     error = _read_error(backend, "pg")
 
     assert str(error).startswith("failed to read secret 'pg' from Azure Key Vault: could not reach the vault: ")
+    assert error.kind == "unreachable"
+
+
+def test_a_vault_that_never_answers_times_out(keyvault: KeyVaultStandin, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pybruin.secrets.azure, "TIMEOUT", 0.3)
+    with socket.socket() as silent:
+        # The kernel completes TCP handshakes but nothing ever answers TLS. Without a connect timeout the
+        # SDK would wait 300 s; closing the listener after 20 s resets such a connection instead.
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        closer = threading.Timer(20, silent.close)
+        closer.start()
+        url = f"https://127.0.0.1:{silent.getsockname()[1]}"
+        backend = AzureKeyVaultBackend.from_env(_env(keyvault, BRUIN_AZURE_KEYVAULT_URL=url))
+        try:
+            error = _read_error(backend, "pg")
+        finally:
+            closer.cancel()
+            backend.close()
+
+    assert str(error).startswith("failed to read secret 'pg' from Azure Key Vault: could not reach the vault: ")
+    assert "timed out" in str(error)
     assert error.kind == "unreachable"
 
 

@@ -125,7 +125,7 @@ def test_retries_are_bounded_and_the_body_is_never_reported(doppler: DopplerStan
     error = _read_error(DopplerBackend.from_env(_env(doppler)), "pg")
 
     assert str(error) == "failed to read secret 'pg' from Doppler: doppler API returned status 500"
-    assert error.kind == "error"
+    assert error.kind == "unreachable"  # the store is there but failing: a chain may fall through
     assert canary not in str(error)
     assert doppler.downloads == MAX_ATTEMPTS
 
@@ -172,8 +172,30 @@ def test_unreachable_api(doppler: DopplerStandin) -> None:
 
     error = _read_error(backend, "pg")
 
-    assert str(error).startswith("failed to read secret 'pg' from Doppler: failed to fetch secrets from Doppler: ")
+    assert str(error) == (
+        "failed to read secret 'pg' from Doppler: failed to fetch secrets from Doppler: Connection refused"
+    )
     assert error.kind == "unreachable"
+
+
+@pytest.mark.parametrize("token", ["dp.st.dev.canary-31e9\r", "dp.st.dev.canary-31e9\n", " dp.st.dev.canary-31e9"])
+def test_a_token_that_cannot_be_sent_is_rejected_without_being_echoed(doppler: DopplerStandin, token: str) -> None:
+    with pytest.raises(BackendError) as caught:
+        DopplerBackend.from_env(_env(doppler, BRUIN_DOPPLER_TOKEN=token))
+
+    assert str(caught.value) == "BRUIN_DOPPLER_TOKEN contains characters that cannot be sent in an HTTP header"
+
+
+def test_request_errors_never_quote_the_token(doppler: DopplerStandin) -> None:
+    backend = DopplerBackend("dp.st.dev.canary-31e9\r", PROJECT, CONFIG, api_host=doppler.url)
+
+    error = _read_error(backend, "pg")
+
+    assert str(error) == (
+        "failed to read secret 'pg' from Doppler: failed to fetch secrets from Doppler: LocalProtocolError"
+    )
+    assert "canary-31e9" not in str(error)
+    assert doppler.downloads == 0
 
 
 def test_non_json_response_is_reported_without_body(doppler: DopplerStandin) -> None:
@@ -243,6 +265,16 @@ def test_malformed_secrets(doppler: DopplerStandin, value: object, message: str,
         (
             {"BRUIN_DOPPLER_TOKEN": "t", "BRUIN_DOPPLER_PROJECT": "p", "BRUIN_DOPPLER_CONFIG": "c",
              "BRUIN_DOPPLER_API_HOST": "api.doppler.com"},
+            "BRUIN_DOPPLER_API_HOST must be an http or https URL",
+        ),
+        (
+            {"BRUIN_DOPPLER_TOKEN": "t", "BRUIN_DOPPLER_PROJECT": "p", "BRUIN_DOPPLER_CONFIG": "c",
+             "BRUIN_DOPPLER_API_HOST": "http://[::1"},
+            "BRUIN_DOPPLER_API_HOST must be an http or https URL",
+        ),
+        (
+            {"BRUIN_DOPPLER_TOKEN": "t", "BRUIN_DOPPLER_PROJECT": "p", "BRUIN_DOPPLER_CONFIG": "c",
+             "BRUIN_DOPPLER_API_HOST": "https://api.doppler.com:443x"},
             "BRUIN_DOPPLER_API_HOST must be an http or https URL",
         ),
     ],

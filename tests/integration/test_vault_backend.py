@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import pybruin.secrets
+import pybruin.secrets.vault
 from fixtures.vault_server import FaultProxy, VaultServer
 from pybruin.config.bruin_yml import Environment
 from pybruin.config.connections import Connection, GenericConnection, PostgresConnection
@@ -151,6 +152,19 @@ def test_invalid_tuning_settings(variable: str, value: str, message: str) -> Non
     assert str(caught.value) == message
 
 
+@pytest.mark.parametrize("token", [f"{CANARY}\r", f"{CANARY}\n", f" {CANARY}", f"{CANARY}\u20ac"])
+def test_a_token_that_cannot_be_sent_is_rejected_without_being_echoed(token: str) -> None:
+    with pytest.raises(BackendError) as caught:
+        VaultSettings.from_env(vault_env("http://h", BRUIN_VAULT_TOKEN=token))
+    assert str(caught.value) == "BRUIN_VAULT_TOKEN contains characters that cannot be sent in an HTTP header"
+
+
+def test_settings_repr_hides_the_token() -> None:
+    settings = VaultSettings.from_env(vault_env("http://h", BRUIN_VAULT_TOKEN=CANARY))
+    assert settings.token == CANARY
+    assert CANARY not in repr(settings)
+
+
 def test_zero_retries_is_allowed() -> None:
     assert VaultSettings.from_env(vault_env("http://h", BRUIN_VAULT_MAX_RETRIES="0")).max_retries == 0
 
@@ -202,6 +216,7 @@ def test_valid_vault_addresses(host: str) -> None:
         ("https://vault.example.com#x", "invalid Vault host: query parameters and fragments are not allowed"),
         ("unix://", "invalid Vault host: unix URL must include a socket path"),
         ("http://[::1", "invalid Vault host: Invalid IPv6 URL"),
+        ("https://admin:password", "invalid Vault host: malformed host or port"),
     ],
 )
 def test_invalid_vault_addresses(host: str, message: str) -> None:
@@ -344,6 +359,39 @@ def test_token_wins_over_role(vault_server: VaultServer) -> None:
     vault_server.put(f"bruin/{name}", GENERIC)
     backend = open_vault(vault_server.address, BRUIN_VAULT_ROLE="never-used")
     assert isinstance(backend.get_connection(name), GenericConnection)
+
+
+def test_request_errors_never_quote_the_token(vault_server: VaultServer) -> None:
+    settings = VaultSettings(host=vault_server.address, path="bruin", mount_path="secret", token=f"{CANARY}\r")
+    error = read_error(VaultBackend(settings, environ={}), "pg")
+    assert str(error) == "failed to read secret 'pg' from Vault: request to Vault failed: InvalidHeader"
+    assert error.kind == "error"
+    assert error.__cause__ is None and error.__suppress_context__
+
+
+def test_a_redirect_to_another_origin_does_not_carry_the_token(
+    vault_server: VaultServer, fault_proxy: Callable[..., FaultProxy]
+) -> None:
+    name = unique("generic")
+    vault_server.put(f"bruin/{name}", GENERIC)
+    elsewhere = fault_proxy(vault_server.address)
+    proxy = fault_proxy(vault_server.address)
+    proxy.fail_next(307, headers={"Location": f"{elsewhere.url}/v1/secret/data/bruin%2F{name}"})
+    error = read_error(open_vault(proxy.url, BRUIN_VAULT_TOKEN=CANARY), name)
+    assert error.kind == "denied"
+    (followed,) = elsewhere.seen
+    assert "X-Vault-Token" not in followed.headers
+
+
+def test_a_redirect_within_vault_keeps_the_token(
+    vault_server: VaultServer, fault_proxy: Callable[..., FaultProxy]
+) -> None:
+    name = unique("generic")
+    vault_server.put(f"bruin/{name}", GENERIC)
+    proxy = fault_proxy(vault_server.address)
+    proxy.fail_next(307, headers={"Location": f"{proxy.url}/v1/secret/data/bruin%2F{name}"})
+    assert isinstance(open_vault(proxy.url).get_connection(name), GenericConnection)
+    assert [request.headers["X-Vault-Token"] for request in proxy.seen] == ["root", "root"]
 
 
 def test_empty_name_is_rejected_before_any_request(
@@ -514,6 +562,25 @@ def test_missing_service_account_token(vault_server: VaultServer, tmp_path: Path
         VaultBackend.from_env(env, service_account_token_path=tmp_path / "token")
     assert str(caught.value).startswith("failed to read service account token: ")
     assert str(tmp_path / "token") in str(caught.value)
+
+
+def test_a_failed_login_closes_the_http_session(
+    vault_server: VaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[bool] = []
+    open_adapter = pybruin.secrets.vault._open_adapter
+
+    def recording(host: str, timeout: float) -> object:
+        adapter = open_adapter(host, timeout)
+        close = adapter.close
+        adapter.close = lambda: (closed.append(True), close())
+        return adapter
+
+    monkeypatch.setattr(pybruin.secrets.vault, "_open_adapter", recording)
+    env = vault_env(vault_server.address, BRUIN_VAULT_TOKEN="", BRUIN_VAULT_ROLE="etl")
+    with pytest.raises(BackendError):
+        VaultBackend.from_env(env, service_account_token_path=tmp_path / "token")
+    assert closed == [True]
 
 
 def test_empty_service_account_token(vault_server: VaultServer, tmp_path: Path) -> None:

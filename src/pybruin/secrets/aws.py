@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pybruin.secrets.base import MAX_CONCURRENT_READS, BackendError, BackendErrorKind, SecretsBackend
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
+from pybruin.secrets.transport import is_header_safe
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
@@ -61,6 +62,10 @@ class AwsSecretsManagerBackend(SecretsBackend):
             raise BackendError("BRUIN_AWS_SECRET_ACCESS_KEY env variable not set")
         if secret_key and not key_id:
             raise BackendError("BRUIN_AWS_ACCESS_KEY_ID env variable not set")
+        session_token = environ.get("BRUIN_AWS_SESSION_TOKEN", "") if key_id else ""
+        for variable, value in (("BRUIN_AWS_ACCESS_KEY_ID", key_id), ("BRUIN_AWS_SESSION_TOKEN", session_token)):
+            if value and not is_header_safe(value):
+                raise BackendError(f"{variable} contains characters that cannot be sent in an HTTP header")
 
         import boto3
         from botocore.config import Config
@@ -71,7 +76,7 @@ class AwsSecretsManagerBackend(SecretsBackend):
             static = {
                 "aws_access_key_id": key_id,
                 "aws_secret_access_key": secret_key,
-                "aws_session_token": environ.get("BRUIN_AWS_SESSION_TOKEN") or None,
+                "aws_session_token": session_token or None,
             }
         config = Config(
             connect_timeout=_LOOKUP_TIMEOUT_SECONDS,

@@ -34,13 +34,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pybruin.secrets.base import BackendError, BackendErrorKind, SecretsBackend
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
+from pybruin.secrets.transport import http_status_text, is_transient_status, status_kind
 
 if TYPE_CHECKING:
     from azure.core.credentials import SupportsTokenInfo
@@ -55,7 +55,8 @@ AZURE_VAULT_DNS_SUFFIXES = (
     ".vault.microsoftazure.de",
 )
 RETRY_TOTAL = 2
-READ_TIMEOUT = 30
+#: Seconds allowed to connect (TLS handshake included) and for each read; the SDK would wait 300 to connect.
+TIMEOUT = 30
 
 #: Auth methods by ``BRUIN_AZURE_AUTH_METHOD`` value, with the credential's name for errors.
 _CREDENTIAL_LABELS = {
@@ -202,7 +203,7 @@ def _ca_bundle(environ: Mapping[str, str]) -> Path | None:
 
 def _transport_options(ca_bundle: Path | None) -> dict[str, Any]:
     """Settings shared by the vault client and the credentials' token requests."""
-    options: dict[str, Any] = {"retry_total": RETRY_TOTAL, "read_timeout": READ_TIMEOUT}
+    options: dict[str, Any] = {"retry_total": RETRY_TOTAL, "connection_timeout": TIMEOUT, "read_timeout": TIMEOUT}
     if ca_bundle:
         options["connection_verify"] = str(ca_bundle)
     return options
@@ -245,21 +246,14 @@ def _describe_failure(err: AzureError) -> tuple[str, BackendErrorKind]:
     if isinstance(err, ClientAuthenticationError) and isinstance(err.__cause__, unreachable):
         return f"could not reach the token endpoint: {_first_line(err.__cause__.message)}", "unreachable"
     if isinstance(err, ClientAuthenticationError):
-        status = f" ({_status_text(err.status_code)})" if err.status_code else ""
+        status = f" ({http_status_text(err.status_code)})" if err.status_code else ""
         return f"authentication failed{status}", "denied"
     if isinstance(err, HttpResponseError) and err.status_code:
-        kind: BackendErrorKind = "denied" if err.status_code == 403 else "error"
-        return f"Key Vault returned {_status_text(err.status_code)}", kind
+        kind = status_kind(err.status_code, transient=is_transient_status(err.status_code))
+        return f"Key Vault returned {http_status_text(err.status_code)}", kind
     if isinstance(err, unreachable):
         return f"could not reach the vault: {_first_line(err.message)}", "unreachable"
     return type(err).__name__, "error"
-
-
-def _status_text(status: int) -> str:
-    try:
-        return f"HTTP status {status} ({HTTPStatus(status).phrase})"
-    except ValueError:
-        return f"HTTP status {status}"
 
 
 def _first_line(text: str) -> str:

@@ -27,8 +27,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from pybruin.secrets.base import BackendError, BackendErrorKind, SecretsBackend
+from pybruin.secrets.base import BackendError, SecretsBackend
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
+from pybruin.secrets.transport import is_header_safe, is_transient_status, network_reason, status_kind
 
 if TYPE_CHECKING:
     import httpx
@@ -76,10 +77,11 @@ class DopplerBackend(SecretsBackend):
             if not environ.get(variable):
                 raise BackendError(f"{variable} env variable not set")
         api_host = environ.get("BRUIN_DOPPLER_API_HOST") or DEFAULT_API_HOST
-        parts = urlsplit(api_host)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if not _is_http_url(api_host):
             raise BackendError("BRUIN_DOPPLER_API_HOST must be an http or https URL")
         token, project, config = (environ[variable] for variable in _REQUIRED_VARIABLES)
+        if not is_header_safe(token):
+            raise BackendError("BRUIN_DOPPLER_TOKEN contains characters that cannot be sent in an HTTP header")
         return cls(token, project, config, api_host=api_host, environ=environ)
 
     def get_connection(self, name: str) -> Connection | None:
@@ -128,15 +130,16 @@ class DopplerBackend(SecretsBackend):
                 except httpx.TransportError as err:
                     if attempt == MAX_ATTEMPTS:
                         raise BackendError(
-                            f"failed to fetch secrets from Doppler: {_describe_transport_error(err)}",
-                            kind="unreachable",
+                            f"failed to fetch secrets from Doppler: {network_reason(err)}", kind="unreachable"
                         ) from None
                 else:
                     status = response.status_code
                     if status == 200:
                         return _decode_config(response)
-                    if not _is_transient(status) or attempt == MAX_ATTEMPTS:
-                        raise BackendError(f"doppler API returned status {status}", kind=_status_kind(status))
+                    transient = is_transient_status(status)
+                    if not transient or attempt == MAX_ATTEMPTS:
+                        kind = status_kind(status, transient=transient)
+                        raise BackendError(f"doppler API returned status {status}", kind=kind)
                     retry_after = response.headers.get("Retry-After")
                 time.sleep(retry_delay(attempt, retry_after))
 
@@ -166,18 +169,13 @@ def _parse_retry_after(value: str) -> float | None:
     return (when - datetime.now(UTC)).total_seconds()
 
 
-def _is_transient(status: int) -> bool:
-    return status == 429 or (500 <= status <= 599 and status != 501)
-
-
-def _status_kind(status: int) -> BackendErrorKind:
-    return "denied" if status in (401, 403) else "error"
-
-
-def _describe_transport_error(err: httpx.TransportError) -> str:
-    """Name a network failure; httpx's text here comes from the socket layer, never from the request."""
-    reason = str(err).strip()
-    return f"{type(err).__name__}: {reason}" if reason else type(err).__name__
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is what validates it
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _decode_config(response: httpx.Response) -> dict[str, object]:

@@ -15,14 +15,14 @@ import re
 import socket
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from http import HTTPStatus
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from pybruin.secrets.base import MAX_CONCURRENT_READS, BackendError, BackendErrorKind, SecretsBackend
 from pybruin.secrets.payload import connection_from_payload
+from pybruin.secrets.transport import http_status_text, is_header_safe, is_transient_status, network_reason, status_kind
 
 if TYPE_CHECKING:
     import requests
@@ -39,6 +39,7 @@ _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "
 _INTEGER = re.compile(r"[-+]?\d+")
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 _UNIX_BASE_URL = "http://localhost"
+_TOKEN_HEADER = "X-Vault-Token"
 
 
 def parse_go_duration(text: str) -> float:
@@ -84,7 +85,9 @@ def validate_vault_address(host: str) -> None:
         parts = urlsplit(host)
         parts.port  # noqa: B018 - parsing the port is what validates it
     except ValueError as err:
-        raise BackendError(f"invalid Vault host: {err}") from None
+        # Python's other reasons quote the host or port, which may be a mistyped password.
+        reason = str(err) if str(err) == "Invalid IPv6 URL" else "malformed host or port"
+        raise BackendError(f"invalid Vault host: {reason}") from None
     if "@" in parts.netloc:
         raise BackendError("invalid Vault host: URL credentials are not allowed")
     if parts.query or parts.fragment:
@@ -106,7 +109,7 @@ class VaultSettings:
     host: str
     path: str
     mount_path: str
-    token: str = ""
+    token: str = field(default="", repr=False)
     role: str = ""
     k8s_auth_mount: str = "kubernetes"
     timeout: float = 30.0
@@ -136,6 +139,8 @@ class VaultSettings:
         max_retries = _non_negative_int(environ, "BRUIN_VAULT_MAX_RETRIES", cls.max_retries)
         if wait_max < wait_min:
             raise BackendError("BRUIN_VAULT_RETRY_WAIT_MAX must be greater than or equal to BRUIN_VAULT_RETRY_WAIT_MIN")
+        if token and not is_header_safe(token):
+            raise BackendError("BRUIN_VAULT_TOKEN contains characters that cannot be sent in an HTTP header")
         return cls(
             host=host,
             path=path,
@@ -175,7 +180,11 @@ class VaultBackend(SecretsBackend):
         self.settings = settings
         self._environ = environ
         self._adapter = _open_adapter(settings.host, settings.timeout)
-        self._adapter.token = settings.token or self._kubernetes_login(service_account_token_path)
+        try:
+            self._adapter.token = settings.token or self._kubernetes_login(service_account_token_path)
+        except BaseException:
+            self._adapter.close()
+            raise
 
     @classmethod
     def from_env(
@@ -197,7 +206,7 @@ class VaultBackend(SecretsBackend):
         try:
             response = self._send("GET", url)
         except _NoAnswer as err:
-            raise BackendError(f"{failure}: {err}", kind="unreachable") from None
+            raise BackendError(f"{failure}: {err}", kind=err.kind) from None
         if response.status_code == 404:
             log.debug("secret '%s' not found in Vault", name)
             return None
@@ -225,7 +234,7 @@ class VaultBackend(SecretsBackend):
         try:
             response = self._send("POST", url, json={"jwt": jwt, "role": self.settings.role})
         except _NoAnswer as err:
-            raise BackendError(f"{failure}: {err}", kind="unreachable") from None
+            raise BackendError(f"{failure}: {err}", kind=err.kind) from None
         if not response.ok:
             raise BackendError(f"{failure}: {_status_text(response.status_code)}", kind=_status_kind(response))
         auth = _json_body(response).get("auth")
@@ -253,11 +262,14 @@ class VaultBackend(SecretsBackend):
             except requests.exceptions.ReadTimeout:
                 break
             except requests.exceptions.SSLError as err:
-                raise _NoAnswer(f"TLS connection to Vault failed: {_os_reason(err)}") from None
+                raise _NoAnswer(f"TLS connection to Vault failed: {network_reason(err)}") from None
             except requests.exceptions.ConnectionError as err:
                 if attempt == settings.max_retries:
-                    raise _NoAnswer(f"could not connect to Vault: {_os_reason(err)}") from None
+                    raise _NoAnswer(f"could not connect to Vault: {network_reason(err)}") from None
                 delay = retry_delay(attempt, settings.retry_wait_min, settings.retry_wait_max)
+            except (requests.exceptions.RequestException, ValueError) as err:
+                # e.g. a header value the client refuses; its own text would quote the value
+                raise _NoAnswer(f"request to Vault failed: {type(err).__name__}", kind="error") from None
             else:
                 if not _is_transient(response.status_code) or attempt == settings.max_retries:
                     return response
@@ -275,15 +287,27 @@ class VaultBackend(SecretsBackend):
 
 
 class _NoAnswer(Exception):
-    """Vault gave no HTTP answer: refused, TLS failure, or out of time."""
+    """Vault gave no usable HTTP answer: refused, TLS failure, out of time, or the request failed locally."""
+
+    def __init__(self, message: str, kind: BackendErrorKind = "unreachable") -> None:
+        super().__init__(message)
+        self.kind: BackendErrorKind = kind
 
 
 def _open_adapter(host: str, timeout: float) -> Any:
-    """An hvac adapter whose session never retries on its own: :meth:`VaultBackend._send` does."""
+    """An hvac adapter that leaves retries to :meth:`VaultBackend._send` and keeps the token to Vault's origin."""
     import requests
     from hvac.adapters import RawAdapter
 
-    session = requests.Session()
+    class TokenSession(requests.Session):
+        """On a redirect requests drops only ``Authorization`` for another host; the token goes nowhere else either."""
+
+        def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+            super().rebuild_auth(prepared_request, response)
+            if _origin(prepared_request.url) != _origin(response.request.url):
+                prepared_request.headers.pop(_TOKEN_HEADER, None)
+
+    session = TokenSession()
     if urlsplit(host).scheme == "unix":
         session.trust_env = False
         session.mount(_UNIX_BASE_URL, _unix_socket_adapter(_unix_socket_path(host)))
@@ -293,6 +317,11 @@ def _open_adapter(host: str, timeout: float) -> Any:
             session.mount(scheme, requests.adapters.HTTPAdapter(max_retries=0, pool_maxsize=MAX_CONCURRENT_READS))
         base_uri = host.rstrip("/")
     return RawAdapter(base_uri=base_uri, timeout=timeout, session=session)
+
+
+def _origin(url: str | None) -> tuple[str, str]:
+    parts = urlsplit(url or "")
+    return parts.scheme, parts.netloc.lower()
 
 
 def _unix_socket_path(host: str) -> str:
@@ -321,7 +350,9 @@ def _unix_socket_adapter(socket_path: str) -> Any:
         ConnectionCls = UnixConnection
 
     class UnixSocketAdapter(requests.adapters.HTTPAdapter):
-        def get_connection_with_tls_context(self, request: Any, verify: Any, proxies: Any = None, cert: Any = None):
+        def get_connection_with_tls_context(
+            self, request: Any, verify: Any, proxies: Any = None, cert: Any = None
+        ) -> UnixConnectionPool:
             return UnixConnectionPool("localhost")
 
     return UnixSocketAdapter(max_retries=0)
@@ -350,22 +381,15 @@ def _non_negative_int(environ: Mapping[str, str], variable: str, default: int) -
 
 
 def _is_transient(status: int) -> bool:
-    return status in (412, 429) or (status >= 500 and status != 501)
+    return status == 412 or is_transient_status(status)
 
 
 def _status_text(status: int) -> str:
-    try:
-        return f"Vault returned HTTP status {status} ({HTTPStatus(status).phrase})"
-    except ValueError:
-        return f"Vault returned HTTP status {status}"
+    return f"Vault returned {http_status_text(status)}"
 
 
 def _status_kind(response: requests.Response) -> BackendErrorKind:
-    if response.status_code in (401, 403):
-        return "denied"
-    if _is_transient(response.status_code):
-        return "unreachable"
-    return "error"
+    return status_kind(response.status_code, transient=_is_transient(response.status_code))
 
 
 def _json_body(response: requests.Response) -> dict[str, Any]:
@@ -374,26 +398,6 @@ def _json_body(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _os_reason(err: BaseException) -> str:
-    """The operating system's reason buried in a requests error, without URLs or reprs."""
-    pending: list[BaseException] = [err]
-    seen: set[int] = set()
-    while pending:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.strerror:
-            return current.strerror
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-        pending.extend(
-            link
-            for link in (getattr(current, "reason", None), current.__cause__, current.__context__)
-            if isinstance(link, BaseException)
-        )
-    return type(err).__name__
 
 
 def _format_seconds(seconds: float) -> str:
