@@ -12,12 +12,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from pybruin.config.bruin_yml import CONTENT_VARIABLE, DEFAULT_CONFIG_NAME, ignore_in_git, load_config
 from pybruin.config.editing import add_connection
+from pybruin.config.project import find_project_root
 from pybruin.errors import BruinError
 
 PIPELINE = "my-pipeline"
-CONFIG_NAME = ".bruin.yml"
-IGNORED = (CONFIG_NAME, "logs/", "*.db", ".venv/")
+# What git must not pick up: the config, run logs, DuckDB files and virtualenvs.
+IGNORED = (DEFAULT_CONFIG_NAME, "logs/", "*.db", ".venv/")
 
 # (name, type key, fields) of what the example pipeline uses.
 _CONNECTIONS = (
@@ -100,7 +102,7 @@ def create_project(folder: Path) -> list[Path]:
     config there only gains the example's connections it lacks.
     """
     folder = Path(os.path.abspath(folder))
-    if any(os.path.lexists(folder / name) for name in (CONFIG_NAME, PIPELINE)):
+    if any(os.path.lexists(folder / name) for name in (DEFAULT_CONFIG_NAME, PIPELINE)):
         raise BruinError(f"folder '{folder}' already contains a Bruin project")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -110,14 +112,12 @@ def create_project(folder: Path) -> list[Path]:
     if root is None:
         _git_init(folder)
         root = folder
-    written = [_write_config(root / CONFIG_NAME), _ignore(root / ".gitignore")]
+    written = [_write_config(root / DEFAULT_CONFIG_NAME), ignore_in_git(root, IGNORED)]
     written += [_create(folder / relative, text) for relative, text in _FILES.items()]
     return written
 
 
 def _git_work_tree(folder: Path) -> Path | None:
-    from pybruin.config.project import find_project_root
-
     try:
         root = find_project_root(folder)
     except BruinError:
@@ -137,8 +137,6 @@ def _git_init(folder: Path) -> None:
 
 def _write_config(path: Path) -> Path:
     """Create the config with the example's connections, or add the ones an existing config lacks."""
-    from pybruin.config.bruin_yml import CONTENT_VARIABLE, load_config
-
     if not os.path.lexists(path):
         _create(path, _CONFIG, mode=0o600)
     # The file is what gets edited, so it is also what must be read, whatever the variable says.
@@ -148,22 +146,6 @@ def _write_config(path: Path) -> Path:
     for name, type_key, fields in _CONNECTIONS:
         if name not in existing:
             add_connection(path, config.default_environment, name, type_key, fields)
-    return path
-
-
-def _ignore(path: Path) -> Path:
-    """Make sure git ignores the config, run logs, DuckDB files and virtualenvs."""
-    try:
-        # surrogateescape: whatever bytes the file holds are written back unchanged.
-        existing = path.read_text("utf-8", "surrogateescape") if path.exists() else ""
-        present = {line.strip() for line in existing.splitlines()}
-        missing = [entry for entry in IGNORED if entry not in present and f"/{entry}" not in present]
-        if missing:
-            separator = "" if existing == "" or existing.endswith("\n") else "\n"
-            lines = "".join(f"{entry}\n" for entry in missing)
-            path.write_text(existing + separator + lines, "utf-8", "surrogateescape")
-    except OSError as exc:
-        raise BruinError(f"cannot update '{path}': {exc.strerror}") from None
     return path
 
 

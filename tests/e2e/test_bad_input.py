@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import logging
+import os
+import warnings
+
 import pytest
+
+from pybruin.cli.app import run_cli
 
 EMPTY_CONFIG = "environments:\n  default:\n    connections: {}\n"
 GOOD_ASSET = '"""@bruin\nname: a\n@bruin"""\nprint("a")\n'
@@ -114,3 +121,27 @@ def test_missing_bruin_yml_is_created_and_ignored(project):
     assert result.returncode == 0, result.output
     assert "default_environment: default" in (project.root / ".bruin.yml").read_text()
     assert ".bruin.yml" in (project.root / ".gitignore").read_text().splitlines()
+
+
+def test_a_backend_that_fails_to_open_leaves_no_log_file_unclosed(project, monkeypatch, capsys):
+    """In-process: an abandoned open file is closed by the garbage collector, which warns about it."""
+    project.write(".bruin.yml", EMPTY_CONFIG)
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/a.py", GOOD_ASSET)
+    for name in [name for name in os.environ if name.startswith("BRUIN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(project.root)
+    root_logger = logging.getLogger()
+    saved = root_logger.handlers[:], root_logger.level
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", ResourceWarning)
+            code = run_cli(["run", "--secrets-backend", "vault", "p"])
+            gc.collect()
+    finally:
+        logging.captureWarnings(False)
+        root_logger.handlers, root_logger.level = saved
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "failed to initialize vault client" in err
+    assert "ResourceWarning" not in err, err

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -233,6 +235,38 @@ def test_add_mask_registers_a_derived_value(project):
     assert project.files_containing(derived) == [p for p in project.files_containing(derived) if p.suffix == ".py"]
 
 
+def test_add_mask_of_a_value_that_is_not_utf8(project):
+    project.write(".bruin.yml", "environments:\n  default:\n    connections: {}\n")
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write(
+        "p/assets/derive.py",
+        '''
+        """@bruin
+        name: derive
+        @bruin"""
+        import sys
+        token = b"tok\\xff\\xfe-derived-7c41"
+        sys.stdout.buffer.write(b"::add-mask::" + token + b"\\n")
+        sys.stdout.buffer.write(b"token " + token + b" end\\n")
+        ''',
+    )
+    result = project.bruin("run", "p")
+    assert result.returncode == 0, result.output
+    assert "derived-7c41" not in result.output
+    assert "token **** end" in result.stdout
+    assert [path.name for path in project.files_containing("derived-7c41")] == ["derive.py"], "log file"
+
+
+def test_add_mask_of_a_short_value_is_warned_about(project):
+    project.write(".bruin.yml", "environments:\n  default:\n    connections: {}\n")
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/a.py", '"""@bruin\nname: a\n@bruin"""\nprint("::add-mask::ab1")\n')
+    result = project.bruin("run", "p")
+    assert result.returncode == 0, result.output
+    assert "asset 'a' asked to mask a value shorter than 6 characters" in result.stdout
+    assert "ab1" not in result.stdout
+
+
 def test_short_values_are_not_masked_and_warned_about_by_name(project):
     project.write(
         ".bruin.yml",
@@ -244,6 +278,7 @@ def test_short_values_are_not_masked_and_warned_about_by_name(project):
     assert result.returncode == 0, result.output
     assert "connection 'TINY' has a sensitive value shorter than 6 characters" in result.stdout
     assert "abc12" not in result.stdout
+    assert result.stdout.count("connection 'TINY'") == 1, "warned once, though both configured and used"
 
 
 def test_mask_credentials_false_disables_masking(project):
@@ -312,3 +347,19 @@ def test_inherited_environment_keeps_the_parent_but_not_our_credentials(project)
     }
     result = project.bruin("run", "p", env=env)
     assert result.returncode == 0, result.output
+
+
+def test_a_run_seals_itself_against_assets_reading_its_environment():
+    """Assets run as our user, who may read /proc/<pid>/environ of a dumpable process: the backend token
+    withheld from them is there. Once sealed (non-dumpable), only root can. The kernel side cannot be
+    shown from a test that runs as root, so this checks the flag itself, in a fresh interpreter."""
+    script = (
+        "import ctypes\n"
+        "from pybruin.run.processes import seal_this_process\n"
+        "libc = ctypes.CDLL(None)\n"
+        "print(libc.prctl(3, 0, 0, 0, 0), end=' ')\n"  # PR_GET_DUMPABLE
+        "seal_this_process()\n"
+        "print(libc.prctl(3, 0, 0, 0, 0))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout == "1 0\n"

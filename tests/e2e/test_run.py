@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import time
 
 import pytest
+
+from conftest import BRUIN
 
 CHESS_JSON = (
     '{"name":"chess-default","players":["FabianoCaruana","Hikaru","MagnusCarlsen","GothamChess",'
@@ -389,3 +395,102 @@ def test_version_and_help(project):
     assert project.bruin("--version").stdout.startswith("bruin ")
     help_text = project.bruin("--help").stdout
     assert "run" in help_text and "validate" in help_text
+
+
+def test_a_capped_connection_does_not_hold_back_independent_assets(project):
+    project.write(
+        ".bruin.yml",
+        "environments:\n  default:\n    connections:\n      generic:\n"
+        "        - {name: X, value: v-1234567, max_concurrent_assets: 1}\n",
+    )
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write(
+        "p/assets/x1.py",
+        '''
+        """@bruin
+        name: x1
+        connection: X
+        @bruin"""
+        import pathlib, time
+        for _ in range(200):
+            if pathlib.Path("free.started").exists():
+                break
+            time.sleep(0.05)
+        else:
+            raise SystemExit("free never ran while x1 held the connection")
+        pathlib.Path("x1.done").touch()
+        ''',
+    )
+    project.write(
+        "p/assets/x2.py",
+        '"""@bruin\nname: x2\nconnection: X\n@bruin"""\nimport pathlib\nassert pathlib.Path("x1.done").exists()\n',
+    )
+    project.write("p/assets/z_free.py", '"""@bruin\nname: free\n@bruin"""\nopen("free.started", "w").close()\n')
+    result = project.bruin("run", "--workers", "2", "p")
+    assert result.returncode == 0, result.output
+
+
+def test_context_variables_of_the_parent_do_not_reach_other_assets(project):
+    project.write(
+        ".bruin.yml",
+        "environments:\n  default:\n    connections:\n      generic:\n        - {name: K, value: v-1234567}\n",
+    )
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write(
+        "p/assets/plain.py",
+        '"""@bruin\nname: plain\n@bruin"""\nimport os\n'
+        'assert "BRUIN_CONNECTION" not in os.environ and "BRUIN_CONNECTION_TYPES" not in os.environ\n',
+    )
+    project.write(
+        "p/assets/with_connection.py",
+        '"""@bruin\nname: with_connection\nconnection: K\n@bruin"""\nimport os\n'
+        'assert os.environ["BRUIN_CONNECTION"] == "K"\n'
+        'assert os.environ["BRUIN_CONNECTION_TYPES"] == \'{"K":"generic"}\'\n',
+    )
+    result = project.bruin("run", "p", env={"BRUIN_CONNECTION": "stale", "BRUIN_CONNECTION_TYPES": '{"stale":"x"}'})
+    assert result.returncode == 0, result.output
+
+
+@pytest.mark.parametrize("signalled", ["bruin", "process_group"])
+def test_ctrl_c_ends_the_running_asset_and_starts_no_other(project, signalled):
+    project.write(".bruin.yml", "environments:\n  default:\n    connections: {}\n")
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write(
+        "p/assets/a_first.py",
+        '"""@bruin\nname: first\n@bruin"""\nimport os, pathlib, time\n'
+        'pathlib.Path("first.pid").write_text(str(os.getpid()))\ntime.sleep(600)\n',
+    )
+    project.write("p/assets/b_second.py", '"""@bruin\nname: second\n@bruin"""\nopen("second.ran", "w").close()\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRUIN_")}
+    bruin = subprocess.Popen(
+        [*BRUIN, "run", "--workers", "1", "p"],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    pid_file = project.root / "first.pid"
+    child = None
+    try:
+        for _ in range(1200):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            assert bruin.poll() is None, bruin.communicate()
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        if signalled == "bruin":
+            os.kill(bruin.pid, signal.SIGINT)
+        else:  # what a terminal does: the whole foreground process group
+            os.killpg(bruin.pid, signal.SIGINT)
+        out, err = bruin.communicate(timeout=60)
+    finally:
+        if bruin.poll() is None:
+            os.killpg(bruin.pid, signal.SIGKILL)
+            bruin.wait()
+    assert bruin.returncode == 130, out + err
+    assert "Aborted." in err
+    assert not (project.root / "second.ran").exists(), "a queued asset started after Ctrl-C"
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)

@@ -331,3 +331,90 @@ def test_sensitive_values_of_an_environment_cover_every_connection(tmp_path: Pat
 
     secrets = [secret for connection in env.connections.values() for secret in connection.sensitive_values()]
     assert secrets == [f"{CANARY}-generic", f"{CANARY}-pg", f"{CANARY}-hs"]
+
+
+def test_unquoted_scalars_reach_text_fields_exactly_as_written(tmp_path: Path) -> None:
+    # YAML 1.1 would turn these into 7, 1.5, 750, 31, 1000, True and a date; Bruin's fields get the text.
+    written = ["007", "1.50", "12:30", "0x1F", "1_000", "yes", "2024-01-01", "true", "5432"]
+    entries = "".join(f"        - {{name: v{index}, value: {text}}}\n" for index, text in enumerate(written))
+    write(tmp_path, "environments:\n  default:\n    connections:\n      generic:\n" + entries)
+
+    env = load_config(tmp_path, None, {}).environment(None)
+
+    assert [connection.injection_value() for connection in env.connections.values()] == written
+
+
+def test_unquoted_scalars_still_fill_typed_number_and_flag_fields(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """\
+        environments:
+          default:
+            connections:
+              postgres:
+                - {name: pg, port: 05432, password: 1_000, max_concurrent_assets: 2}
+              duckdb:
+                - {name: dd, path: /x.db, read_only: yes}
+              google_cloud_platform:
+                - {name: gcp, max_query_cost: 1.50, use_application_default_credentials: true}
+        """,
+    )
+    env = load_config(tmp_path, None, {}).environment(None)
+
+    pg, dd, gcp = env.connections.values()
+    assert (pg.port, pg.password, pg.max_concurrent_assets) == (5432, "1_000", 2)
+    assert dd.read_only is True
+    assert (gcp.max_query_cost, gcp.use_application_default_credentials) == (1.5, True)
+
+
+def test_untyped_connections_type_only_what_reads_back_as_written(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """\
+        environments:
+          default:
+            connections:
+              chess:
+                - name: c
+                  port: 5432
+                  ratio: 1.5
+                  enabled: true
+                  quoted: "5432"
+                  pin: 007
+                  price: 1.50
+                  answer: yes
+                  since: 2024-01-01
+                  nested: [1, 0x1F, {at: 12:30}]
+        """,
+    )
+    connection = load_config(tmp_path, None, {}).environment(None).connections["c"]
+
+    assert connection.injection_value() == (
+        '{"name":"c","port":5432,"ratio":1.5,"enabled":true,"quoted":"5432","pin":"007","price":"1.50",'
+        '"answer":"yes","since":"2024-01-01","nested":[1,"0x1F",{"at":"12:30"}]}'
+    )
+
+
+def test_numeric_and_boolean_names_are_their_text(tmp_path: Path) -> None:
+    write(tmp_path, "default_environment: 2024\nenvironments:\n  2024:\n    schema_prefix: 1.50\n    connections: {}\n")
+    config = load_config(tmp_path, None, {})
+
+    assert config.environment_names == ["2024"]
+    assert config.environment(None).schema_prefix == "1.50_"
+
+
+@pytest.mark.parametrize("value", [f"!{CANARY}", f"*{CANARY}", f"!<{CANARY}> x", f"!!{CANARY} x"])
+def test_yaml_errors_never_quote_a_tag_or_alias(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, f"environments:\n  default:\n    connections:\n      generic:\n        - value: {value}\n")
+
+    with pytest.raises(BruinError) as caught:
+        load_config(tmp_path, None, {})
+
+    assert str(caught.value).startswith(f"{path}:5: invalid YAML: ")
+    assert CANARY not in str(caught.value)
+
+
+def test_created_config_is_owner_only(tmp_path: Path) -> None:
+    load_config(tmp_path, None, {})
+
+    assert (tmp_path / ".bruin.yml").stat().st_mode & 0o777 == 0o600

@@ -1,6 +1,7 @@
 import pytest
 
 from pybruin.config.expand import expand_set_variables, expand_unset_to_empty
+from pybruin.config.yamlfiles import PlainScalar
 
 
 def test_stage_one_substitutes_set_variables_and_leaves_unset_ones_literal() -> None:
@@ -70,3 +71,15 @@ def test_resolve_types_rereads_a_whole_reference_as_a_yaml_scalar(text, variable
 
 def test_without_resolve_types_a_number_stays_text() -> None:
     assert expand_set_variables("${V}", {"V": "5432"}) == "5432"
+
+
+@pytest.mark.parametrize("variable", ["007", "1.50", "yes", "0x1F", "1_000", "12:30", "1e3", ".inf", "nan"])
+def test_resolve_types_keeps_text_that_would_not_read_back_as_written(variable: str) -> None:
+    assert expand_set_variables({"k": "${V}"}, {"V": variable}, resolve_types=True) == {"k": variable}
+
+
+def test_resolve_types_types_unquoted_scalars_and_only_with_the_flag() -> None:
+    document = {"port": PlainScalar("5432"), "on": PlainScalar("false"), "pin": [PlainScalar("007")]}
+
+    assert expand_set_variables(document, {}, resolve_types=True) == {"port": 5432, "on": False, "pin": ["007"]}
+    assert expand_set_variables(document, {}) == {"port": "5432", "on": "false", "pin": ["007"]}

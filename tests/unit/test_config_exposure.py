@@ -136,3 +136,18 @@ def test_warnings_only_for_a_tracked_file_and_never_with_values(tmp_path: Path) 
     )
     assert len(warnings) == 5
     assert not any(CANARY in warning or "12345678" in warning for warning in warnings)
+
+
+def test_unquoted_text_counts_as_literal_but_unquoted_flags_do_not(tmp_path: Path) -> None:
+    config = tmp_path / ".bruin.yml"
+    config.write_text(
+        "environments:\n  default:\n    connections:\n"
+        "      postgres:\n        - {name: pg, password: yes}\n"
+        "      generic:\n        - {name: day, value: 2024-01-01}\n"
+        "      personio:\n        - {name: p, use_token: true, client_secret: 007}\n"
+    )
+    assert literal_credentials(config) == [
+        LiteralCredential("default", "pg", "password"),
+        LiteralCredential("default", "day", "value"),
+        LiteralCredential("default", "p", "client_secret"),
+    ]

@@ -369,3 +369,11 @@ def test_missing_name_is_reported() -> None:
         build("postgres", host="h")
 
     assert str(caught.value) == "connection '' (postgres): field 'name': Field required"
+
+
+@pytest.mark.parametrize("type_key", ["snowflake", "google_cloud_platform"])
+def test_hand_built_maps_leave_out_max_concurrent_assets(type_key: str) -> None:
+    payload = json.loads(build(type_key, name="c", max_concurrent_assets=2).injection_value())
+
+    assert "max_concurrent_assets" not in payload
+    assert list(payload) == sorted(payload)

@@ -94,9 +94,11 @@ def test_yaml_error_line_matches_the_file(tmp_path: Path) -> None:
     )
 
 
-def test_yaml_error_does_not_echo_the_offending_line(tmp_path: Path) -> None:
+# An unclosed quote makes PyYAML quote the line; an unknown tag (a value starting with `!`), the tag.
+@pytest.mark.parametrize("opening", ['"', "!"])
+def test_yaml_error_does_not_echo_the_offending_line(tmp_path: Path, opening: str) -> None:
     canary = "canary-7f3e9a1c"
-    file = write(tmp_path / "a.py", f'""" @bruin\nname: x\nparameters:\n  token: "{canary}\n@bruin """\n')
+    file = write(tmp_path / "a.py", f'""" @bruin\nname: x\nparameters:\n  token: {opening}{canary}\n@bruin """\n')
     message = error_of(file)
     assert message.startswith(f"{file}:4: invalid YAML in the @bruin header: ")
     assert canary not in message

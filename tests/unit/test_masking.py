@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import random
@@ -16,6 +17,9 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from pybruin.run.masking import Masker
+from pybruin.run.output import RunOutput
+from pybruin.run.report import RunReport
+from pybruin.run.scheduler import Status, TaskResult
 
 DEMO_TOKEN = "sk_demo_social_7K9m+Q2pX="
 # Every character class an encoder treats specially: URL-reserved, JSON-escaped, non-ASCII.
@@ -308,3 +312,32 @@ def test_masker_and_stream_never_show_a_secret() -> None:
     stream.feed(b"x " + secret[:8].encode())
     for shown in (repr(masker), str(masker), repr(stream)):
         assert secret[:8] not in shown
+
+
+@pytest.mark.parametrize("color", [True, False])
+def test_run_summary_masks_errors_that_a_table_would_wrap(color: bool) -> None:
+    secret = "canary-SUMMARY-" + "x7" * 40
+    failed = TaskResult("a", Status.FAILED, 1.0, f"driver said [bold]no[/] to password {secret} on the host")
+    report = RunReport("run", "p", "default", "2024-01-01T00:00:00+00:00", 1.0, [failed])
+    masker = Masker([secret])
+    summary = masker.mask(report.render_summary(color=color, mask=masker.mask, width=80))
+    assert secret[:20] not in summary and "x7x7x7x7" not in summary
+    assert "****" in summary
+    assert "[bold]no[/]" in summary, "error text is shown as written, not read as markup"
+
+
+def test_asset_output_without_line_ends_is_shown_in_masked_pieces_before_it_ends() -> None:
+    secret = "canary-LONGLINE-4d2e9a"
+    terminal = io.BytesIO()
+    stream = RunOutput(Masker([secret]), terminal, timestamps=False).asset_stream("a")
+    data = (b"\r" + b"#" * 1000 + secret.encode()) * 300  # a progress bar that never prints a newline
+    for start in range(0, len(data), 4096):
+        stream.feed(data[start : start + 4096])
+    shown_while_running = terminal.getvalue()
+    stream.close()
+    shown = terminal.getvalue()
+    assert shown_while_running, "nothing is shown until the process ends"
+    assert secret.encode() not in shown
+    pieces = shown.removesuffix(b"\n").split(b"\n")
+    assert all(piece.startswith(b"[a] >> ") for piece in pieces)
+    assert b"".join(piece.removeprefix(b"[a] >> ") for piece in pieces) == data.replace(secret.encode(), b"****")

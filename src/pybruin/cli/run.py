@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -24,7 +25,7 @@ from pybruin.run.context import (
 )
 from pybruin.run.masking import Masker
 from pybruin.run.output import RunOutput
-from pybruin.run.runner import Runner, RunSettings, protect
+from pybruin.run.runner import Runner, RunSettings
 from pybruin.secrets import is_backend_variable
 
 
@@ -114,37 +115,37 @@ def command(
     terminal = sys.stderr.buffer if output_format == "json" else sys.stdout.buffer
     log_path = None if no_log_file else project.root / "logs" / f"{context.run_id}__{pipeline.name}.log"
     output = RunOutput(masker, terminal, log_path, timestamps=not no_timestamp)
-    for connection in project.environment.connections.values():
-        protect(connection, output)
-    if not selected:
-        output.line("No tasks to run.")
-        output.close()
-        return
-
-    connections = open_connections(project, app.secrets_backend)
-    backend_auth = connections.backend.auth_variables
-
-    def withheld(name: str) -> bool:
-        return is_backend_variable(name) or name in backend_auth
-
-    settings = RunSettings(
-        project_root=project.root,
-        parent_env=project.environ,
-        withheld=withheld,
-        workers=workers,
-        pristine_env=pristine_env,
-        debug=app.debug,
-    )
     try:
-        report = Runner(
-            pipeline, context, connections, output, settings, environment_name=project.environment.name
-        ).run(selected, skipped)
-        color = not no_color and terminal.isatty() and "NO_COLOR" not in project.environ
-        output.block(report.render_summary(color=color, width=_terminal_width()))
-        manifest = masker.mask(report.manifest_json())
-        report.write_manifest(project.root / "logs" / "runs" / f"{context.run_id}.json", manifest)
+        for connection in project.environment.connections.values():
+            output.protect(connection)
+        if not selected:
+            output.line("No tasks to run.")
+            return
+        connections = open_connections(project, app.secrets_backend)
+        try:
+            backend_auth = connections.backend.auth_variables
+
+            def withheld(name: str) -> bool:
+                return is_backend_variable(name) or name in backend_auth
+
+            settings = RunSettings(
+                project_root=project.root,
+                parent_env=project.environ,
+                withheld=withheld,
+                workers=workers,
+                pristine_env=pristine_env,
+                debug=app.debug,
+            )
+            report = Runner(
+                pipeline, context, connections, output, settings, environment_name=project.environment.name
+            ).run(selected, skipped)
+            color = not no_color and terminal.isatty() and "NO_COLOR" not in project.environ
+            output.block(report.render_summary(color=color, mask=masker.mask, width=_terminal_width(terminal)))
+            manifest = masker.mask(report.manifest_json())
+            report.write_manifest(project.root / "logs" / "runs" / f"{context.run_id}.json", manifest)
+        finally:
+            connections.close()
     finally:
-        connections.close()
         output.close()
     if output_format == "json":
         sys.stdout.write(manifest)
@@ -153,8 +154,8 @@ def command(
         raise click.exceptions.Exit(1)
 
 
-def _terminal_width() -> int:
+def _terminal_width(terminal: BinaryIO) -> int:
     try:
-        return max(80, os.get_terminal_size().columns)
+        return max(80, os.get_terminal_size(terminal.fileno()).columns)
     except OSError:
         return 120

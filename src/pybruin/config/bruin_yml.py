@@ -7,7 +7,7 @@ asked for, so a broken connection in an environment nobody selected cannot stop 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -16,12 +16,12 @@ import yaml
 
 from pybruin.config.connections import CONNECTION_TYPES, Connection, ConnectionConfigError, build_connection
 from pybruin.config.expand import expand_set_variables
+from pybruin.config.yamlfiles import load_config_yaml, yaml_error
 from pybruin.errors import BruinError
 
 DEFAULT_CONFIG_NAME = ".bruin.yml"
 CONTENT_VARIABLE = "BRUIN_CONFIG_FILE_CONTENT"
 _DEFAULT_CONFIG_TEXT = "default_environment: default\nenvironments:\n  default:\n    connections: {}\n"
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class BruinConfig:
     default_environment: str
     environment_names: list[str]
     _source: str = field(repr=False)
-    _raw_environments: Mapping[object, object] = field(repr=False)
+    _raw_environments: Mapping[str, object] = field(repr=False)  # by name, as parsed: before any expansion
     _environ: Mapping[str, str] = field(repr=False)
     _built: dict[str, Environment] = field(default_factory=dict, repr=False)
 
@@ -54,9 +54,9 @@ class BruinConfig:
         return built
 
     def _build(self, name: str) -> Environment:
-        if name not in self.environment_names:
+        if name not in self._raw_environments:
             raise BruinError(f"environment '{name}' not found in the configuration file")
-        raw = self._raw_environments[_raw_key(self._raw_environments, name)]
+        raw = self._raw_environments[name]
         if not isinstance(raw, Mapping) or raw.get("connections") is None:
             raise BruinError(f"environment '{name}' has no connections defined")
         where = f"{self._source}: environment '{name}'"
@@ -71,16 +71,16 @@ class BruinConfig:
         if not isinstance(by_type, Mapping):
             raise BruinError(f"{where}: connections must be a mapping of connection types")
         connections: dict[str, Connection] = {}
-        type_of: dict[str, str] = {}
         for raw_type, entries in by_type.items():
             type_key = str(raw_type)
             if not isinstance(entries, list):
                 raise BruinError(f"{where}: connection type '{type_key}' must hold a list of connections")
             for number, entry in enumerate(entries, start=1):
                 connection = self._connection(type_key, number, entry, where)
-                earlier = type_of.setdefault(connection.name, type_key)
-                if connection.name in connections:
-                    users = f"two {type_key}" if earlier == type_key else f"both {earlier} and {type_key}"
+                earlier = connections.get(connection.name)
+                if earlier is not None:
+                    first = earlier.type_key
+                    users = f"two {type_key}" if first == type_key else f"both {first} and {type_key}"
                     raise BruinError(f"{where}: connection name '{connection.name}' is used by {users} connections")
                 connections[connection.name] = connection
         return connections
@@ -90,7 +90,7 @@ class BruinConfig:
             raise BruinError(f"{where}: {type_key} connection #{number} must be a mapping")
         if entry.get("name") in (None, ""):
             raise BruinError(f"{where}: {type_key} connection #{number} has no name")
-        # Without a model nothing else would give a substituted "5432" its type, so YAML does.
+        # Without a model nothing else gives an unquoted or substituted "5432" its type, so YAML 1.2 does.
         fields = expand_set_variables(dict(entry), self._environ, resolve_types=type_key not in CONNECTION_TYPES)
         try:
             return build_connection(type_key, fields, base_dir=self.path.parent, environ=self._environ)
@@ -115,7 +115,7 @@ def load_config(project_root: Path, config_file: Path | None, environ: Mapping[s
         source = str(path)
         if not path.exists():
             _create_default(path)
-        text = _read(path)
+        text = read_config_text(path)
     document = _parse(text, source)
     environ = dict(environ)
 
@@ -125,65 +125,66 @@ def load_config(project_root: Path, config_file: Path | None, environ: Mapping[s
     default = expand_set_variables(document.get("default_environment"), environ) or "default"
     if not isinstance(default, str):
         raise BruinError(f"{source}: default_environment must be a string")
+    by_name = {str(name): raw for name, raw in raw_environments.items()}
     return BruinConfig(
         path=path,
         default_environment=default,
-        environment_names=[str(key) for key in raw_environments],
+        environment_names=list(by_name),
         _source=source,
-        _raw_environments=raw_environments,
+        _raw_environments=by_name,
         _environ=environ,
     )
 
 
-def _raw_key(raw_environments: Mapping[object, object], name: str) -> object:
-    # YAML keys need not be strings (`2024:`); environment names are their text.
-    return next(key for key in raw_environments if str(key) == name)
-
-
-def _parse(text: str, source: str) -> Mapping[object, object]:
+def read_config_text(path: Path, *, newline: str | None = None) -> str:
+    """The config file's text; ``newline=""`` keeps its line ends as they are (for editing it)."""
     try:
-        document = yaml.load(text, Loader=_YAML_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        # Only the problem and its line: PyYAML's full message quotes the offending text.
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = exc.problem or exc.context or "syntax error"
-        message = f"{source}{line}: invalid YAML: {problem}"
-    except yaml.YAMLError:
-        message = f"{source}: invalid YAML"
-    else:
-        if document is None:
-            return {}
-        if not isinstance(document, Mapping):
-            raise BruinError(f"{source}: the top level must be a mapping")
-        return document
-    raise BruinError(message)
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline=newline) as file:
+            return file.read()
     except OSError as exc:
         raise BruinError(f"failed to read file {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise BruinError(f"failed to read file {path}: not UTF-8 text") from None
 
 
+def ignore_in_git(folder: Path, entries: Iterable[str]) -> Path:
+    """Add each entry that ``folder/.gitignore`` lacks (written as is or anchored with ``/``) to it."""
+    gitignore = folder / ".gitignore"
+    try:
+        # surrogateescape: whatever bytes the file holds are written back unchanged.
+        existing = gitignore.read_text("utf-8", "surrogateescape") if gitignore.exists() else ""
+        present = {line.strip() for line in existing.splitlines()}
+        missing = [entry for entry in entries if entry not in present and f"/{entry}" not in present]
+        if missing:
+            separator = "" if existing == "" or existing.endswith("\n") else "\n"
+            lines = "".join(f"{entry}\n" for entry in missing)
+            gitignore.write_text(existing + separator + lines, "utf-8", "surrogateescape")
+    except OSError as exc:
+        raise BruinError(f"cannot update '{gitignore}': {exc.strerror}") from None
+    return gitignore
+
+
+def _parse(text: str, source: str) -> Mapping[object, object]:
+    try:
+        document = load_config_yaml(text)
+    except yaml.YAMLError as exc:
+        line, problem = yaml_error(exc)
+        where = f"{source}:{line}" if line is not None else source
+        raise BruinError(f"{where}: invalid YAML: {problem}" if problem else f"{where}: invalid YAML") from None
+    if document is None:
+        return {}
+    if not isinstance(document, Mapping):
+        raise BruinError(f"{source}: the top level must be a mapping")
+    return document
+
+
 def _create_default(path: Path) -> None:
-    """Write the empty default config, and make sure git will never pick it up."""
+    """Write the empty default config, owner-only as credentials will go there, and git-ignore it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_DEFAULT_CONFIG_TEXT, encoding="utf-8")
-        _ignore_in_git(path)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(_DEFAULT_CONFIG_TEXT)
     except OSError as exc:
         raise BruinError(f"cannot create {path}: {exc.strerror}") from None
-
-
-def _ignore_in_git(path: Path) -> None:
-    gitignore = path.parent / ".gitignore"
-    # surrogateescape: whatever bytes the file holds are written back unchanged.
-    existing = gitignore.read_text("utf-8", "surrogateescape") if gitignore.exists() else ""
-    if any(line.strip() in (path.name, f"/{path.name}") for line in existing.splitlines()):
-        return
-    separator = "" if existing == "" or existing.endswith("\n") else "\n"
-    gitignore.write_text(f"{existing}{separator}{path.name}\n", "utf-8", "surrogateescape")
+    ignore_in_git(path.parent, [path.name])

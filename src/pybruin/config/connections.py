@@ -7,8 +7,8 @@ Field roles (secret, secret file, config-relative path) are declared once, as fi
 everything else is derived from them.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would then compile every field's annotation
+# from its text each time this module is imported, which is on every run.
 import enum
 import functools
 import json
@@ -77,6 +77,7 @@ _CREDENTIAL_WORDS = (
 # Keys ending like this name something *about* a credential (where to fetch it, what kind it is).
 _NOT_CREDENTIAL_SUFFIXES = ("url", "uri", "endpoint", "type")
 _FILE_SUFFIXES = ("file", "path")
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
 
 
 class _Model(BaseModel):
@@ -213,7 +214,7 @@ class SnowflakeConnection(Connection):
         payload.pop("private_key_path", None)
         if not self.private_key and self.private_key_path:
             payload["private_key"] = _read_for_injection(self, "private_key_path", self.private_key_path)
-        return dict(sorted(payload.items()))
+        return _hand_built_map(payload)
 
 
 class GoogleCloudPlatformConnection(Connection):
@@ -243,7 +244,7 @@ class GoogleCloudPlatformConnection(Connection):
                 self, "service_account_file", self.service_account_file
             )
         payload["use_application_default_credentials"] = str(self.use_application_default_credentials).lower()
-        return dict(sorted(payload.items()))
+        return _hand_built_map(payload)
 
 
 class DatabricksConnection(Connection):
@@ -463,6 +464,12 @@ def _payload(model: BaseModel, always: Container[str]) -> dict[str, object]:
     return payload
 
 
+def _hand_built_map(payload: dict[str, object]) -> dict[str, object]:
+    """Upstream builds Snowflake's and GCP's JSON as maps: sorted keys, and no ``max_concurrent_assets``."""
+    payload.pop("max_concurrent_assets", None)
+    return dict(sorted(payload.items()))
+
+
 def _is_empty(value: object) -> bool:
     return value is None or (not isinstance(value, BaseModel) and value in ("", 0, [], {}))
 
@@ -586,7 +593,7 @@ def _guessed_credentials(
 
 
 def _normalized_key(key: object) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(key).lower())
+    return _NOT_ALPHANUMERIC.sub("", str(key).lower())
 
 
 def _names_credential(key: object) -> bool:

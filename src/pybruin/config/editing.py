@@ -16,12 +16,14 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import yaml
+from yaml import MappingNode, Node, ScalarNode, SequenceNode
+
+from pybruin.config.bruin_yml import load_config, read_config_text
+from pybruin.config.connections import build_connection
+from pybruin.config.yamlfiles import yaml_error
 from pybruin.errors import BruinError
-
-if TYPE_CHECKING:
-    from yaml import MappingNode, Node, SequenceNode
 
 _DEFAULT_INDENT = 2  # nested mapping keys, relative to their parent key
 _DEFAULT_DASH_OFFSET = 2  # a list's dashes, relative to the key holding the list
@@ -36,8 +38,6 @@ def add_connection(
     reported (by name, never by value) instead of breaking the next run. A missing config file is first
     created the way every command creates it.
     """
-    from pybruin.config.connections import build_connection
-
     config = _ConfigText.read(config_path)
     env = config.environment(environment)
     if config.find(env.value, name) is not None:
@@ -87,21 +87,16 @@ class _ConfigText:
     """The config file's text, its parsed nodes (for positions only), and the layout new lines follow."""
 
     def __init__(self, path: Path, text: str, mode: int) -> None:
-        import yaml
-
         self.path = path
         self.text = text
         self.mode = mode
         self.newline = "\r\n" if "\r\n" in text else "\n"
         try:
             self.root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as exc:
-            # Only the line: PyYAML's message quotes the offending text, which may be a credential.
-            mark = exc.problem_mark or exc.context_mark
-            line = f":{mark.line + 1}" if mark is not None else ""
-            raise BruinError(f"cannot edit {path}{line}: the file is not valid YAML") from None
-        except yaml.YAMLError:
-            raise BruinError(f"cannot edit {path}: the file is not valid YAML") from None
+        except yaml.YAMLError as exc:
+            line, _ = yaml_error(exc)
+            where = f"{path}:{line}" if line is not None else str(path)
+            raise BruinError(f"cannot edit {where}: the file is not valid YAML") from None
         # Text under an anchor is shared with every alias of it, and a tag moves where a collection
         # starts: neither can be edited in one place, so such files are left to the user.
         for token in yaml.scan(text, Loader=yaml.SafeLoader):
@@ -117,19 +112,11 @@ class _ConfigText:
         try:
             mode = stat.S_IMODE(path.stat().st_mode)
         except FileNotFoundError:
-            from pybruin.config.bruin_yml import load_config
-
-            load_config(path.parent, path, {})  # writes the default file and git-ignores it
+            load_config(path.parent, path, {})  # writes the default file (owner-only) and git-ignores it
             mode = 0o600
         except OSError as exc:
             raise BruinError(f"failed to read file {path}: {exc.strerror}") from None
-        try:
-            with open(path, encoding="utf-8", newline="") as file:  # keep CRLF line ends as they are
-                return cls(path, file.read(), mode)
-        except OSError as exc:
-            raise BruinError(f"failed to read file {path}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise BruinError(f"failed to read file {path}: not UTF-8 text") from None
+        return cls(path, read_config_text(path, newline=""), mode)  # CRLF line ends stay as they are
 
     def save(self, edits: list[_Edit]) -> None:
         text = self.text
@@ -147,8 +134,6 @@ class _ConfigText:
         return found
 
     def find(self, env: Node, name: str) -> _Found | None:
-        from yaml import MappingNode, ScalarNode, SequenceNode
-
         connections = self._get(env, "connections")
         if connections is None or not isinstance(connections.value, MappingNode):
             return None
@@ -162,8 +147,6 @@ class _ConfigText:
         return None
 
     def _get(self, node: Node | None, key: str) -> _Entry | None:
-        from yaml import MappingNode
-
         if not isinstance(node, MappingNode):
             return None
         return next((_Entry(node, k, v) for k, v in node.value if k.value == key), None)
@@ -183,8 +166,6 @@ class _ConfigText:
         return self._add(slot, addition)
 
     def _add(self, slot: _Entry, addition: dict[str, object] | list[object]) -> list[_Edit]:
-        from yaml import MappingNode, SequenceNode
-
         node = slot.value
         if _is_empty(node):
             return self._fill(slot, addition)
@@ -258,8 +239,6 @@ class _ConfigText:
 
     def _spans(self, node: MappingNode | SequenceNode) -> list[tuple[int, int]]:
         """Where each child's own text starts and ends (a block list item starts at its dash)."""
-        from yaml import MappingNode
-
         if isinstance(node, MappingNode):
             return [(key.start_mark.index, self._end(value)) for key, value in node.value]
         spans = [(item.start_mark.index, self._end(item)) for item in node.value]
@@ -270,8 +249,6 @@ class _ConfigText:
     def _end(self, node: Node) -> int:
         """The index just past a node's own text: a block collection ends where its last value does,
         before any comment or blank line that follows it."""
-        from yaml import MappingNode, SequenceNode
-
         while isinstance(node, MappingNode | SequenceNode) and not node.flow_style:
             node = node.value[-1][1] if isinstance(node, MappingNode) else node.value[-1]
         return node.end_mark.index
@@ -286,8 +263,6 @@ class _ConfigText:
 
     def _layout(self) -> tuple[int, int]:
         """How far the file indents nested keys, and list dashes under their key (first examples found)."""
-        from yaml import MappingNode, SequenceNode
-
         steps = [
             (value, value.start_mark.column - key.start_mark.column)
             for key, value in _block_pairs(self.root)
@@ -300,8 +275,6 @@ class _ConfigText:
 
 def _block_pairs(root: Node | None) -> Iterator[tuple[Node, Node]]:
     """Every key and value of every block mapping, in document order."""
-    from yaml import MappingNode, SequenceNode
-
     pending = [root]
     while pending:
         node = pending.pop()
@@ -315,8 +288,6 @@ def _block_pairs(root: Node | None) -> Iterator[tuple[Node, Node]]:
 
 def _is_empty(node: Node) -> bool:
     """Nothing, ``~``/``null``, ``{}`` or ``[]``: a value that can simply be replaced."""
-    from yaml import ScalarNode
-
     if isinstance(node, ScalarNode):
         return node.tag == "tag:yaml.org,2002:null"
     return not node.value
@@ -327,8 +298,6 @@ def _flow(value: object) -> str:
 
 
 def _dump(value: object, **options: object) -> str:
-    import yaml
-
     try:
         return yaml.dump(value, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=math.inf, **options)
     except yaml.YAMLError:
@@ -339,7 +308,6 @@ def _dump(value: object, **options: object) -> str:
 @functools.cache
 def _dumper() -> type:
     """PyYAML's safe dumper, writing multi-line text (a PEM key, say) as a ``|`` block where it can."""
-    import yaml
 
     def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)

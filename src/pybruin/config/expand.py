@@ -12,26 +12,26 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-import yaml
+from pybruin.config.yamlfiles import PlainScalar, resolve_plain
 
 _REFERENCE = re.compile(r"\$\{([^}]+)\}")
-_RETYPED_TAGS = frozenset({"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
 
 def expand_set_variables(value: object, environ: Mapping[str, str], *, resolve_types: bool = False) -> object:
     """Stage 1: replace each ``${NAME}`` whose variable is set; leave the others literal.
 
-    Recurses through dicts (values only, never keys) and lists. With ``resolve_types``, a string
-    that was exactly one reference is re-read as a YAML scalar, so ``"${PORT}"`` with ``PORT=5432``
-    becomes the int 5432. That is for connections without a typed model, where nothing else would
-    give the value its type.
+    Recurses through dicts (values only, never keys) and lists. With ``resolve_types``, an unquoted
+    scalar (:class:`PlainScalar`) and a string that was exactly one reference are typed as YAML 1.2
+    would (:func:`resolve_plain`), so ``"${PORT}"`` with ``PORT=5432`` becomes the int 5432. That is for
+    connections without a typed model, where nothing else would give the value its type.
     """
 
     def substitute(text: str) -> object:
+        if resolve_types and isinstance(text, PlainScalar):
+            return resolve_plain(text)
         expanded = _REFERENCE.sub(lambda match: environ.get(match[1], match[0]), text)
-        whole = _REFERENCE.fullmatch(text)
-        if resolve_types and whole is not None and whole[1] in environ:
-            return _as_yaml_scalar(expanded)
+        if resolve_types and (whole := _REFERENCE.fullmatch(text)) and whole[1] in environ:
+            return resolve_plain(expanded)
         return expanded
 
     return _map_strings(value, substitute)
@@ -50,15 +50,3 @@ def _map_strings(value: object, convert: Callable[[str], object]) -> object:
     if isinstance(value, list):
         return [_map_strings(item, convert) for item in value]
     return value
-
-
-def _as_yaml_scalar(text: str) -> object:
-    """Read ``text`` as a plain YAML scalar would be, keeping only booleans and numbers.
-
-    Nulls, dates and anything with structure stay strings: an empty variable should not turn a field
-    into ``null``, and a value such as ``a: b # c`` must not be parsed as YAML syntax.
-    """
-    tag = yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False))
-    if tag in _RETYPED_TAGS:
-        return yaml.safe_load(text)
-    return text

@@ -13,8 +13,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from pybruin.config.connections import credential_fields
 from pybruin.config.expand import expand_unset_to_empty
+from pybruin.config.yamlfiles import PlainScalar, load_config_yaml, resolve_plain
 from pybruin.errors import BruinError
 
 
@@ -61,12 +64,10 @@ def literal_credentials(config_path: Path) -> list[LiteralCredential]:
     """Every credential field of every environment whose value is written out in the file.
 
     A value counts as literal when something is left of it once its ``${VAR}`` references are removed;
-    empty values and booleans (flags, not secrets) do not count.
+    empty values and unquoted ``true``/``false`` (flags, not secrets) do not count.
     """
-    import yaml
-
     try:
-        document = yaml.load(config_path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        document = load_config_yaml(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         # Only where: the loader's message may quote the text around the problem.
         raise BruinError(f"cannot read {config_path} to look for literal credentials") from None
@@ -93,6 +94,8 @@ def _credential_values(document: object) -> Iterator[tuple[str, str, str, object
 
 
 def _is_literal(value: object) -> bool:
+    if isinstance(value, PlainScalar):
+        value = resolve_plain(value)
     if isinstance(value, str):
         return bool(str(expand_unset_to_empty(value, {})).strip())
     return isinstance(value, int | float) and not isinstance(value, bool)

@@ -3,7 +3,7 @@
 Three forms exist: a YAML block between `@bruin` marker lines at the top of a SQL, Python or R file; the
 legacy one-line rows (`-- @bruin.name: x`); and whole-file YAML assets (`*.asset.yml`). All three become one
 header mapping that `read_fields` turns into typed values. Every problem is a `BruinError` of the form
-`<file>[:<line>]: <what>`, which names keys but never echoes a value.
+`<file>[:<line>]: <what>`, which names keys and echoes no value but a `depends` mode or a `run` path.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from pybruin.config.yamlfiles import yaml_error
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Dependency, SecretMapping
 
@@ -66,18 +67,13 @@ def read_text(path: Path) -> str:
 
 
 def _parse_yaml(text: str, file: Path, what: str) -> object:
-    """Parse YAML; a syntax error becomes `<file>:<line>: <what>: <problem>`.
-
-    Only the parser's problem statement is kept: its snippet of the offending line could hold a value.
-    """
+    """Parse YAML; a syntax error becomes `<file>:<line>: <what>: <problem>`, never quoting the text."""
     try:
         return yaml.load(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{file}:{mark.line + 1}" if mark else str(file)
-        raise BruinError(f"{where}: {what}: {exc.problem or exc.context}") from None
-    except yaml.YAMLError:
-        raise BruinError(f"{file}: {what}") from None
+    except yaml.YAMLError as exc:
+        line, problem = yaml_error(exc)
+        where = f"{file}:{line}" if line is not None else str(file)
+        raise BruinError(f"{where}: {what}: {problem}" if problem else f"{where}: {what}") from None
 
 
 def parse_mapping(text: str, file: Path, *, what: str = "invalid YAML", noun: str) -> dict | None:

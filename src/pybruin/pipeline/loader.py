@@ -60,7 +60,6 @@ def load_pipeline(path: Path) -> Pipeline:
         commit=spec.text("commit") or "",
         pristine_env=bool(spec.flag("pristine_env")),
         assets=_load_assets(definition_file.parent, defaults),
-        definition=spec.data,
     )
 
 

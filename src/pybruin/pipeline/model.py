@@ -58,7 +58,6 @@ class Pipeline:
     commit: str = ""
     pristine_env: bool = False
     assets: list[Asset] = field(default_factory=list)
-    definition: dict = field(default_factory=dict)  # the raw pipeline.yml mapping
 
     def asset(self, name: str) -> Asset | None:
         return next((asset for asset in self.assets if asset.name == name), None)

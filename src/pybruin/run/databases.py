@@ -43,7 +43,7 @@ def _safe_message(text: str, connection: Connection) -> str:
 class Session:
     """One asset's use of a database: scripts, queries and transactions on one driver connection."""
 
-    def __init__(self, handle: Any, driver_error: type[Exception], connection: Connection, database: _Database):
+    def __init__(self, handle: Any, driver_error: type[Exception], connection: Connection, database: _Database) -> None:
         self._handle = handle
         self._driver_error = driver_error
         self._connection = connection

@@ -12,6 +12,7 @@ from pybruin.errors import BruinError
 from pybruin.pipeline.model import Asset
 
 PRISTINE_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+_PER_ASSET = frozenset({"BRUIN_CONNECTION", "BRUIN_CONNECTION_TYPES"})
 
 
 @dataclass(frozen=True)
@@ -67,30 +68,25 @@ def secret_variables(asset: Asset, connections: ConnectionSource) -> tuple[dict[
     return variables, received
 
 
-def asset_environment(
-    asset: Asset,
-    *,
-    parent: Mapping[str, str],
-    withheld: Callable[[str], bool],
-    run_variables: Mapping[str, str],
-    secrets: Mapping[str, str],
-    pristine: bool,
-) -> dict[str, str]:
-    """The full environment of an asset process.
+def base_environment(parent: Mapping[str, str], *, withheld: Callable[[str], bool], pristine: bool) -> dict[str, str]:
+    """What every asset process of a run starts from, before the run context and its own secrets.
 
-    Starts from the parent environment minus pybruin's own credentials (or, when pristine, from a handful of
-    locale and path variables), then the run context, then the asset's secrets.
+    The parent environment minus pybruin's own credentials and the per-asset context variables that only
+    some assets get (a parent's value would reach the others), or, when pristine, only a handful of locale
+    and path variables.
     """
     if pristine:
-        env = {name: parent[name] for name in PRISTINE_VARIABLES if name in parent}
-    else:
-        env = {name: value for name, value in parent.items() if not withheld(name)}
-    env.update(run_variables)
+        return {name: parent[name] for name in PRISTINE_VARIABLES if name in parent}
+    return {name: value for name, value in parent.items() if not withheld(name) and name not in _PER_ASSET}
+
+
+def asset_environment(
+    asset: Asset, *, base: Mapping[str, str], run_variables: Mapping[str, str], secrets: Mapping[str, str]
+) -> dict[str, str]:
+    """The full environment of an asset process: `base`, then the run context, then the asset's secrets."""
+    env = {**base, **run_variables}
     env["BRUIN_ASSET"] = env["BRUIN_THIS"] = asset.name
     if asset.connection:
         env["BRUIN_CONNECTION"] = asset.connection
-    else:
-        env.pop("BRUIN_CONNECTION", None)
-    env.pop("BRUIN_CONNECTION_TYPES", None)
     env.update(secrets)
     return env

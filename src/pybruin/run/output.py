@@ -7,9 +7,12 @@ import re
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from pybruin.run.masking import Masker
+
+if TYPE_CHECKING:
+    from pybruin.config.connections import Connection
 
 ADD_MASK_COMMAND = b"::add-mask::"
 _MAX_PENDING_LINE = 64 * 1024
@@ -34,8 +37,8 @@ class RunOutput:
         self._terminal = terminal
         self._timestamps = timestamps
         self._lock = threading.Lock()
+        self._protected: dict[int, Connection] = {}
         self._log: BinaryIO | None = None
-        self.log_path = log_path
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -49,9 +52,24 @@ class RunOutput:
             parts.append(f"[{asset}] ")
         return "".join(parts).encode()
 
-    def line(self, text: str, *, asset: str | None = None) -> None:
+    def line(self, text: str) -> None:
         """One message of pybruin's own, masked like everything else."""
-        self.write_masked(self.prefix(asset) + self.masker.mask(text).encode() + b"\n")
+        self.write_masked(self.prefix() + self.masker.mask(text).encode() + b"\n")
+
+    def protect(self, connection: Connection) -> None:
+        """Register a connection's secrets with the masker, warning once about values too short to mask.
+
+        The same connection object often comes up twice (in the environment and as an asset's secret);
+        it is registered and warned about once.
+        """
+        if id(connection) in self._protected:
+            return
+        self._protected[id(connection)] = connection  # kept, so its id is not reused during the run
+        if not self.masker.add_connection(connection):
+            self.line(
+                f"warning: connection '{connection.name}' has a sensitive value shorter than "
+                f"{self.masker.MIN_LENGTH} characters; it cannot be masked in output"
+            )
 
     def block(self, text: str) -> None:
         """Pre-rendered text (the summary); masked, no prefix."""
@@ -91,7 +109,6 @@ class AssetStream:
         self._raw = bytearray()
         self._masked = bytearray()
         self._masking = output.masker.stream()
-        self.registered_masks = 0
 
     def feed(self, data: bytes) -> None:
         self._raw += data
@@ -122,16 +139,22 @@ class AssetStream:
         for line in complete.splitlines(keepends=True):
             stripped = line.strip()
             if stripped.startswith(ADD_MASK_COMMAND):
-                value = stripped[len(ADD_MASK_COMMAND) :].decode("utf-8", "replace")
-                if self._output.masker.add(value):
-                    self.registered_masks += 1
+                # surrogateescape: the masker turns undecodable bytes back into the ones the process prints
+                value = stripped[len(ADD_MASK_COMMAND) :].decode("utf-8", "surrogateescape")
+                if not self._output.masker.add(value):
+                    self._output.line(
+                        f"warning: asset '{self._asset}' asked to mask a value shorter than "
+                        f"{self._output.masker.MIN_LENGTH} characters; it cannot be masked in output"
+                    )
                 continue
             kept.append(line)
         return b"".join(kept)
 
     def _emit(self, *, final: bool) -> None:
-        cut = len(self._masked) if final else self._masked.rfind(b"\n") + 1
-        if cut <= 0:
+        cut = self._masked.rfind(b"\n") + 1
+        if final or (cut == 0 and len(self._masked) >= _MAX_PENDING_LINE):
+            cut = len(self._masked)  # a line that never ends (a progress bar, say) is shown in pieces
+        if cut == 0:
             return
         lines = bytes(self._masked[:cut])
         del self._masked[:cut]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,12 +65,13 @@ class RunReport:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
 
-    def render_summary(self, *, color: bool, width: int = 100) -> str:
+    def render_summary(self, *, color: bool, mask: Callable[[str], str], width: int = 100) -> str:
         """Counts and time per status, then every asset that did not succeed, then one verdict line.
 
         Per-asset durations of successful assets are already in the `Finished:` lines and the manifest.
         On a terminal (`color`) the tables are rich; in logs and pipes they are plain aligned text, which
-        reads better there and spares loading rich.
+        reads better there and spares loading rich. Cells are masked before layout: a table may wrap a
+        long error across lines, and a secret cut in two can no longer be recognised.
         """
         totals = []
         for status in Status:
@@ -79,7 +80,7 @@ class RunReport:
                 ran = status in (Status.SUCCEEDED, Status.FAILED)
                 totals.append((status, str(len(matching)), f"{sum(r.duration for r in matching):.2f}s" if ran else "-"))
         problems = [
-            (result.name, result.status, result.error or "")
+            (result.name, result.status, mask(result.error or ""))
             for result in self.results
             if result.status in (Status.FAILED, Status.UPSTREAM_FAILED)
         ]
@@ -106,17 +107,18 @@ def _rich_summary(
 ) -> str:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     totals_table = Table(show_edge=False, pad_edge=False)
     for column, justify in (("Status", "left"), ("Assets", "right"), ("Time", "right")):
         totals_table.add_column(column, justify=justify)
     for status, count, spent in totals:
-        totals_table.add_row(f"[{_STYLES[status]}]{status}[/]", count, spent)
+        totals_table.add_row(Text(status, _STYLES[status]), count, spent)
     problems_table = Table(show_edge=False, pad_edge=False)
     for column in ("Asset", "Status", "Error"):
         problems_table.add_column(column, overflow="fold")
     for name, status, error in problems:
-        problems_table.add_row(name, f"[{_STYLES[status]}]{status}[/]", error)
+        problems_table.add_row(Text(name), Text(status, _STYLES[status]), Text(error))  # Text: no markup
 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=width, highlight=False)

@@ -20,10 +20,11 @@ from pybruin.run.injection import (
     ConnectionSource,
     ReceivedSecret,
     asset_environment,
+    base_environment,
     secret_variables,
 )
 from pybruin.run.output import RunOutput
-from pybruin.run.processes import PythonEnvironments, python_path, rscript_path, run_streamed
+from pybruin.run.processes import ChildProcesses, PythonEnvironments, python_path, rscript_path
 from pybruin.run.report import RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
 from pybruin.run.sql import SQL_ASSET_PLATFORMS
@@ -65,15 +66,6 @@ def connections_needed(assets: Iterable[Asset], pipeline: Pipeline) -> list[str]
     return list(names)
 
 
-def protect(connection: Connection, output: RunOutput) -> None:
-    """Register a connection's secrets with the masker, warning about values too short to mask."""
-    if not output.masker.add_connection(connection):
-        output.line(
-            f"warning: connection '{connection.name}' has a sensitive value shorter than "
-            f"{output.masker.MIN_LENGTH} characters; it cannot be masked in output"
-        )
-
-
 class Runner:
     """Runs the chosen assets of one pipeline and reports on them."""
 
@@ -95,49 +87,50 @@ class Runner:
         self.environment_name = environment_name
         self._run_variables = context.environment()
         self._received: dict[str, list[ReceivedSecret]] = {}
-        self._pythons = PythonEnvironments(settings.python_cache, self._base_environment())
+        parent, withheld = settings.parent_env, settings.withheld
+        inherited = base_environment(parent, withheld=withheld, pristine=False)
+        pristine = settings.pristine_env or pipeline.pristine_env
+        self._asset_base = base_environment(parent, withheld=withheld, pristine=True) if pristine else inherited
+        self._children = ChildProcesses()
+        self._pythons = PythonEnvironments(settings.python_cache, inherited, self._children)
         self._databases: Databases | None = None
         self._databases_lock = threading.Lock()
 
     def run(self, selected: Sequence[str], skipped: Sequence[str]) -> RunReport:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         started = time.monotonic()
-        assets = [self.pipeline.asset(name) for name in selected]
-        needed = connections_needed((a for a in assets if a is not None), self.pipeline)
+        assets = [asset for asset in map(self.pipeline.asset, selected) if asset is not None]
+        needed = connections_needed(assets, self.pipeline)
         self.connections.prefetch(needed)
         caps = {}
         for name in needed:
             resolved = self._lookup_quietly(name)
             if resolved is not None:
-                protect(resolved, self.output)
+                self.output.protect(resolved)
                 if resolved.max_concurrent_assets:
                     caps[name] = resolved.max_concurrent_assets
-        limits = Limits(caps)
+        limits = Limits(caps, {asset.name: self._connection_names(asset) for asset in assets})
 
         self.output.line(f"Interval: {self.context.start.isoformat()} - {self.context.end.isoformat()}")
         self.output.line("Starting the pipeline execution...")
-
-        def run_one(name: str) -> None:
-            asset = self.pipeline.asset(name)
-            assert asset is not None
-            with limits.hold(self._connection_names(asset)):
-                self.output.line(f"Running:  {name}")
-                self._execute(asset)
-
-        results = run_tasks(
-            selected,
-            upstreams(self.pipeline),
-            run_one,
-            workers=self.settings.workers,
-            describe_error=self._describe_error,
-            on_done=self._announce,
-        )
+        try:
+            results = run_tasks(
+                selected,
+                upstreams(self.pipeline),
+                self._run_one,
+                workers=self.settings.workers,
+                limits=limits,
+                describe_error=self._describe_error,
+                on_done=self._announce,
+                stop=self._children.stop,
+            )
+        finally:
+            self._close_databases()
         ordered = [
             results.get(a.name) or TaskResult(a.name, Status.SKIPPED)
             for a in self.pipeline.assets
             if a.name in results or a.name in skipped
         ]
-        self._close_databases()
         return RunReport(
             run_id=self.context.run_id,
             pipeline=self.pipeline.name,
@@ -148,6 +141,12 @@ class Runner:
             received=self._received,
             types={a.name: a.type for a in self.pipeline.assets},
         )
+
+    def _run_one(self, name: str) -> None:
+        asset = self.pipeline.asset(name)
+        assert asset is not None
+        self.output.line(f"Running:  {name}")
+        self._execute(asset)
 
     def _lookup_quietly(self, name: str) -> Connection | None:
         try:
@@ -176,10 +175,6 @@ class Runner:
             return str(error)
         return f"unexpected error: {type(error).__name__}: {error}"
 
-    def _base_environment(self) -> dict[str, str]:
-        parent = self.settings.parent_env
-        return {name: value for name, value in parent.items() if not self.settings.withheld(name)}
-
     def _execute(self, asset: Asset) -> None:
         if asset.type in ("python", "r"):
             self._execute_process(asset)
@@ -191,14 +186,7 @@ class Runner:
     def _execute_process(self, asset: Asset) -> None:
         secrets, received = secret_variables(asset, self.connections)
         self._received[asset.name] = received
-        env = asset_environment(
-            asset,
-            parent=self.settings.parent_env,
-            withheld=self.settings.withheld,
-            run_variables=self._run_variables,
-            secrets=secrets,
-            pristine=self.settings.pristine_env or self.pipeline.pristine_env,
-        )
+        env = asset_environment(asset, base=self._asset_base, run_variables=self._run_variables, secrets=secrets)
         root = self.settings.project_root
         if self._databases is not None:
             self._databases.release_idle()
@@ -212,7 +200,7 @@ class Runner:
             else:
                 argv = [rscript_path(), str(asset.executable_file.resolve())]
                 kind = "R"
-            code = run_streamed(argv, env=env, cwd=root, stream=stream)
+            code = self._children.run(argv, env=env, cwd=root, stream=stream)
         finally:
             stream.close()
         if code != 0:

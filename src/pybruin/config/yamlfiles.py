@@ -1,0 +1,75 @@
+"""How pybruin reads YAML: ``.bruin.yml`` scalars typed by the field they fill, and errors that quote nothing.
+
+Bruin decodes ``.bruin.yml`` into typed structs, so an unquoted ``007`` is the text "007" in a string field
+and the number 7 in an integer field. PyYAML decides on its own, by YAML 1.1 rules: ``007`` is octal 7,
+``1.50`` is 1.5, ``12:30`` is 750, ``yes`` is true and ``2024-01-01`` a date, which would silently change
+a password. So unquoted booleans, numbers and dates load as :class:`PlainScalar`, their text as written,
+and what knows the field decides: typed connection models parse the text, untyped ones call
+:func:`resolve_plain`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BOOLEANS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
+# PyYAML quotes single characters and token kinds ('<scalar>') in its problem statements, but also tags,
+# anchors and aliases: text of the document, possibly a credential written without quotes.
+_QUOTED = re.compile(r"""'[^']*'|"[^"]*\"""")
+_HARMLESS_QUOTE = re.compile(r"""(['"])(?:.|\\.|\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|\\U[0-9a-f]{8})\1|'<[a-z ]+>'""")
+
+
+class PlainScalar(str):
+    """An unquoted scalar that YAML 1.1 would read as a boolean, a number or a date, kept as written."""
+
+    __slots__ = ()
+
+
+class _ConfigLoader(_BaseLoader):
+    """The safe loader, keeping booleans, numbers and dates as :class:`PlainScalar` text."""
+
+
+for _tag in ("bool", "int", "float", "timestamp"):
+    _ConfigLoader.add_constructor(
+        f"tag:yaml.org,2002:{_tag}", lambda loader, node: PlainScalar(loader.construct_scalar(node))
+    )
+
+
+def load_config_yaml(text: str) -> object:
+    """Parse ``.bruin.yml`` text; raises ``yaml.YAMLError`` (report it with :func:`yaml_error`)."""
+    return yaml.load(text, Loader=_ConfigLoader)
+
+
+def resolve_plain(text: str) -> object:
+    """``text`` as a YAML 1.2 boolean, or as a number that prints back exactly as written; else the text.
+
+    ``true``, ``5432`` and ``1.5`` become values; ``yes``, ``007`` and ``1.50`` stay text, so a value
+    that only looks like a number reaches its user unchanged.
+    """
+    if text in _BOOLEANS:
+        return _BOOLEANS[text]
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    if _DECIMAL.fullmatch(text) and repr(number := float(text)) == text:
+        return number
+    return str(text)
+
+
+def yaml_error(exc: yaml.YAMLError) -> tuple[int | None, str | None]:
+    """The 1-based line and the problem statement of a YAML error, neither quoting the document."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return None, None
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context
+    if problem is not None:
+        problem = _QUOTED.sub(_unless_harmless, problem)
+    return (mark.line + 1 if mark is not None else None), problem
+
+
+def _unless_harmless(quoted: re.Match[str]) -> str:
+    return quoted[0] if _HARMLESS_QUOTE.fullmatch(quoted[0]) else "(not shown)"
