@@ -363,3 +363,21 @@ def test_a_run_seals_itself_against_assets_reading_its_environment():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout == "1 0\n"
+
+
+def test_our_own_store_credentials_are_masked_too(project, tmp_path):
+    """A backend token is withheld from assets; should one print it anyway (read elsewhere), it is masked."""
+    token = canary()
+    elsewhere = tmp_path / "token.txt"
+    elsewhere.write_text(token)
+    project.write(".bruin.yml", "environments:\n  default:\n    connections: {}\n")
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write(
+        "p/assets/a.py",
+        f'"""@bruin\nname: a\n@bruin"""\nimport os\nassert "BRUIN_VAULT_TOKEN" not in os.environ\n'
+        f"print('token:', open({str(elsewhere)!r}).read())\n",
+    )
+    result = project.bruin("run", "p", env={"BRUIN_VAULT_TOKEN": token})
+    assert result.returncode == 0, result.output
+    assert "token: ****" in result.stdout
+    assert token not in result.output

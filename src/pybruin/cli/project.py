@@ -15,6 +15,7 @@ from pybruin.pipeline.loader import load_pipeline, pipeline_dir_for_asset
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.run.injection import Resolved
 from pybruin.secrets import (
+    SECRET_VALUED_VARIABLES,
     ChainBackend,
     ConnectionCache,
     LocalBackend,
@@ -98,12 +99,20 @@ def label(backend_name: str) -> str:
 
 
 def open_connections(project: Project, backend_spec: str | None) -> BackendConnections:
-    """Open ``backend_spec``; a chain falls past a failing backend only under ``--secrets-fallback-on-error``."""
+    """Open ``backend_spec``; a chain falls past a failing backend only under ``--secrets-fallback-on-error``.
+
+    pybruin's own credentials for its stores are masked from here on, like every connection's secrets.
+    """
+    app = state()
+    for name in SECRET_VALUED_VARIABLES:
+        app.masker.add(project.environ.get(name, ""))
     backend = open_backend(
         backend_spec,
         project.environment,
         project.config.path,
         project.environ,
-        fallback_on_error=state().secrets_fallback_on_error,
+        fallback_on_error=app.secrets_fallback_on_error,
     )
+    for name in backend.auth_variables:
+        app.masker.add(project.environ.get(name, ""))
     return BackendConnections(backend, project)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from pybruin.secrets.base import (
     BACKEND_CREDENTIAL_VARIABLES,
+    SECRET_VALUED_VARIABLES,
     BackendError,
     SecretsBackend,
     is_backend_variable,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKEND_CREDENTIAL_VARIABLES",
+    "SECRET_VALUED_VARIABLES",
     "BackendError",
     "ChainBackend",
     "ConnectionCache",

@@ -62,6 +62,19 @@ MAX_CONCURRENT_READS = 32
 _BACKEND_VARIABLE_PREFIXES = ("BRUIN_VAULT_", "BRUIN_DOPPLER_", "BRUIN_AWS_", "BRUIN_AZURE_")
 
 
+#: The backend variables whose values are themselves secrets (tokens, keys), as opposed to settings
+#: such as a host or a region: pybruin masks their values in everything it prints.
+SECRET_VALUED_VARIABLES: frozenset[str] = frozenset(
+    {
+        "BRUIN_VAULT_TOKEN",
+        "BRUIN_DOPPLER_TOKEN",
+        "BRUIN_AWS_SECRET_ACCESS_KEY",
+        "BRUIN_AWS_SESSION_TOKEN",
+        "BRUIN_AZURE_CLIENT_SECRET",
+    }
+)
+
+
 def is_backend_variable(name: str) -> bool:
     """Whether ``name`` configures a backend, including variables a backend may add later.
 
