@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import uuid
 
 import pytest
 
@@ -131,3 +132,25 @@ def test_no_file_checks_when_the_config_comes_from_a_variable(pipeline):
     result = pipeline.bruin("validate", "p", env={"BRUIN_CONFIG_FILE_CONTENT": CONFIG})
     assert result.returncode == 0, result.output
     assert result.stdout == OK
+
+
+def test_with_a_secrets_backend_names_are_checked_in_that_store(project, vault_server):
+    path = "validate-" + uuid.uuid4().hex[:8]
+    vault_server.put(f"{path}/KEY1", {"type": "generic", "details": {"value": "from-vault-123"}})
+    project.write(".bruin.yml", "environments:\n  default:\n    connections: {}\n")
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/a.py", '"""@bruin\nname: a\nsecrets: [{key: KEY1}, {key: ONLY_LOCAL}]\n@bruin"""\n')
+    env = {
+        "BRUIN_VAULT_HOST": vault_server.address,
+        "BRUIN_VAULT_TOKEN": vault_server.root_token,
+        "BRUIN_VAULT_PATH": path,
+        "BRUIN_VAULT_MOUNT_PATH": "secret",
+    }
+    result = project.bruin("validate", "--secrets-backend", "vault", "p", env=env)
+    assert result.returncode == 1, result.output
+    assert "✘ a: secret 'ONLY_LOCAL' is not defined in secrets backend 'vault'" in result.stdout
+    assert "KEY1" not in result.stdout
+
+    project.write("p/assets/a.py", '"""@bruin\nname: a\nsecrets: [{key: KEY1}]\n@bruin"""\n')
+    assert project.bruin("validate", "--secrets-backend", "vault", "p", env=env).returncode == 0
+    assert project.bruin("validate", "p", env=env).returncode == 1, "without the backend, .bruin.yml is checked"

@@ -30,7 +30,7 @@ def test_clean_pipeline_has_no_issues() -> None:
         asset("clean", "python", depends=["raw"], secrets=[SecretMapping("KEY1", "INJECTED1")]),
     )
     assert validate_pipeline(clean, None) == []
-    assert validate_pipeline(clean, {"duck", "KEY1"}, "dev") == []
+    assert validate_pipeline(clean, {"duck", "KEY1"}, "environment 'dev'") == []
 
 
 def test_issue_carries_severity_asset_and_file() -> None:
@@ -166,7 +166,7 @@ def test_unknown_secret_keys_and_connections_are_reported_per_asset_and_key() ->
             ),
         ),
         {"KEY1", "duck"},
-        "staging",
+        "environment 'staging'",
     )
     assert [(issue.severity, issue.asset, issue.message) for issue in issues] == [
         ("error", "a", "connection 'missing-conn' is not defined in environment 'staging'"),
@@ -185,7 +185,7 @@ def test_preflight_never_reveals_connection_values() -> None:
     issues = validate_pipeline(
         pipeline(asset("a", connection="nope", secrets=[SecretMapping("KEY1", "K"), SecretMapping("GONE", "G")])),
         known,
-        "default",
+        "environment 'default'",
     )
     assert messages(issues) == [
         "connection 'nope' is not defined in environment 'default'",
@@ -205,7 +205,7 @@ def test_happy_path_fixture_from_disk_validates(tmp_path: Path) -> None:
         '  - key: KEY1\n    inject_as: INJECTED1\n  - key: chess-default\n@bruin """\nimport os\n'
     )
     loaded = load_pipeline(tmp_path)
-    assert validate_pipeline(loaded, {"KEY1", "chess-default", "duckdb-default"}, "default") == []
-    assert messages(validate_pipeline(loaded, {"KEY1", "duckdb-default"}, "default")) == [
+    assert validate_pipeline(loaded, {"KEY1", "chess-default", "duckdb-default"}, "environment 'default'") == []
+    assert messages(validate_pipeline(loaded, {"KEY1", "duckdb-default"}, "environment 'default'")) == [
         "secret 'chess-default' is not defined in environment 'default'"
     ]

@@ -84,7 +84,7 @@ def command(
     pipeline, target = load_target(path)
     if downstream and target is None:
         raise BruinError("cannot use the --downstream flag when running the whole pipeline")
-    problems = [i for i in validate_pipeline(pipeline, None, project.environment.name) if i.severity == "error"]
+    problems = [i for i in validate_pipeline(pipeline, None) if i.severity == "error"]
     if problems:
         raise BruinError("validation failed: " + "; ".join(f"{i.asset or i.file}: {i.message}" for i in problems))
 

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import click
 
-from pybruin.cli.app import global_options
-from pybruin.cli.project import PIPELINE_FILES, Project, is_asset_path, load_target, open_project
+from pybruin.cli.app import global_options, state
+from pybruin.cli.project import (
+    PIPELINE_FILES,
+    BackendConnections,
+    Project,
+    is_asset_path,
+    load_target,
+    open_connections,
+    open_project,
+)
 from pybruin.config.bruin_yml import CONTENT_VARIABLE
 from pybruin.config.exposure import exposure_warnings
 from pybruin.errors import BruinError
@@ -36,8 +44,20 @@ def command(path: Path, environment: str | None, config_file: str | None) -> Non
     project = open_project(path, config_file=config_file, environment=environment)
     pipelines = pipelines_under(path)
     issues = _config_issues(project)
-    for pipeline in pipelines:
-        issues += validate_pipeline(pipeline, project.environment.connections, project.environment.name)
+    backend_spec = state().secrets_backend
+    if backend_spec:
+        connections = open_connections(project, backend_spec)
+        try:
+            connections.prefetch(_names_needed(pipelines))
+            store = f"secrets backend '{connections.backend.name}'"
+            for pipeline in pipelines:
+                issues += validate_pipeline(pipeline, StoreNames(connections), store)
+        finally:
+            connections.close()
+    else:
+        store = f"environment '{project.environment.name}'"
+        for pipeline in pipelines:
+            issues += validate_pipeline(pipeline, project.environment.connections, store)
     for issue in issues:
         where = f"{issue.asset}" if issue.asset else str(issue.file)
         marker = "✘" if issue.severity == "error" else "!"
@@ -48,6 +68,21 @@ def command(path: Path, environment: str | None, config_file: str | None) -> Non
         click.echo(f"✘ Checked {len(pipelines)} pipeline(s) and found {errors} issue(s).")
         raise click.exceptions.Exit(1)
     click.echo(f"✓ Successfully validated {assets} assets across {len(pipelines)} pipeline(s), all good.")
+
+
+class StoreNames:
+    """`name in store` for a secrets backend: answered by the run's own cached lookups (one read per name)."""
+
+    def __init__(self, connections: BackendConnections) -> None:
+        self._connections = connections
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._connections.get(name) is not None
+
+
+def _names_needed(pipelines: list[Pipeline]) -> list[str]:
+    names = [secret.key for pipeline in pipelines for asset in pipeline.assets for secret in asset.secrets]
+    return names + [asset.connection for pipeline in pipelines for asset in pipeline.assets if asset.connection]
 
 
 def _config_issues(project: Project) -> list[Issue]:

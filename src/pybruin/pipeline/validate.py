@@ -56,17 +56,17 @@ class Issue:
 
 
 def validate_pipeline(
-    pipeline: Pipeline, known_connections: Container[str] | None, environment_name: str = "default"
+    pipeline: Pipeline, known_connections: Container[str] | None, store: str = "environment 'default'"
 ) -> list[Issue]:
     """Every problem found: pipeline-wide ones, then per asset in file order, then dependency cycles.
 
-    `known_connections` (connection names of environment `environment_name`) enables the pre-flight check;
-    None skips it, as `bruin validate` does.
+    `known_connections` (the names `store` holds, e.g. "environment 'dev'" or "secrets backend 'vault'")
+    enables the pre-flight check; None skips it, as upstream's `bruin validate` does.
     """
     issues = [Issue("error", None, pipeline.definition_file, message) for message in _pipeline_problems(pipeline)]
     names = {asset.name for asset in pipeline.assets}
     for asset in pipeline.assets:
-        for severity, message in _asset_problems(asset, names, known_connections, environment_name):
+        for severity, message in _asset_problems(asset, names, known_connections, store):
             issues.append(Issue(severity, asset.name or None, asset.definition_file, message))
     for cycle in find_cycles(pipeline):
         issues.append(Issue("error", None, pipeline.definition_file, f"dependency cycle: {' -> '.join(cycle)}"))
@@ -84,7 +84,7 @@ def _pipeline_problems(pipeline: Pipeline) -> Iterator[str]:
 
 
 def _asset_problems(
-    asset: Asset, names: set[str], known_connections: Container[str] | None, environment_name: str
+    asset: Asset, names: set[str], known_connections: Container[str] | None, store: str
 ) -> Iterator[tuple[Severity, str]]:
     if not asset.name:
         yield "error", "A task must have a name"
@@ -107,7 +107,7 @@ def _asset_problems(
 
     yield from _secret_problems(asset)
     if known_connections is not None:
-        yield from _missing_connections(asset, known_connections, environment_name)
+        yield from _missing_connections(asset, known_connections, store)
 
 
 def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:
@@ -129,12 +129,12 @@ def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:
 
 
 def _missing_connections(
-    asset: Asset, known_connections: Container[str], environment_name: str
+    asset: Asset, known_connections: Container[str], store: str
 ) -> Iterator[tuple[Severity, str]]:
     if asset.connection and asset.connection not in known_connections:
-        yield "error", f"connection '{asset.connection}' is not defined in environment '{environment_name}'"
+        yield "error", f"connection '{asset.connection}' is not defined in {store}"
     # The asset's own connection is also one of its secrets (reference §3.3); it is reported once, above.
     keys = dict.fromkeys(secret.key for secret in asset.secrets if secret.key.strip())
     for key in keys:
         if key != asset.connection and key not in known_connections:
-            yield "error", f"secret '{key}' is not defined in environment '{environment_name}'"
+            yield "error", f"secret '{key}' is not defined in {store}"
