@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pybruin.cli.app import global_options, state
-from pybruin.cli.project import Project, open_connections, open_project
+from pybruin.cli.project import Project, config_file_option, environment_option, open_connections, open_project
 from pybruin.errors import BruinError
 from pybruin.secrets import LocalBackend
 from pybruin.tables import plain_table
@@ -20,10 +20,6 @@ from pybruin.tables import plain_table
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
 
-_ENVIRONMENT = click.option(
-    "-e", "--environment", "--env", "environment", help="The environment of .bruin.yml (default: its default one)."
-)
-_CONFIG_FILE = click.option("--config-file", envvar="BRUIN_CONFIG_FILE", help="Path to .bruin.yml.")
 _JSON_KINDS = {list: "array", str: "string", bool: "boolean", type(None): "null"}
 
 
@@ -35,8 +31,8 @@ def command() -> None:
 
 @command.command("list")
 @click.argument("path", default=".", type=click.Path(exists=True, path_type=Path))
-@_ENVIRONMENT
-@_CONFIG_FILE
+@environment_option
+@config_file_option
 @click.option("-o", "--output", "output_format", type=click.Choice(["plain", "json"]), default="plain")
 @global_options
 def list_command(path: Path, environment: str | None, config_file: str | None, output_format: str) -> None:
@@ -104,8 +100,8 @@ def _environment_table(name: str, listing: Mapping[str, Any]) -> str:
 
 @command.command("test")
 @click.option("--name", required=True, help="The connection to test.")
-@_ENVIRONMENT
-@_CONFIG_FILE
+@environment_option
+@config_file_option
 @global_options
 def ping_command(name: str, environment: str | None, config_file: str | None) -> None:
     """Open a connection and run a trivial query (DuckDB, PostgreSQL, Redshift, SQLite).
@@ -138,7 +134,7 @@ def ping_command(name: str, environment: str | None, config_file: str | None) ->
 @click.option(
     "--credentials", required=True, help='The connection\'s fields as a JSON object, e.g. \'{"value": "..."}\'.'
 )
-@_CONFIG_FILE
+@config_file_option
 @global_options
 def add_command(environment: str, name: str, type_key: str, credentials: str, config_file: str | None) -> None:
     """Add a connection to .bruin.yml, keeping the file's comments and layout."""
@@ -156,7 +152,7 @@ def add_command(environment: str, name: str, type_key: str, credentials: str, co
 @command.command("delete")
 @click.option("-e", "--env", "--environment", "environment", required=True, help="The environment to delete it from.")
 @click.option("--name", required=True, help="The connection to delete.")
-@_CONFIG_FILE
+@config_file_option
 @global_options
 def delete_command(environment: str, name: str, config_file: str | None) -> None:
     """Delete a connection from .bruin.yml, keeping the rest of the file as it is."""

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
+
 from pybruin.cli.app import state
 from pybruin.config.bruin_yml import BruinConfig, Environment, load_config
 from pybruin.config.project import find_project_root
@@ -25,6 +27,13 @@ from pybruin.secrets import (
 )
 
 PIPELINE_FILES = ("pipeline.yml", "pipeline.yaml")
+
+environment_option = click.option(
+    "-e", "--environment", "--env", "environment", help="The environment of .bruin.yml (default: its default one)."
+)
+config_file_option = click.option(
+    "--config-file", envvar="BRUIN_CONFIG_FILE", help="Path to .bruin.yml (default: the project root's)."
+)
 LOCAL_SOURCE = ".bruin.yml"
 
 

@@ -10,7 +10,7 @@ from typing import BinaryIO
 import click
 
 from pybruin.cli.app import global_options, state
-from pybruin.cli.project import load_target, open_connections, open_project
+from pybruin.cli.project import config_file_option, environment_option, load_target, open_connections, open_project
 from pybruin.errors import BruinError
 from pybruin.pipeline.dag import downstream_of
 from pybruin.pipeline.validate import validate_pipeline
@@ -38,8 +38,8 @@ class UnmaskedOutput(Masker):
 
 @click.command("run")
 @click.argument("path", default=".", type=click.Path(exists=True, path_type=Path))
-@click.option("-e", "--environment", "--env", "environment", help="The environment of .bruin.yml to use.")
-@click.option("--config-file", envvar="BRUIN_CONFIG_FILE", help="Path to .bruin.yml.")
+@environment_option
+@config_file_option
 @click.option("--start-date", envvar="BRUIN_START_DATE", help="Start of the interval (default: yesterday).")
 @click.option("--end-date", envvar="BRUIN_END_DATE", help="End of the interval (default: end of yesterday).")
 @click.option("-r", "--full-refresh", is_flag=True, envvar="BRUIN_FULL_REFRESH", help="Rebuild from scratch.")

@@ -26,7 +26,14 @@ from pathlib import Path
 import click
 
 from pybruin.cli.app import AppState, global_options, state
-from pybruin.cli.project import BackendConnections, label, open_connections, open_project
+from pybruin.cli.project import (
+    BackendConnections,
+    config_file_option,
+    environment_option,
+    label,
+    open_connections,
+    open_project,
+)
 from pybruin.cli.validate import pipelines_under
 from pybruin.pipeline.model import Pipeline
 from pybruin.run.runner import sql_connection_name
@@ -125,10 +132,6 @@ def command() -> None:
 
 
 path_argument = click.argument("path", default=".", type=click.Path(exists=True, path_type=Path))
-environment_option = click.option(
-    "-e", "--environment", "--env", "environment", help="The environment of .bruin.yml to use."
-)
-config_file_option = click.option("--config-file", envvar="BRUIN_CONFIG_FILE", help="Path to .bruin.yml.")
 output_option = click.option("-o", "--output", "output_format", type=click.Choice(["plain", "json"]), default="plain")
 
 

@@ -12,6 +12,8 @@ from pybruin.cli.project import (
     PIPELINE_FILES,
     BackendConnections,
     Project,
+    config_file_option,
+    environment_option,
     is_asset_path,
     load_target,
     open_connections,
@@ -36,8 +38,8 @@ def pipelines_under(path: Path) -> list[Pipeline]:
 
 @click.command("validate")
 @click.argument("path", default=".", type=click.Path(exists=True, path_type=Path))
-@click.option("-e", "--environment", "--env", "environment", help="The environment of .bruin.yml to check against.")
-@click.option("--config-file", envvar="BRUIN_CONFIG_FILE", help="Path to .bruin.yml.")
+@environment_option
+@config_file_option
 @global_options
 def command(path: Path, environment: str | None, config_file: str | None) -> None:
     """Check pipelines and assets without running anything."""

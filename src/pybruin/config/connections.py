@@ -322,15 +322,9 @@ class SQLiteConnection(Connection):
     path: ConfigPath = ""
 
 
-class ClickHouseConnection(Connection):
+class ClickHouseConnection(_ServerConnection):
     type_key = "clickhouse"
-    json_always = frozenset({"username", "password", "host", "port", "database"})
 
-    username: str = ""
-    password: Secret = ""
-    host: str = ""
-    port: int = 0
-    database: str = ""
     http_port: int = 0
     secure: int | None = None
 
