@@ -381,3 +381,25 @@ def test_our_own_store_credentials_are_masked_too(project, tmp_path):
     assert result.returncode == 0, result.output
     assert "token: ****" in result.stdout
     assert token not in result.output
+
+
+def test_a_secret_split_by_colour_codes_is_masked_on_the_terminal_and_in_the_log(project):
+    value = canary()
+    project.write(
+        ".bruin.yml",
+        f"environments:\n  default:\n    connections:\n      generic:\n        - {{name: K, value: '{value}'}}\n",
+    )
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write(
+        "p/assets/a.py",
+        '"""@bruin\nname: a\nsecrets: [{key: K}]\n@bruin"""\nimport os\nv = os.environ["K"]\n'
+        'print("\\x1b[1mbold\\x1b[0m", v[:5] + "\\x1b[31m" + v[5:] + "\\x1b[0m")\n'
+        'print("\\x1b[32mgreen and harmless\\x1b[0m")\n',
+    )
+    result = project.bruin("run", "p")
+    assert result.returncode == 0, result.output
+    shown = result.stdout.replace("\x1b[31m", "").replace("\x1b[0m", "").replace("\x1b[1m", "")
+    assert value not in shown
+    assert "bold ****" in result.stdout
+    assert "\x1b[32mgreen and harmless\x1b[0m" in result.stdout, "colours stay where no secret hides"
+    assert project.files_containing(value) == [project.root / ".bruin.yml"]

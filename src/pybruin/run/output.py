@@ -78,12 +78,21 @@ class RunOutput:
         self.write_masked(self.masker.mask(text).encode())
 
     def write_masked(self, data: bytes) -> None:
-        """Write bytes that have already been masked."""
+        """Write bytes that have already been masked.
+
+        Colour codes can split a secret so that masking misses it while a terminal still shows it whole;
+        when the text without them reveals one, that text is written instead, masked and uncoloured.
+        """
+        plain = _ANSI_ESCAPE.sub(b"", data)
+        if plain != data:
+            rescanned = self.masker.mask_bytes(plain)
+            if rescanned != plain:
+                data = plain = rescanned
         with self._lock:
             self._terminal.write(data)
             self._terminal.flush()
             if self._log is not None:
-                self._log.write(_ANSI_ESCAPE.sub(b"", data))
+                self._log.write(plain)
                 self._log.flush()
 
     def asset_stream(self, asset: str) -> AssetStream:
