@@ -52,25 +52,11 @@ class Stores:
 @pytest.fixture
 def stores(vault_server: VaultServer, moto: MotoServer, tmp_path: Path) -> Stores:
     path = f"chain-{token_hex(4)}"
-    client = vault_server.client()
-    policy = f'path "secret/data/{path}/*" {{ capabilities = ["read"] }}\n'
-    policy += f'path "secret/data/{path}/{DENIED}" {{ capabilities = ["deny"] }}\n'
-    client.sys.create_or_update_policy(name=path, policy=policy)
-    token = client.auth.token.create(policies=[path], ttl="10m")["auth"]["client_token"]
+    token = vault_server.scoped_token(path, denied=DENIED)
     aws = moto.client("eu-west-2")
     env = {
-        "BRUIN_VAULT_HOST": vault_server.address,
-        "BRUIN_VAULT_TOKEN": token,
-        "BRUIN_VAULT_PATH": path,
-        "BRUIN_VAULT_MOUNT_PATH": "secret",
-        "BRUIN_AWS_ACCESS_KEY_ID": "AKIACHAINTEST",
-        "BRUIN_AWS_SECRET_ACCESS_KEY": f"aws-secret-{token_hex(8)}",
-        "BRUIN_AWS_REGION": "eu-west-2",
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.url,
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_MAX_ATTEMPTS": "1",
+        **vault_server.bruin_env(path, BRUIN_VAULT_TOKEN=token),
+        **moto.bruin_env("eu-west-2", isolated_in=tmp_path),
     }
     return Stores(
         env=env,

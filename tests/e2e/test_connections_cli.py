@@ -6,21 +6,15 @@ Every connection of the shared config holds a canary; no command may print one.
 from __future__ import annotations
 
 import json
-import socket
 import textwrap
 import uuid
 
 import duckdb
 import pytest
 
+from servers import free_port
+
 CANARY = "canary-7c41e9b2-connections"
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on: connecting is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def config(pg_port: int) -> str:
@@ -75,7 +69,7 @@ def assert_one_line_error(result, message: str) -> None:
 
 @pytest.fixture
 def configured(project):
-    project.write(".bruin.yml", config(closed_port()))
+    project.write(".bruin.yml", config(free_port()))
     return project
 
 
@@ -164,20 +158,11 @@ def test_list_unknown_environment(configured):
     )
 
 
-def vault_env(vault_server, path: str) -> dict[str, str]:
-    return {
-        "BRUIN_VAULT_HOST": vault_server.address,
-        "BRUIN_VAULT_TOKEN": vault_server.root_token,
-        "BRUIN_VAULT_MOUNT_PATH": "secret",
-        "BRUIN_VAULT_PATH": path,
-    }
-
-
 def test_list_with_a_backend_looks_up_each_name(configured, vault_server):
     path = f"connections-list-{uuid.uuid4().hex}"
     vault_server.put(f"{path}/pg", {"type": "postgres", "details": {"host": "h", "password": f"{CANARY}-vault"}})
     vault_server.put(f"{path}/sf", {"type": "generic", "details": {"value": f"{CANARY}-vault"}})
-    env = vault_env(vault_server, path)
+    env = vault_server.bruin_env(path)
 
     result = configured.bruin("connections", "list", "-e", "default", "--secrets-backend", "vault", env=env)
     assert result.returncode == 0, result.output
@@ -221,7 +206,7 @@ def test_missing_connection(configured):
 
 
 def test_missing_connection_in_a_backend(configured, vault_server):
-    env = vault_env(vault_server, f"connections-test-{uuid.uuid4().hex}")
+    env = vault_server.bruin_env(f"connections-test-{uuid.uuid4().hex}")
     assert_one_line_error(
         configured.bruin("connections", "test", "--name", "pg", "--secrets-backend", "vault", env=env),
         "connection 'pg' not found in secrets backend 'vault'",
@@ -243,10 +228,7 @@ def test_unreachable_postgres_fails_in_one_line_without_credentials(configured):
 @pytest.fixture(scope="module")
 def pg_role(pg_server):
     """A role that must log in with its password (the superuser is trusted without one)."""
-    role = f"tester_{uuid.uuid4().hex[:8]}"
-    with pg_server.connect() as conn:
-        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{CANARY}-role'")
-    return role
+    return pg_server.create_role(f"tester_{uuid.uuid4().hex[:8]}", f"{CANARY}-role")
 
 
 def pg_config(pg_server, role: str, password: str) -> str:
@@ -304,7 +286,7 @@ def test_connection_from_a_backend(configured, vault_server, tmp_path):
     duckdb.connect(str(database)).close()
     vault_server.put(f"{path}/pg", {"type": "duckdb", "details": {"path": str(database)}})
     result = configured.bruin(
-        "connections", "test", "--name", "pg", "--secrets-backend", "vault", env=vault_env(vault_server, path)
+        "connections", "test", "--name", "pg", "--secrets-backend", "vault", env=vault_server.bruin_env(path)
     )
     assert result.returncode == 0, result.output
     assert result.stdout == "Successfully tested connection 'pg' in environment: default\n"

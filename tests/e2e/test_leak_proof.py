@@ -148,13 +148,7 @@ def planted(request, project, tmp_path):
         for name, payload in backend_payloads(values).items():
             vault.put(f"{path}/{name}", payload)
         project.write(".bruin.yml", "environments:\n  default:\n    connections: {}\n")
-        env |= {
-            "BRUIN_VAULT_HOST": vault.address,
-            "BRUIN_VAULT_TOKEN": vault.root_token,
-            "BRUIN_VAULT_PATH": path,
-            "BRUIN_VAULT_MOUNT_PATH": "secret",
-            "VAULT_TOKEN": vault.root_token,
-        }
+        env |= vault.bruin_env(path, VAULT_TOKEN=vault.root_token)
         args = ["--secrets-backend", "vault"]
     project.write("p/pipeline.yml", "name: leakproof\n")
     project.write("p/assets/printer.py", PRINTER)
@@ -393,8 +387,8 @@ def test_a_secret_split_by_colour_codes_is_masked_on_the_terminal_and_in_the_log
     project.write(
         "p/assets/a.py",
         '"""@bruin\nname: a\nsecrets: [{key: K}]\n@bruin"""\nimport os\nv = os.environ["K"]\n'
-        'print("\\x1b[1mbold\\x1b[0m", v[:5] + "\\x1b[31m" + v[5:] + "\\x1b[0m")\n'
-        'print("\\x1b[32mgreen and harmless\\x1b[0m")\n',
+        'print("\\x1b[1mbold\\x1b[0m", v[:5] + "\\x1b[31m" + v[5:] + "\\x1b[0m"'
+        ' + "\\n\\x1b[32mgreen and harmless\\x1b[0m")\n',
     )
     result = project.bruin("run", "p")
     assert result.returncode == 0, result.output

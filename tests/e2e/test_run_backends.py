@@ -114,11 +114,7 @@ class Store:
 def _vault_store(request: pytest.FixtureRequest, fault_proxy: Callable[..., FaultProxy]) -> Store:
     server = request.getfixturevalue("vault_server")
     path = f"e2e-{token_hex(4)}"
-    client = server.client()
-    policy = f'path "secret/data/{path}/*" {{ capabilities = ["read"] }}\n'
-    policy += f'path "secret/data/{path}/{BROKEN}" {{ capabilities = ["deny"] }}\n'
-    client.sys.create_or_update_policy(name=path, policy=policy)
-    token = client.auth.token.create(policies=[path], ttl="10m")["auth"]["client_token"]
+    token = server.scoped_token(path, denied=BROKEN)
     proxy = fault_proxy(server.address)
 
     def put(name: str, document: dict[str, object]) -> None:
@@ -126,12 +122,7 @@ def _vault_store(request: pytest.FixtureRequest, fault_proxy: Callable[..., Faul
 
     return Store(
         name="vault",
-        env={
-            "BRUIN_VAULT_HOST": proxy.url,
-            "BRUIN_VAULT_TOKEN": token,
-            "BRUIN_VAULT_PATH": path,
-            "BRUIN_VAULT_MOUNT_PATH": "secret",
-        },
+        env=server.bruin_env(path, BRUIN_VAULT_HOST=proxy.url, BRUIN_VAULT_TOKEN=token),
         put=put,
         break_secret=lambda name, canary: put(name, generic(canary)),
         broken_error=f"failed to read secret '{BROKEN}' from Vault: Vault returned HTTP status 403 (Forbidden)",
@@ -153,12 +144,7 @@ def _doppler_store(request: pytest.FixtureRequest, fault_proxy: Callable[..., Fa
 
     return Store(
         name="doppler",
-        env={
-            "BRUIN_DOPPLER_TOKEN": doppler.token,
-            "BRUIN_DOPPLER_PROJECT": "bruin-e2e",
-            "BRUIN_DOPPLER_CONFIG": "dev",
-            "BRUIN_DOPPLER_API_HOST": doppler.url,
-        },
+        env=doppler.bruin_env("bruin-e2e", "dev"),
         put=put,
         break_secret=break_secret,
         broken_error=(
@@ -174,25 +160,19 @@ def _aws_store(request: pytest.FixtureRequest, fault_proxy: Callable[..., FaultP
     moto = request.getfixturevalue("moto")
     proxy = fault_proxy(moto.url)
     client = moto.client("eu-west-2")
-    secret_key = f"aws-secret-key-{token_hex(12)}"
+    env = moto.bruin_env("eu-west-2", AWS_ENDPOINT_URL_SECRETS_MANAGER=proxy.url)
 
     def put(name: str, document: dict[str, object]) -> None:
         client.create_secret(Name=name, SecretString=json.dumps(document))
 
     return Store(
         name="aws",
-        env={
-            "BRUIN_AWS_ACCESS_KEY_ID": f"AKIAE2E{token_hex(6).upper()}",
-            "BRUIN_AWS_SECRET_ACCESS_KEY": secret_key,
-            "BRUIN_AWS_REGION": "eu-west-2",
-            "AWS_ENDPOINT_URL_SECRETS_MANAGER": proxy.url,
-            "AWS_EC2_METADATA_DISABLED": "true",
-        },
+        env=env,
         put=put,
         break_secret=lambda name, canary: client.create_secret(Name=name, SecretBinary=canary.encode()),
         broken_error=f"secret '{BROKEN}' has no string value",
         reads=lambda: proxy.count(),
-        never_shown=[secret_key],
+        never_shown=[env["BRUIN_AWS_SECRET_ACCESS_KEY"]],
     )
 
 
@@ -205,16 +185,7 @@ def _azure_store(request: pytest.FixtureRequest, fault_proxy: Callable[..., Faul
 
     return Store(
         name="azure",
-        env={
-            "BRUIN_AZURE_KEYVAULT_URL": keyvault.url,
-            "BRUIN_AZURE_AUTH_METHOD": "client_credentials",
-            "BRUIN_AZURE_TENANT_ID": keyvault.tenant_id,
-            "BRUIN_AZURE_CLIENT_ID": keyvault.client_id,
-            "BRUIN_AZURE_CLIENT_SECRET": keyvault.client_secret,
-            "BRUIN_AZURE_KEYVAULT_DNS_SUFFIXES": keyvault.host,
-            "BRUIN_AZURE_AUTHORITY_HOST": keyvault.url,
-            "BRUIN_AZURE_CA_BUNDLE": str(keyvault.ca_bundle),
-        },
+        env=keyvault.bruin_env(),
         put=keyvault.put_json,
         break_secret=break_secret,
         broken_error=(
@@ -345,8 +316,7 @@ def test_backend_selection(
     project.write("p/pipeline.yml", "name: p\n")
     project.write("p/assets/a.py", python_asset("a", ["api"]) + "assert hashlib.sha256(os.environ['api'].encode())"
                   f".hexdigest() == {sha256(api)!r}, 'not the backend value'\n")
-    env = {"BRUIN_DOPPLER_TOKEN": doppler.token, "BRUIN_DOPPLER_PROJECT": "bruin-e2e",
-           "BRUIN_DOPPLER_CONFIG": "dev", "BRUIN_DOPPLER_API_HOST": doppler.url}
+    env = doppler.bruin_env("bruin-e2e", "dev")
     if variable:
         env["BRUIN_SECRETS_BACKEND"] = variable
     result = project.bruin(*args, env=env)

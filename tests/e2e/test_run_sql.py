@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,8 +14,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from fixtures.moto_server import MotoServer
-from fixtures.postgres_server import PgServer
+from fixtures.postgres_server import RELATIONS, PgDatabase
 from fixtures.vault_server import VaultServer
+from servers import free_port
 
 if TYPE_CHECKING:
     from conftest import BruinProject, Result
@@ -24,50 +24,11 @@ if TYPE_CHECKING:
 ROLE = "bruin_e2e_sql"
 # The role's real password: injected into assets and masked in their output; never in output, logs or manifest.
 PASSWORD = f"pw-e2e-{uuid.uuid4().hex}"
-RELATIONS = (
-    "select table_schema, table_name, table_type from information_schema.tables "
-    "where table_schema not in ('pg_catalog', 'information_schema')"
-)
-
-
-@dataclass(frozen=True)
-class Database:
-    """A fresh PostgreSQL database owned by ROLE; checked through the superuser."""
-
-    server: PgServer
-    name: str
-
-    def details(self, **overrides: object) -> dict[str, object]:
-        base = {
-            "host": self.server.host, "port": self.server.port, "username": ROLE,
-            "password": PASSWORD, "database": self.name,
-        }  # fmt: skip
-        return {**base, **overrides}
-
-    def rows(self, sql: str) -> list[tuple]:
-        with self.server.connect(self.name) as conn:
-            return sorted(conn.execute(sql).fetchall())
-
-    def tables(self) -> list[tuple[str, str, str]]:
-        return self.rows(RELATIONS)
-
-
-@pytest.fixture(scope="module")
-def role(pg_server: PgServer) -> str:
-    with pg_server.connect() as conn:
-        conn.execute(f"drop role if exists {ROLE}")
-        conn.execute(f"create role {ROLE} login password '{PASSWORD}'")
-    return ROLE
 
 
 @pytest.fixture
-def database(pg_server: PgServer, role: str) -> Iterator[Database]:
-    name = f"e2e_{uuid.uuid4().hex[:12]}"
-    with pg_server.connect() as conn:
-        conn.execute(f"create database {name} owner {role}")
-    yield Database(pg_server, name)
-    with pg_server.connect() as conn:
-        conn.execute(f"drop database {name} with (force)")
+def database(pg_database: Callable[[str, str], PgDatabase]) -> PgDatabase:
+    return pg_database(ROLE, PASSWORD)
 
 
 def bruin_yml(connections: Mapping[str, list[dict[str, object]]], *, schema_prefix: str = "") -> str:
@@ -110,12 +71,6 @@ def duckdb_rows(path: Path, sql: str) -> list[tuple]:
         return sorted(db.execute(sql).fetchall())
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # --- credentials from every source, in pipelines mixing SQL, Python and R -------------------------------
 
 ORDERS = "select i as id, i * 10 as amount from generate_series(1, 3) as g(i)"
@@ -138,7 +93,7 @@ cat("r sees", pg, "\\n")
 """
 
 
-def write_mixed_pipeline(project: BruinProject, database: Database) -> None:
+def write_mixed_pipeline(project: BruinProject, database: PgDatabase) -> None:
     pg_secret = [{"key": "pg-main", "inject_as": "PG"}]
     project.write("mixed/pipeline.yml", "name: mixed\ndefault_connections:\n  postgres: pg-main\n")
     project.write("mixed/assets/orders.sql", sql_file("analytics.orders", ORDERS, materialization={"type": "table"}))
@@ -175,13 +130,13 @@ def test_mixed_pipeline_with_postgres_credentials_from(source, project, database
         vault: VaultServer = request.getfixturevalue("vault_server")
         path = f"e2e-{uuid.uuid4().hex[:8]}"
         vault.put(f"{path}/pg-main", {"type": "postgres", "details": details})
-        env = vault_env(vault, path)
+        env = vault.bruin_env(path)
     else:
         moto: MotoServer = request.getfixturevalue("moto")
         moto.client("us-east-1").create_secret(
             Name="pg-main", SecretString=json.dumps({"type": "postgres", "details": details})
         )
-        env = aws_env(moto, project.root)
+        env = moto.bruin_env("us-east-1", isolated_in=project.root)
     project.write(".bruin.yml", bruin_yml(connections))
     write_mixed_pipeline(project, database)
 
@@ -200,20 +155,6 @@ def test_mixed_pipeline_with_postgres_credentials_from(source, project, database
     assert PASSWORD not in result.output
     allowed = [project.root / ".bruin.yml"] if source == "bruin_yml" else []
     assert project.files_containing(PASSWORD) == allowed
-
-
-def vault_env(vault: VaultServer, path: str) -> dict[str, str]:
-    return {"BRUIN_VAULT_HOST": vault.address, "BRUIN_VAULT_TOKEN": vault.root_token,
-            "BRUIN_VAULT_PATH": path, "BRUIN_VAULT_MOUNT_PATH": "secret"}  # fmt: skip
-
-
-def aws_env(moto: MotoServer, root: Path) -> dict[str, str]:
-    return {
-        "BRUIN_AWS_ACCESS_KEY_ID": "e2e-key", "BRUIN_AWS_SECRET_ACCESS_KEY": "e2e-secret",
-        "BRUIN_AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.url,
-        "AWS_CONFIG_FILE": str(root / "no-aws-config"), "AWS_SHARED_CREDENTIALS_FILE": str(root / "no-aws-creds"),
-        "AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1",
-    }  # fmt: skip
 
 
 # --- DuckDB, connection choice, Jinja ----------------------------------------------------------------
@@ -337,7 +278,7 @@ RAW_SCRIPTS = {
 SQL_TYPES = {"duckdb": "duckdb.sql", "postgres": "pg.sql"}
 
 
-def warehouse(platform: str, project: BruinProject, database: Database) -> tuple[dict, Callable[[str], list[tuple]]]:
+def warehouse(platform: str, project: BruinProject, database: PgDatabase) -> tuple[dict, Callable[[str], list[tuple]]]:
     """The `wh` connection on `platform`, and a way to read sorted rows from it."""
     if platform == "duckdb":
         return {"name": "wh", "path": "w.db"}, lambda sql: duckdb_rows(project.root / "w.db", sql)
@@ -468,12 +409,12 @@ def test_bad_input_fails_the_asset_in_one_line(case, project, database, request)
     spec = BAD_CASES[case]
     details = database.details(**(spec.details or {}))
     if details["port"] == "closed":
-        details["port"] = closed_port()
+        details["port"] = free_port()
     env = {"E2E_WRONG_PASSWORD": WRONG_PASSWORD}
     backend: list[str] = []
     if spec.backend == "vault":
         vault: VaultServer = request.getfixturevalue("vault_server")
-        env |= vault_env(vault, f"e2e-{uuid.uuid4().hex[:8]}")
+        env |= vault.bruin_env(f"e2e-{uuid.uuid4().hex[:8]}")
         backend = ["--secrets-backend", "vault"]
     project.write(".bruin.yml", bruin_yml({"postgres": [{"name": "pg-main", **details}]}))
     project.write("b/pipeline.yml", "name: b\n")
@@ -495,7 +436,7 @@ def test_bad_input_fails_the_asset_in_one_line(case, project, database, request)
     failed = [line for line in result.stderr.splitlines() if "Failed: analytics.broken" in line]
     assert len(failed) == 1 and failed[0].endswith(error), result.stderr
     assert not (project.root / "after-ran").exists()
-    assert database.tables() == [], "a failed asset leaves no table behind"
+    assert database.relations() == [], "a failed asset leaves no table behind"
     assert WRONG_PASSWORD not in result.output and PASSWORD not in result.output
     logs = project.root / "logs"
     assert list(logs.glob("*.log")) and list(logs.glob("runs/*.json")), "the canary check must cover log and manifest"

@@ -140,12 +140,7 @@ def test_with_a_secrets_backend_names_are_checked_in_that_store(project, vault_s
     project.write(".bruin.yml", "environments:\n  default:\n    connections: {}\n")
     project.write("p/pipeline.yml", "name: p\n")
     project.write("p/assets/a.py", '"""@bruin\nname: a\nsecrets: [{key: KEY1}, {key: ONLY_LOCAL}]\n@bruin"""\n')
-    env = {
-        "BRUIN_VAULT_HOST": vault_server.address,
-        "BRUIN_VAULT_TOKEN": vault_server.root_token,
-        "BRUIN_VAULT_PATH": path,
-        "BRUIN_VAULT_MOUNT_PATH": "secret",
-    }
+    env = vault_server.bruin_env(path)
     result = project.bruin("validate", "--secrets-backend", "vault", "p", env=env)
     assert result.returncode == 1, result.output
     assert "✘ a: secret 'ONLY_LOCAL' is not defined in secrets backend 'vault'" in result.stdout

@@ -31,24 +31,9 @@ CLIENT = {"BRUIN_AZURE_CLIENT_ID": "8a2f4b7e-1c3d-4e5f-9a0b-1c2d3e4f5a6b"}
 SECRET = {"BRUIN_AZURE_CLIENT_SECRET": CLIENT_SECRET_CANARY}
 
 
-def _env(keyvault: KeyVaultStandin, **overrides: str) -> dict[str, str]:
-    env = {
-        "BRUIN_AZURE_KEYVAULT_URL": keyvault.url,
-        "BRUIN_AZURE_AUTH_METHOD": "client_credentials",
-        "BRUIN_AZURE_TENANT_ID": keyvault.tenant_id,
-        "BRUIN_AZURE_CLIENT_ID": keyvault.client_id,
-        "BRUIN_AZURE_CLIENT_SECRET": keyvault.client_secret,
-        "BRUIN_AZURE_KEYVAULT_DNS_SUFFIXES": keyvault.host,
-        "BRUIN_AZURE_AUTHORITY_HOST": keyvault.url,
-        "BRUIN_AZURE_CA_BUNDLE": str(keyvault.ca_bundle),
-    }
-    env.update(overrides)
-    return env
-
-
 @pytest.fixture
 def backend(keyvault: KeyVaultStandin) -> Iterator[AzureKeyVaultBackend]:
-    backend = AzureKeyVaultBackend.from_env(_env(keyvault))
+    backend = AzureKeyVaultBackend.from_env(keyvault.bruin_env())
     yield backend
     backend.close()
 
@@ -65,7 +50,7 @@ def test_reads_generic_and_typed_connections(keyvault: KeyVaultStandin) -> None:
         "warehouse",
         {"type": "postgres", "details": {"host": "${DB_HOST}", "port": 5432, "password": "pw-canary-8e"}},
     )
-    backend = AzureKeyVaultBackend.from_env({**_env(keyvault), "DB_HOST": "db.internal"})
+    backend = AzureKeyVaultBackend.from_env(keyvault.bruin_env(DB_HOST="db.internal"))
 
     generic = backend.get_connection("api-key")
     postgres = backend.get_connection("warehouse")
@@ -156,7 +141,7 @@ def test_server_error_is_retried_then_reported_without_body(
 def test_wrong_client_secret_is_denied_without_echoing_secret_or_body(keyvault: KeyVaultStandin) -> None:
     wrong_secret = "client-secret-canary-2f9a"
     keyvault.put_json("pg", {"type": "generic", "details": {"value": "never-read"}})
-    backend = AzureKeyVaultBackend.from_env(_env(keyvault, BRUIN_AZURE_CLIENT_SECRET=wrong_secret))
+    backend = AzureKeyVaultBackend.from_env(keyvault.bruin_env(BRUIN_AZURE_CLIENT_SECRET=wrong_secret))
 
     error = _read_error(backend, "pg")
 
@@ -175,7 +160,7 @@ def _closed_port() -> int:
 
 def test_unreachable_vault(keyvault: KeyVaultStandin) -> None:
     url = f"https://127.0.0.1:{_closed_port()}"
-    backend = AzureKeyVaultBackend.from_env(_env(keyvault, BRUIN_AZURE_KEYVAULT_URL=url))
+    backend = AzureKeyVaultBackend.from_env(keyvault.bruin_env(BRUIN_AZURE_KEYVAULT_URL=url))
 
     error = _read_error(backend, "pg")
 
@@ -193,7 +178,7 @@ def test_a_vault_that_never_answers_times_out(keyvault: KeyVaultStandin, monkeyp
         closer = threading.Timer(20, silent.close)
         closer.start()
         url = f"https://127.0.0.1:{silent.getsockname()[1]}"
-        backend = AzureKeyVaultBackend.from_env(_env(keyvault, BRUIN_AZURE_KEYVAULT_URL=url))
+        backend = AzureKeyVaultBackend.from_env(keyvault.bruin_env(BRUIN_AZURE_KEYVAULT_URL=url))
         try:
             error = _read_error(backend, "pg")
         finally:
@@ -207,7 +192,7 @@ def test_a_vault_that_never_answers_times_out(keyvault: KeyVaultStandin, monkeyp
 
 def test_unreachable_token_endpoint(keyvault: KeyVaultStandin) -> None:
     authority = f"https://127.0.0.1:{_closed_port()}"
-    backend = AzureKeyVaultBackend.from_env(_env(keyvault, BRUIN_AZURE_AUTHORITY_HOST=authority))
+    backend = AzureKeyVaultBackend.from_env(keyvault.bruin_env(BRUIN_AZURE_AUTHORITY_HOST=authority))
 
     error = _read_error(backend, "pg")
 
@@ -219,7 +204,7 @@ def test_unreachable_token_endpoint(keyvault: KeyVaultStandin) -> None:
 
 
 def test_vault_certificate_is_verified(keyvault: KeyVaultStandin) -> None:
-    backend = AzureKeyVaultBackend.from_env(_env(keyvault, BRUIN_AZURE_CA_BUNDLE=""))
+    backend = AzureKeyVaultBackend.from_env(keyvault.bruin_env(BRUIN_AZURE_CA_BUNDLE=""))
 
     error = _read_error(backend, "pg")
 

@@ -21,17 +21,6 @@ if TYPE_CHECKING:
 PROJECT, CONFIG = "bruin", "dev"
 
 
-def _env(doppler: DopplerStandin, **overrides: str) -> dict[str, str]:
-    env = {
-        "BRUIN_DOPPLER_TOKEN": doppler.token,
-        "BRUIN_DOPPLER_PROJECT": PROJECT,
-        "BRUIN_DOPPLER_CONFIG": CONFIG,
-        "BRUIN_DOPPLER_API_HOST": doppler.url,
-    }
-    env.update(overrides)
-    return env
-
-
 def _secret(type_key: str, **details: object) -> str:
     return json.dumps({"type": type_key, "details": details})
 
@@ -47,7 +36,7 @@ def test_reads_generic_and_typed_connections(doppler: DopplerStandin) -> None:
         "api-key": _secret("generic", value="generic-canary-1f3a"),
         "pg": _secret("postgres", host="${DB_HOST}", port=5432, username="app", password="pw-canary-77"),
     }
-    backend = DopplerBackend.from_env(_env(doppler, DB_HOST="db.internal"))
+    backend = DopplerBackend.from_env(doppler.bruin_env(PROJECT, CONFIG, DB_HOST="db.internal"))
 
     generic = backend.get_connection("api-key")
     postgres = backend.get_connection("pg")
@@ -71,13 +60,13 @@ def test_reads_generic_and_typed_connections(doppler: DopplerStandin) -> None:
 def test_missing_secret_is_not_found(doppler: DopplerStandin) -> None:
     doppler.configs[(PROJECT, CONFIG)] = {"other": _secret("generic", value="x")}
 
-    assert DopplerBackend.from_env(_env(doppler)).get_connection("pg") is None
+    assert DopplerBackend.from_env(doppler.bruin_env(PROJECT, CONFIG)).get_connection("pg") is None
 
 
 def test_config_is_downloaded_once_for_many_concurrent_lookups(doppler: DopplerStandin) -> None:
     names = [f"conn-{index}" for index in range(5)]
     doppler.configs[(PROJECT, CONFIG)] = {name: _secret("generic", value=name) for name in names}
-    backend = DopplerBackend.from_env(_env(doppler))
+    backend = DopplerBackend.from_env(doppler.bruin_env(PROJECT, CONFIG))
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         results = list(pool.map(backend.get_connection, [*names, *names, "missing"] * 3))
@@ -88,7 +77,7 @@ def test_config_is_downloaded_once_for_many_concurrent_lookups(doppler: DopplerS
 
 def test_close_forgets_the_downloaded_config(doppler: DopplerStandin) -> None:
     doppler.configs[(PROJECT, CONFIG)] = {"pg": _secret("generic", value="v1")}
-    backend = DopplerBackend.from_env(_env(doppler))
+    backend = DopplerBackend.from_env(doppler.bruin_env(PROJECT, CONFIG))
     backend.get_connection("pg")
     doppler.configs[(PROJECT, CONFIG)] = {"pg": _secret("generic", value="v2")}
 
@@ -101,7 +90,7 @@ def test_close_forgets_the_downloaded_config(doppler: DopplerStandin) -> None:
 def test_project_and_config_are_url_encoded(doppler: DopplerStandin) -> None:
     project, config = "data & ops team", "dev+eu/1?x=#"
     doppler.configs[(project, config)] = {"pg": _secret("generic", value="found")}
-    backend = DopplerBackend.from_env(_env(doppler, BRUIN_DOPPLER_PROJECT=project, BRUIN_DOPPLER_CONFIG=config))
+    backend = DopplerBackend.from_env(doppler.bruin_env(project, config))
 
     assert backend.get_connection("pg").value == "found"
     assert doppler.requests[0].query["project"] == [project]
@@ -113,7 +102,7 @@ def test_rate_limit_and_server_errors_are_retried(doppler: DopplerStandin) -> No
     doppler.fail_next(429, json.dumps({"messages": [canary]}), {"Retry-After": "0"})
     doppler.fail_next(500, json.dumps({"messages": [canary]}))
 
-    assert DopplerBackend.from_env(_env(doppler)).get_connection("pg").value == "after-retries"
+    assert DopplerBackend.from_env(doppler.bruin_env(PROJECT, CONFIG)).get_connection("pg").value == "after-retries"
     assert doppler.downloads == 3
 
 
@@ -122,7 +111,7 @@ def test_retries_are_bounded_and_the_body_is_never_reported(doppler: DopplerStan
     for _ in range(MAX_ATTEMPTS):
         doppler.fail_next(500, json.dumps({"messages": [f"internal error {canary}"]}), {"Retry-After": "0"})
 
-    error = _read_error(DopplerBackend.from_env(_env(doppler)), "pg")
+    error = _read_error(DopplerBackend.from_env(doppler.bruin_env(PROJECT, CONFIG)), "pg")
 
     assert str(error) == "failed to read secret 'pg' from Doppler: doppler API returned status 500"
     assert error.kind == "unreachable"  # the store is there but failing: a chain may fall through
@@ -133,7 +122,7 @@ def test_retries_are_bounded_and_the_body_is_never_reported(doppler: DopplerStan
 def test_wrong_token_is_denied_once_per_run_without_echoing_body_or_token(doppler: DopplerStandin) -> None:
     token = "dp.st.dev.token-canary-4c8d"
 
-    backend = DopplerBackend.from_env(_env(doppler, BRUIN_DOPPLER_TOKEN=token))
+    backend = DopplerBackend.from_env(doppler.bruin_env(PROJECT, CONFIG, BRUIN_DOPPLER_TOKEN=token))
 
     errors = [_read_error(backend, name) for name in ("pg", "api", "pg")]
 
@@ -150,14 +139,14 @@ def test_denials_report_the_status_only(doppler: DopplerStandin, status: int) ->
     canary = f"body-canary-{status}-a7e0"
     doppler.fail_next(status, json.dumps({"messages": [canary]}))
 
-    error = _read_error(DopplerBackend.from_env(_env(doppler)), "pg")
+    error = _read_error(DopplerBackend.from_env(doppler.bruin_env(PROJECT, CONFIG)), "pg")
 
     assert str(error) == f"failed to read secret 'pg' from Doppler: doppler API returned status {status}"
     assert (error.kind, canary in str(error)) == ("denied", False)
 
 
 def test_unknown_config_is_an_error_not_a_missing_secret(doppler: DopplerStandin) -> None:
-    error = _read_error(DopplerBackend.from_env(_env(doppler, BRUIN_DOPPLER_CONFIG="nope")), "pg")
+    error = _read_error(DopplerBackend.from_env(doppler.bruin_env(PROJECT, "nope")), "pg")
 
     assert str(error) == "failed to read secret 'pg' from Doppler: doppler API returned status 404"
     assert error.kind == "error"
@@ -168,7 +157,8 @@ def test_unreachable_api(doppler: DopplerStandin) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    backend = DopplerBackend.from_env(_env(doppler, BRUIN_DOPPLER_API_HOST=f"http://127.0.0.1:{closed_port}"))
+    closed = f"http://127.0.0.1:{closed_port}"
+    backend = DopplerBackend.from_env(doppler.bruin_env(PROJECT, CONFIG, BRUIN_DOPPLER_API_HOST=closed))
 
     error = _read_error(backend, "pg")
 
@@ -181,7 +171,7 @@ def test_unreachable_api(doppler: DopplerStandin) -> None:
 @pytest.mark.parametrize("token", ["dp.st.dev.canary-31e9\r", "dp.st.dev.canary-31e9\n", " dp.st.dev.canary-31e9"])
 def test_a_token_that_cannot_be_sent_is_rejected_without_being_echoed(doppler: DopplerStandin, token: str) -> None:
     with pytest.raises(BackendError) as caught:
-        DopplerBackend.from_env(_env(doppler, BRUIN_DOPPLER_TOKEN=token))
+        DopplerBackend.from_env(doppler.bruin_env(PROJECT, CONFIG, BRUIN_DOPPLER_TOKEN=token))
 
     assert str(caught.value) == "BRUIN_DOPPLER_TOKEN contains characters that cannot be sent in an HTTP header"
 
@@ -201,7 +191,7 @@ def test_request_errors_never_quote_the_token(doppler: DopplerStandin) -> None:
 def test_non_json_response_is_reported_without_body(doppler: DopplerStandin) -> None:
     doppler.fail_next(200, "<html>canary-html-3e</html>")
 
-    error = _read_error(DopplerBackend.from_env(_env(doppler)), "pg")
+    error = _read_error(DopplerBackend.from_env(doppler.bruin_env(PROJECT, CONFIG)), "pg")
 
     assert str(error) == "failed to read secret 'pg' from Doppler: failed to decode Doppler response: JSONDecodeError"
     assert "canary-html-3e" not in str(error)
@@ -247,7 +237,7 @@ def test_non_json_response_is_reported_without_body(doppler: DopplerStandin) -> 
 def test_malformed_secrets(doppler: DopplerStandin, value: object, message: str, kind: str) -> None:
     doppler.configs[(PROJECT, CONFIG)] = {"pg": value}
 
-    error = _read_error(DopplerBackend.from_env(_env(doppler)), "pg")
+    error = _read_error(DopplerBackend.from_env(doppler.bruin_env(PROJECT, CONFIG)), "pg")
 
     assert (str(error), error.kind) == (message, kind)
     assert "value-canary-0b" not in str(error)

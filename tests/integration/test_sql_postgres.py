@@ -5,13 +5,12 @@ from __future__ import annotations
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from fixtures.postgres_server import PgServer
+from fixtures.postgres_server import PgDatabase, PgServer
 from pybruin.config.connections import Connection, build_connection
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Asset
@@ -23,45 +22,14 @@ CANARY_PASSWORD = "canary-7c1e pw'=\\@x-" + uuid.uuid4().hex[:8]
 ROLE = "bruin_asset_runner"
 
 
-@dataclass(frozen=True)
-class Database:
-    server: PgServer
-    name: str
-
-    def connection(self, type_key: str = "postgres", name: str = "pg", **fields: object) -> Connection:
-        base = {
-            "name": name, "host": self.server.host, "port": self.server.port, "username": ROLE,
-            "password": CANARY_PASSWORD, "database": self.name,
-        }  # fmt: skip
-        return build_connection(type_key, {**base, **fields}, base_dir=None, environ={})
-
-    def rows(self, sql: str) -> list[tuple]:
-        with self.server.connect(self.name) as conn:
-            return sorted(conn.execute(sql).fetchall())
-
-    def relations(self) -> list[tuple]:
-        return self.rows(
-            "select table_schema, table_name, table_type from information_schema.tables "
-            "where table_schema not in ('pg_catalog', 'information_schema')"
-        )
-
-
-@pytest.fixture(scope="module")
-def role(pg_server: PgServer) -> str:
-    with pg_server.connect() as conn:
-        conn.execute(f"drop role if exists {ROLE}")
-        conn.execute(f"create role {ROLE} login password '{CANARY_PASSWORD.replace(chr(39), chr(39) * 2)}'")
-    return ROLE
-
-
 @pytest.fixture
-def database(pg_server: PgServer, role: str) -> Iterator[Database]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with pg_server.connect() as conn:
-        conn.execute(f"create database {name} owner {role}")
-    yield Database(pg_server, name)
-    with pg_server.connect() as conn:
-        conn.execute(f"drop database {name} with (force)")
+def database(pg_database: Callable[[str, str], PgDatabase]) -> PgDatabase:
+    return pg_database(ROLE, CANARY_PASSWORD)
+
+
+def connection_to(database: PgDatabase, type_key: str = "postgres", name: str = "pg", **fields: object) -> Connection:
+    """A connection of ``type_key`` into ``database`` as its owner; ``fields`` replace or add details."""
+    return build_connection(type_key, {"name": name, **database.details(**fields)}, base_dir=None, environ={})
 
 
 @pytest.fixture
@@ -98,22 +66,22 @@ def backend_pid(databases: Databases, connection: Connection) -> int:
         return session.query("select pg_backend_pid()")[0][0]
 
 
-def test_script_without_materialization_runs_every_statement(database: Database, databases: Databases) -> None:
+def test_script_without_materialization_runs_every_statement(database: PgDatabase, databases: Databases) -> None:
     script = """
         create schema raw;
         create table raw.events (id int, kind text);
         insert into raw.events values (1, 'click'), (2, '100%');
         insert into raw.events select id + 10, kind from raw.events;
     """
-    run(sql_asset("raw.events", script), database.connection(), databases)
+    run(sql_asset("raw.events", script), connection_to(database), databases)
 
     assert database.rows("select id, kind from raw.events") == [
         (1, "click"), (2, "100%"), (11, "click"), (12, "100%"),
     ]  # fmt: skip
 
 
-def test_view_is_created_and_replaced(database: Database, databases: Databases) -> None:
-    pg = database.connection()
+def test_view_is_created_and_replaced(database: PgDatabase, databases: Databases) -> None:
+    pg = connection_to(database)
     run(sql_asset("marts.numbers", "select 1 as n union all select 2", type="view"), pg, databases)
     run(sql_asset("marts.numbers", "select 1 as n, 'x' as label;", type="view"), pg, databases)
 
@@ -121,8 +89,8 @@ def test_view_is_created_and_replaced(database: Database, databases: Databases) 
     assert database.relations() == [("marts", "numbers", "VIEW")]
 
 
-def test_table_is_created_and_replaced(database: Database, databases: Databases) -> None:
-    pg = database.connection()
+def test_table_is_created_and_replaced(database: PgDatabase, databases: Databases) -> None:
+    pg = connection_to(database)
     run(sql_asset("marts.users", "select 1 as id, 'ann' as name", type="table"), pg, databases)
     replacement = "with src as (select generate_series(0, 2) as id)\nselect id, id * 10 as score from src; -- done"
     run(sql_asset("marts.users", replacement, type="table", strategy="create+replace"), pg, databases)
@@ -131,19 +99,19 @@ def test_table_is_created_and_replaced(database: Database, databases: Databases)
     assert database.relations() == [("marts", "users", "BASE TABLE")]
 
 
-def test_append_creates_then_inserts(database: Database, databases: Databases) -> None:
+def test_append_creates_then_inserts(database: PgDatabase, databases: Databases) -> None:
     asset = sql_asset("logs.runs", "select 1 as run, 'ok' as status;", type="table", strategy="append")
 
-    run(asset, database.connection(), databases)
-    run(asset, database.connection(), databases)
+    run(asset, connection_to(database), databases)
+    run(asset, connection_to(database), databases)
 
     assert database.rows("select * from logs.runs") == [(1, "ok"), (1, "ok")]
 
 
-def test_schema_prefix_and_the_connection_schema(database: Database, databases: Databases) -> None:
-    run(sql_asset("analytics.users", "select 1 as id", type="table"), database.connection(), databases, "dev_")
-    run(sql_asset("bare", "select 2 as id", type="view"), database.connection(), databases, "dev_")
-    scoped = database.connection(name="scoped", schema="reporting")
+def test_schema_prefix_and_the_connection_schema(database: PgDatabase, databases: Databases) -> None:
+    run(sql_asset("analytics.users", "select 1 as id", type="table"), connection_to(database), databases, "dev_")
+    run(sql_asset("bare", "select 2 as id", type="view"), connection_to(database), databases, "dev_")
+    scoped = connection_to(database, name="scoped", schema="reporting")
     run(sql_asset("plain", "select 3 as id", type="table"), scoped, databases)
     run(sql_asset("unqualified", "create table t as select id from plain"), scoped, databases)
 
@@ -156,22 +124,22 @@ def test_schema_prefix_and_the_connection_schema(database: Database, databases: 
 
 
 def test_existing_schema_needs_no_database_privilege(
-    pg_server: PgServer, role: str, database: Database, databases: Databases
+    pg_server: PgServer, database: PgDatabase, databases: Databases
 ) -> None:
     with pg_server.connect(database.name) as conn:
         conn.execute(f"alter database {database.name} owner to postgres")
         conn.execute("create schema marts")
-        conn.execute(f"grant usage, create on schema marts to {role}")
+        conn.execute(f"grant usage, create on schema marts to {database.owner}")
 
-    run(sql_asset("marts.t", "select 1 as id", type="table"), database.connection(), databases)
-    message = failure(sql_asset("fresh.t", "select 1 as id", type="table"), database.connection(), databases)
+    run(sql_asset("marts.t", "select 1 as id", type="table"), connection_to(database), databases)
+    message = failure(sql_asset("fresh.t", "select 1 as id", type="table"), connection_to(database), databases)
 
     assert database.rows("select id from marts.t") == [(1,)]
     assert message == f"asset 'fresh.t': permission denied for database {database.name}"
 
 
-def test_failed_build_keeps_the_old_table(database: Database, databases: Databases) -> None:
-    pg = database.connection()
+def test_failed_build_keeps_the_old_table(database: PgDatabase, databases: Databases) -> None:
+    pg = connection_to(database)
     run(sql_asset("marts.orders", "select * from (values (1, 'a'), (2, 'b')) t(id, code)", type="table"),
         pg, databases)  # fmt: skip
 
@@ -182,13 +150,13 @@ def test_failed_build_keeps_the_old_table(database: Database, databases: Databas
     assert database.relations() == [("marts", "orders", "BASE TABLE")]
 
 
-def test_syntax_error_names_the_asset(database: Database, databases: Databases) -> None:
-    message = failure(sql_asset("marts.broken", "selec 1", type="view"), database.connection(), databases)
+def test_syntax_error_names_the_asset(database: PgDatabase, databases: Databases) -> None:
+    message = failure(sql_asset("marts.broken", "selec 1", type="view"), connection_to(database), databases)
     assert message == "asset 'marts.broken': syntax error at or near \"selec\""
 
 
-def test_readers_never_see_a_missing_table_during_swaps(database: Database, databases: Databases) -> None:
-    pg = database.connection()
+def test_readers_never_see_a_missing_table_during_swaps(database: PgDatabase, databases: Databases) -> None:
+    pg = connection_to(database)
     run(sql_asset("marts.counts", "select generate_series(1, 100) as n", type="table"), pg, databases)
     reader_started, done = threading.Event(), threading.Event()
     seen: list[int] = []
@@ -220,8 +188,8 @@ def test_readers_never_see_a_missing_table_during_swaps(database: Database, data
     assert database.rows("select count(*) from marts.counts") == [(300,)]
 
 
-def test_sessions_reuse_one_pooled_connection(database: Database, databases: Databases) -> None:
-    pg = database.connection()
+def test_sessions_reuse_one_pooled_connection(database: PgDatabase, databases: Databases) -> None:
+    pg = connection_to(database)
 
     first, second = backend_pid(databases, pg), backend_pid(databases, pg)
 
@@ -232,8 +200,8 @@ def test_sessions_reuse_one_pooled_connection(database: Database, databases: Dat
     assert first in pids
 
 
-def test_pool_never_exceeds_the_connection_limit(database: Database, databases: Databases) -> None:
-    pg = database.connection(pool_max_conns=5, max_concurrent_assets=2)
+def test_pool_never_exceeds_the_connection_limit(database: PgDatabase, databases: Databases) -> None:
+    pg = connection_to(database, pool_max_conns=5, max_concurrent_assets=2)
     errors: list[BaseException] = []
 
     def build(index: int) -> None:
@@ -254,9 +222,9 @@ def test_pool_never_exceeds_the_connection_limit(database: Database, databases: 
     assert 1 <= len(pids) <= 2
 
 
-def test_wrong_password_is_one_clear_line_without_the_password(database: Database, databases: Databases) -> None:
+def test_wrong_password_is_one_clear_line_without_the_password(database: PgDatabase, databases: Databases) -> None:
     wrong = "wrong-" + CANARY_PASSWORD
-    message = failure(sql_asset("m.x", "select 1"), database.connection(password=wrong), databases)
+    message = failure(sql_asset("m.x", "select 1"), connection_to(database, password=wrong), databases)
 
     assert message == (
         f"asset 'm.x': could not connect to postgres connection 'pg' at "
@@ -265,12 +233,12 @@ def test_wrong_password_is_one_clear_line_without_the_password(database: Databas
     assert wrong not in message
 
 
-def test_unreachable_server_is_one_clear_line(database: Database, databases: Databases) -> None:
+def test_unreachable_server_is_one_clear_line(database: PgDatabase, databases: Databases) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
 
-    message = failure(sql_asset("m.x", "select 1"), database.connection(port=closed_port), databases)
+    message = failure(sql_asset("m.x", "select 1"), connection_to(database, port=closed_port), databases)
 
     assert message == (
         f"asset 'm.x': could not connect to postgres connection 'pg' at 127.0.0.1:{closed_port}: connection refused"
@@ -285,25 +253,25 @@ def test_unreachable_server_is_one_clear_line(database: Database, databases: Dat
         ("host=db password=hunter2-canary user=x", "host=db password=**** user=x"),
     ],
 )
-def test_driver_messages_are_masked(literal: str, shown: str, database: Database, databases: Databases) -> None:
+def test_driver_messages_are_masked(literal: str, shown: str, database: PgDatabase, databases: Databases) -> None:
     sql = "select " + "'" + literal.replace("'", "''") + "'::int as x"
 
-    message = failure(sql_asset("m.leaky", sql, type="table"), database.connection(), databases)
+    message = failure(sql_asset("m.leaky", sql, type="table"), connection_to(database), databases)
 
     assert message == f"asset 'm.leaky': invalid input syntax for type integer: \"{shown}\""
     assert "hunter2-canary" not in message
 
 
-def test_redshift_assets_run_over_the_postgres_protocol(database: Database, databases: Databases) -> None:
-    redshift = database.connection("redshift", name="rs", port=database.server.port)
+def test_redshift_assets_run_over_the_postgres_protocol(database: PgDatabase, databases: Databases) -> None:
+    redshift = connection_to(database, "redshift", name="rs", port=database.server.port)
 
     run(sql_asset("marts.r", "select 42 as answer", asset_type="rs.sql", type="table"), redshift, databases)
 
     assert database.rows("select answer from marts.r") == [(42,)]
 
 
-def test_redshift_connections_default_to_port_5439(database: Database, databases: Databases) -> None:
-    redshift = database.connection("redshift", name="rs", port=0, host="127.0.0.1")
+def test_redshift_connections_default_to_port_5439(database: PgDatabase, databases: Databases) -> None:
+    redshift = connection_to(database, "redshift", name="rs", port=0, host="127.0.0.1")
 
     message = failure(sql_asset("m.x", "select 1", asset_type="rs.sql"), redshift, databases)
 

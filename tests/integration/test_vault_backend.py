@@ -41,19 +41,12 @@ CANARY = "canary-5b1d0e77-vault"
 NO_SERVICE_ACCOUNT = Path("/nonexistent/serviceaccount/token")
 ENVIRONMENT = Environment(name="default", schema_prefix="", connections={})
 MUST_CONTAIN = "must contain both 'type' (non-empty string) and 'details' (object)"
+FAST_RETRIES = {"BRUIN_VAULT_RETRY_WAIT_MIN": "1ms", "BRUIN_VAULT_RETRY_WAIT_MAX": "4ms"}
 
 
 def vault_env(host: str, **overrides: str) -> dict[str, str]:
-    env = {
-        "BRUIN_VAULT_HOST": host,
-        "BRUIN_VAULT_TOKEN": "root",
-        "BRUIN_VAULT_PATH": "bruin",
-        "BRUIN_VAULT_MOUNT_PATH": "secret",
-        "BRUIN_VAULT_RETRY_WAIT_MIN": "1ms",
-        "BRUIN_VAULT_RETRY_WAIT_MAX": "4ms",
-    }
-    env.update(overrides)
-    return env
+    """Root reading path ``bruin`` at ``host`` (the server, a proxy or an address nothing serves), retrying fast."""
+    return VaultServer(host).bruin_env("bruin", **{**FAST_RETRIES, **overrides})
 
 
 def open_vault(host: str, **overrides: str) -> VaultBackend:

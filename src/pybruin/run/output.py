@@ -81,19 +81,24 @@ class RunOutput:
         """Write bytes that have already been masked.
 
         Colour codes can split a secret so that masking misses it while a terminal still shows it whole;
-        when the text without them reveals one, that text is written instead, masked and uncoloured.
+        a line whose text without them reveals one is written masked and uncoloured instead.
         """
         plain = _ANSI_ESCAPE.sub(b"", data)
         if plain != data:
-            rescanned = self.masker.mask_bytes(plain)
-            if rescanned != plain:
-                data = plain = rescanned
+            data = b"".join(self._uncoloured_if_hiding(line) for line in data.splitlines(keepends=True))
+            plain = _ANSI_ESCAPE.sub(b"", data)
         with self._lock:
             self._terminal.write(data)
             self._terminal.flush()
             if self._log is not None:
                 self._log.write(plain)
                 self._log.flush()
+
+    def _uncoloured_if_hiding(self, line: bytes) -> bytes:
+        """The line as is, or without its colour codes and masked when they were splitting a secret."""
+        plain = _ANSI_ESCAPE.sub(b"", line)
+        rescanned = self.masker.mask_bytes(plain)
+        return rescanned if rescanned != plain else line
 
     def asset_stream(self, asset: str) -> AssetStream:
         return AssetStream(self, asset)
