@@ -83,8 +83,8 @@ class RunOutput:
         Colour codes can split a secret so that masking misses it while a terminal still shows it whole;
         a line whose text without them reveals one is written masked and uncoloured instead.
         """
-        plain = _ANSI_ESCAPE.sub(b"", data)
-        if plain != data:
+        plain = data
+        if b"\x1b" in data:
             data = b"".join(self._uncoloured_if_hiding(line) for line in data.splitlines(keepends=True))
             plain = _ANSI_ESCAPE.sub(b"", data)
         with self._lock:
@@ -97,6 +97,8 @@ class RunOutput:
     def _uncoloured_if_hiding(self, line: bytes) -> bytes:
         """The line as is, or without its colour codes and masked when they were splitting a secret."""
         plain = _ANSI_ESCAPE.sub(b"", line)
+        if plain == line:
+            return line
         rescanned = self.masker.mask_bytes(plain)
         return rescanned if rescanned != plain else line
 
@@ -125,28 +127,32 @@ class AssetStream:
         self._masking = output.masker.stream()
 
     def feed(self, data: bytes) -> None:
-        self._raw += data
-        cut = self._raw.rfind(b"\n")
-        if cut < 0:
-            if len(self._raw) < _MAX_PENDING_LINE:
-                return
-            cut = len(self._raw) - 1
-        complete = bytes(self._raw[: cut + 1])
-        del self._raw[: cut + 1]
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            self._raw += data
+            if len(self._raw) >= _MAX_PENDING_LINE:
+                complete = bytes(self._raw)
+                self._raw.clear()
+                self._pass_to_masking(complete)
+            return
+        # The common case, a piece ending in a line end with nothing pending, goes on without a copy.
+        complete = data if cut == len(data) else data[:cut]
+        if self._raw:
+            complete = bytes(self._raw) + complete
+            self._raw.clear()
+        self._raw += data[cut:]
         self._pass_to_masking(complete)
 
     def close(self) -> None:
         if self._raw:
             self._pass_to_masking(bytes(self._raw) + b"\n")
             self._raw.clear()
-        self._masked += self._masking.flush()
-        self._emit(final=True)
+        self._emit(self._masking.flush(), final=True)
 
     def _pass_to_masking(self, complete: bytes) -> None:
         if ADD_MASK_COMMAND in complete:
             complete = self._take_add_mask_commands(complete)
-        self._masked += self._masking.feed(complete)
-        self._emit(final=False)
+        self._emit(self._masking.feed(complete), final=False)
 
     def _take_add_mask_commands(self, complete: bytes) -> bytes:
         kept = []
@@ -164,16 +170,21 @@ class AssetStream:
             kept.append(line)
         return b"".join(kept)
 
-    def _emit(self, *, final: bool) -> None:
-        cut = self._masked.rfind(b"\n") + 1
-        if final or (cut == 0 and len(self._masked) >= _MAX_PENDING_LINE):
-            cut = len(self._masked)  # a line that never ends (a progress bar, say) is shown in pieces
-        if cut == 0:
+    def _emit(self, masked: bytes, *, final: bool) -> None:
+        """Write the complete lines of what masking released; keep a partial last line for later."""
+        if self._masked:
+            self._masked += masked
+            masked = bytes(self._masked)
+            self._masked.clear()
+        cut = masked.rfind(b"\n") + 1
+        if final or (cut == 0 and len(masked) >= _MAX_PENDING_LINE):
+            cut = len(masked)  # a line that never ends (a progress bar, say) is shown in pieces
+        if cut < len(masked):
+            self._masked += masked[cut:]
+            masked = masked[:cut]
+        if not masked:
             return
-        lines = bytes(self._masked[:cut])
-        del self._masked[:cut]
-        if not lines.endswith(b"\n"):
-            lines += b"\n"
+        if not masked.endswith(b"\n"):
+            masked += b"\n"
         prefix = self._output.prefix(self._asset) + b">> "
-        body = lines[:-1].replace(b"\n", b"\n" + prefix)
-        self._output.write_masked(prefix + body + b"\n")
+        self._output.write_masked(prefix + masked[:-1].replace(b"\n", b"\n" + prefix) + b"\n")
