@@ -74,7 +74,7 @@ def run(root: Path, pipeline: Path, megabytes: int, *, masked: bool, keep_output
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=int, default=200)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="pybruin-mask-bench-"))
     try:
