@@ -5,7 +5,7 @@ One Python asset writes 200 MB of log lines while 100 secrets are registered (10
 default) and with `--mask-credentials=false`, in the same run; the ratio is masked/unmasked throughput.
 Peak memory is the largest resident set among the processes waited for (that is `bruin run` itself).
 
-Usage: .venv/bin/python bench/masking.py [--megabytes 200] [--repeat 2]
+Usage: .venv/bin/python bench/masking.py [--megabytes 200] [--repeat 3]
 """
 
 from __future__ import annotations
