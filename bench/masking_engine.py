@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from pybruin.run.masking import Masker
+from pybruin.masking import Masker
 
 CHUNK = 64 * 1024
 POOL_CHUNKS = 128  # 8 MiB of distinct output, cycled

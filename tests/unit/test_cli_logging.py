@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 from pybruin.cli.app import route_logging
-from pybruin.run.masking import Masker
+from pybruin.masking import Masker
 
 CANARY = "canary-logging-5b9e1f"
 

@@ -16,7 +16,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from pybruin.run.masking import Masker
+from pybruin.masking import Masker
 from pybruin.run.output import RunOutput
 from pybruin.run.report import RunReport
 from pybruin.run.scheduler import Status, TaskResult
@@ -160,12 +160,12 @@ def test_overlapping_secrets_are_masked_as_one_stretch() -> None:
 def test_short_values_are_refused() -> None:
     masker = Masker(["", "abc", "12345"])
     assert not masker
-    assert masker.add("") is False
-    assert masker.add("x" * (Masker.MIN_LENGTH - 1)) is False
+    assert masker.protect("") is False
+    assert masker.protect("x" * (Masker.MIN_LENGTH - 1)) is False
     assert not masker
     assert masker.mask("abc 12345 xxxxx") == "abc 12345 xxxxx"
     assert masker.stream().feed(b"abc 12345") == b"abc 12345"
-    assert masker.add("abcdef") is True
+    assert masker.protect("abcdef") is True
     assert masker
     assert masker.mask("abc abcdef") == "abc ****"
 
@@ -271,7 +271,7 @@ def test_secrets_added_mid_stream_apply_to_later_feeds() -> None:
     masker = Masker(["canary-FIRST-111"])
     stream = masker.stream()
     assert stream.feed(b"a canary-FIRST-111 canary-LATER-222\n") == b"a **** canary-LATER-222\n"
-    assert masker.add("canary-LATER-222")
+    assert masker.protect("canary-LATER-222")
     assert stream.feed(b"b canary-FIRST-111 canary-LATER-222\n") == b"b **** ****\n"
 
 
@@ -282,7 +282,7 @@ def test_add_from_threads_while_streams_mask() -> None:
 
     def adder(names: list[str]) -> None:
         for name in names:
-            masker.add(name)
+            masker.protect(name)
 
     def masker_thread() -> None:
         try:

@@ -7,13 +7,18 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from pybruin import __version__
 from pybruin.errors import BruinError
-from pybruin.run.masking import Masker
+from pybruin.masking import Masker
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pybruin.workspace import ProjectSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,6 +31,18 @@ class AppState:
     secrets_fallback_on_error: bool = False
     debug: bool = False
     masker: Masker = field(default_factory=Masker)
+
+    def project_settings(self, path: Path, *, environment: str | None, config_file: str | None) -> ProjectSettings:
+        """The global flags and a command's own, as the settings every command opens its project with."""
+        from pybruin.workspace import ProjectSettings
+
+        return ProjectSettings(
+            path=path,
+            environment=environment,
+            config_file=config_file,
+            secrets_backend=self.secrets_backend,
+            secrets_fallback_on_error=self.secrets_fallback_on_error,
+        )
 
 
 def state() -> AppState:

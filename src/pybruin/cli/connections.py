@@ -5,22 +5,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from pybruin.cli.app import global_options, state
-from pybruin.cli.project import Project, config_file_option, environment_option, open_connections, open_project
-from pybruin.errors import BruinError
-from pybruin.secrets import LocalBackend
+from pybruin.cli.options import config_file_option, environment_option, output_option, path_argument
 from pybruin.tables import plain_table
-
-if TYPE_CHECKING:
-    from pybruin.config.connections import Connection
-
-_JSON_KINDS = {list: "array", str: "string", bool: "boolean", type(None): "null"}
 
 
 @click.group("connections")
@@ -30,10 +22,10 @@ def command() -> None:
 
 
 @command.command("list")
-@click.argument("path", default=".", type=click.Path(exists=True, path_type=Path))
+@path_argument
 @environment_option
 @config_file_option
-@click.option("-o", "--output", "output_format", type=click.Choice(["plain", "json"]), default="plain")
+@output_option
 @global_options
 def list_command(path: Path, environment: str | None, config_file: str | None, output_format: str) -> None:
     """Show each environment's connections: type, name and which fields are filled — never their values.
@@ -49,39 +41,14 @@ def list_command(path: Path, environment: str | None, config_file: str | None, o
     With --secrets-backend each environment also has "secrets_backend": "<backend>", and each
     connection "source": "<store that answered>", or null (with "type": null) when none has it.
     """
+    from pybruin.inspection.connection_listing import list_connections
+
     app = state()
-    project = open_project(path, config_file=config_file, environment=environment)
-    names = [project.environment.name] if environment else project.config.environment_names
-    listing = {
-        name: _environment_listing(replace(project, environment=project.config.environment(name)), app.secrets_backend)
-        for name in names
-    }
+    listing = list_connections(app.project_settings(path, environment=environment, config_file=config_file), app.masker)
     if output_format == "json":
         click.echo(json.dumps(listing, indent=2))
         return
     click.echo("\n\n".join(_environment_table(name, entry) for name, entry in listing.items()))
-
-
-def _environment_listing(project: Project, backend_spec: str | None) -> dict[str, Any]:
-    named = project.environment.connections
-    connections = open_connections(project, backend_spec)
-    try:
-        if isinstance(connections.backend, LocalBackend):
-            return {"connections": [_described(connection) for connection in named.values()]}
-        entries = []
-        for name in named:
-            found = connections.get(name)
-            if found is None:
-                entries.append({"name": name, "type": None, "filled_fields": [], "source": None})
-            else:
-                entries.append({**_described(found.connection), "source": found.source})
-        return {"secrets_backend": connections.backend.name, "connections": entries}
-    finally:
-        connections.close()
-
-
-def _described(connection: Connection) -> dict[str, Any]:
-    return {"name": connection.name, "type": connection.type_key, "filled_fields": connection.filled_fields()}
 
 
 def _environment_table(name: str, listing: Mapping[str, Any]) -> str:
@@ -108,19 +75,11 @@ def ping_command(name: str, environment: str | None, config_file: str | None) ->
 
     Other types are reported as not testable yet. With --secrets-backend the connection comes from the backend.
     """
-    from pybruin.run.ping import ping
+    from pybruin.inspection.connection_listing import test_connection
 
     app = state()
-    project = open_project(Path.cwd(), config_file=config_file, environment=environment)
-    connections = open_connections(project, app.secrets_backend)
-    try:
-        found = connections.get(name)
-        if found is None:
-            raise BruinError(connections.missing_message(name))
-        app.masker.add_connection(found.connection)
-        tested = ping(found.connection)
-    finally:
-        connections.close()
+    settings = app.project_settings(Path.cwd(), environment=environment, config_file=config_file)
+    project, tested = test_connection(settings, app.masker, name)
     if tested:
         click.echo(f"Successfully tested connection '{name}' in environment: {project.environment.name}")
     else:
@@ -138,14 +97,12 @@ def ping_command(name: str, environment: str | None, config_file: str | None) ->
 @global_options
 def add_command(environment: str, name: str, type_key: str, credentials: str, config_file: str | None) -> None:
     """Add a connection to .bruin.yml, keeping the file's comments and layout."""
-    from pybruin.config.connections import credential_fields
     from pybruin.config.editing import add_connection
+    from pybruin.inspection.connection_listing import credentials_object, editable_config, protect_credentials
 
-    fields = _credentials_object(credentials)
-    for _, value in credential_fields(type_key, fields):
-        if isinstance(value, str):
-            state().masker.add(value)
-    add_connection(_editable_config(config_file), environment, name, type_key, fields)
+    fields = credentials_object(credentials)
+    protect_credentials(type_key, fields, state().masker)
+    add_connection(editable_config(config_file, os.environ), environment, name, type_key, fields)
     click.echo(f"Successfully added connection: {name}")
 
 
@@ -157,35 +114,7 @@ def add_command(environment: str, name: str, type_key: str, credentials: str, co
 def delete_command(environment: str, name: str, config_file: str | None) -> None:
     """Delete a connection from .bruin.yml, keeping the rest of the file as it is."""
     from pybruin.config.editing import delete_connection
+    from pybruin.inspection.connection_listing import editable_config
 
-    delete_connection(_editable_config(config_file), environment, name)
+    delete_connection(editable_config(config_file, os.environ), environment, name)
     click.echo(f"Successfully deleted connection: {name}")
-
-
-def _credentials_object(text: str) -> dict[str, object]:
-    """The parsed --credentials; the error says what is wrong and where, never what was given."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        # Keep only the problem: some decoder messages quote the offending characters after a colon.
-        problem = exc.msg.partition(":")[0].removesuffix(" at")
-        reason = f"{problem} at line {exc.lineno}, column {exc.colno}"
-    else:
-        if isinstance(value, dict):
-            return value
-        reason = f"got a JSON {_JSON_KINDS.get(type(value), 'number')}"
-    raise BruinError(f"invalid --credentials: not a JSON object ({reason})")
-
-
-def _editable_config(config_file: str | None) -> Path:
-    """The config file that add/delete edit: --config-file, BRUIN_CONFIG_FILE or the project's."""
-    from pybruin.config.bruin_yml import CONTENT_VARIABLE, load_config
-    from pybruin.config.project import find_project_root
-
-    if os.environ.get(CONTENT_VARIABLE):
-        raise BruinError(
-            f"cannot edit connections while {CONTENT_VARIABLE} is set: the configuration comes from that "
-            "variable, not from a file; unset it to edit the file"
-        )
-    root = find_project_root(Path.cwd())
-    return load_config(root, Path(config_file) if config_file else None, os.environ).path

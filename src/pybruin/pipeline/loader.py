@@ -60,6 +60,7 @@ def load_pipeline(path: Path) -> Pipeline:
         commit=spec.text("commit") or "",
         pristine_env=bool(spec.flag("pristine_env")),
         assets=_load_assets(definition_file.parent, defaults),
+        definition=spec.data,
     )
 
 
@@ -157,7 +158,9 @@ def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Ass
         connection=connection,
         enabled=own.enabled is not False,
         image=own.image or defaults.image or None,
-        materialization=own.materialization,
+        materialization=own.materialization | {
+            key: value for key, value in defaults.materialization.items() if own.materialization.get(key) in (None, "")
+        },
         parameters=own.parameters | {k: v for k, v in defaults.parameters.items() if k not in own.parameters},
         header=source.header,
         other_depends=[dep for dep in dependencies if not (dep.kind == "asset" and dep.mode == "full")],

@@ -58,6 +58,12 @@ class Pipeline:
     commit: str = ""
     pristine_env: bool = False
     assets: list[Asset] = field(default_factory=list)
+    # pipeline.yml as parsed, for the keys pybruin reports as unsupported rather than acting on.
+    definition: dict = field(default_factory=dict)
+    _by_name: dict[str, Asset] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def asset(self, name: str) -> Asset | None:
-        return next((asset for asset in self.assets if asset.name == name), None)
+        """The asset called `name`: a dict lookup, rebuilt when the asset list has changed size."""
+        if len(self._by_name) != len(self.assets):
+            self._by_name = {asset.name: asset for asset in self.assets}
+        return self._by_name.get(name)

@@ -15,6 +15,7 @@ from typing import Literal
 
 from pybruin.pipeline.dag import find_cycles
 from pybruin.pipeline.model import Asset, Pipeline
+from pybruin.pipeline.needs import asset_needs
 
 Severity = Literal["error", "warning"]
 
@@ -66,7 +67,7 @@ def validate_pipeline(
     issues = [Issue("error", None, pipeline.definition_file, message) for message in _pipeline_problems(pipeline)]
     names = {asset.name for asset in pipeline.assets}
     for asset in pipeline.assets:
-        for severity, message in _asset_problems(asset, names, known_connections, store):
+        for severity, message in _asset_problems(asset, pipeline, names, known_connections, store):
             issues.append(Issue(severity, asset.name or None, asset.definition_file, message))
     for cycle in find_cycles(pipeline):
         issues.append(Issue("error", None, pipeline.definition_file, f"dependency cycle: {' -> '.join(cycle)}"))
@@ -84,7 +85,7 @@ def _pipeline_problems(pipeline: Pipeline) -> Iterator[str]:
 
 
 def _asset_problems(
-    asset: Asset, names: set[str], known_connections: Container[str] | None, store: str
+    asset: Asset, pipeline: Pipeline, names: set[str], known_connections: Container[str] | None, store: str
 ) -> Iterator[tuple[Severity, str]]:
     if not asset.name:
         yield "error", "A task must have a name"
@@ -107,7 +108,7 @@ def _asset_problems(
 
     yield from _secret_problems(asset)
     if known_connections is not None:
-        yield from _missing_connections(asset, known_connections, store)
+        yield from _missing_connections(asset, pipeline, known_connections, store)
 
 
 def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:
@@ -129,12 +130,10 @@ def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:
 
 
 def _missing_connections(
-    asset: Asset, known_connections: Container[str], store: str
+    asset: Asset, pipeline: Pipeline, known_connections: Container[str], store: str
 ) -> Iterator[tuple[Severity, str]]:
-    if asset.connection and asset.connection not in known_connections:
-        yield "error", f"connection '{asset.connection}' is not defined in {store}"
-    # The asset's own connection is also one of its secrets (reference §3.3); it is reported once, above.
-    keys = dict.fromkeys(secret.key for secret in asset.secrets if secret.key.strip())
-    for key in keys:
-        if key != asset.connection and key not in known_connections:
-            yield "error", f"secret '{key}' is not defined in {store}"
+    needs = asset_needs(asset, pipeline)
+    for name in needs.names:
+        if name not in known_connections:
+            kind = "connection" if name == needs.connection else "secret"
+            yield "error", f"{kind} '{name}' is not defined in {store}"

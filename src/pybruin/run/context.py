@@ -121,24 +121,6 @@ class RunContext:
                 f"start date {format_timestamp(self.start)} is after end date {format_timestamp(self.end)}"
             )
 
-    def environment(self) -> dict[str, str]:
-        """The BRUIN_* variables shared by every asset process of the run."""
-        env = {"PYTHONUNBUFFERED": "1"}
-        for prefix, moment in (("START", self.start), ("END", self.end), ("EXECUTION", self.execution)):
-            env[f"BRUIN_{prefix}_DATE"] = moment.strftime("%Y-%m-%d")
-            env[f"BRUIN_{prefix}_DATETIME"] = moment.strftime("%Y-%m-%dT%H:%M:%S")
-            env[f"BRUIN_{prefix}_TIMESTAMP"] = format_timestamp(moment)
-        env.update(
-            BRUIN_RUN_ID=self.run_id,
-            BRUIN_PIPELINE=self.pipeline,
-            BRUIN_FULL_REFRESH="1" if self.full_refresh else "",
-            BRUIN_COMMIT_HASH=self.commit,
-            BRUIN_SCHEMA_PREFIX=self.schema_prefix,
-            BRUIN_VARS=json.dumps(self.variables, separators=(",", ":")),
-            BRUIN_VARS_SCHEMA=json.dumps(self.variables_schema, separators=(",", ":")),
-        )
-        return env
-
     def template_values(self, asset_name: str) -> dict[str, object]:
         """The Jinja context of a SQL asset: the run, never its secrets."""
         values: dict[str, object] = {}

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pybruin.errors import BruinError
-from pybruin.run.masking import Masker
+from pybruin.masking import Masker
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection

@@ -7,12 +7,9 @@ import re
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
-from pybruin.run.masking import Masker
-
-if TYPE_CHECKING:
-    from pybruin.config.connections import Connection
+from pybruin.masking import Masker
 
 ADD_MASK_COMMAND = b"::add-mask::"
 _MAX_PENDING_LINE = 64 * 1024
@@ -37,7 +34,6 @@ class RunOutput:
         self._terminal = terminal
         self._timestamps = timestamps
         self._lock = threading.Lock()
-        self._protected: dict[int, Connection] = {}
         self._log: BinaryIO | None = None
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,21 +51,6 @@ class RunOutput:
     def line(self, text: str) -> None:
         """One message of pybruin's own, masked like everything else."""
         self.write_masked(self.prefix() + self.masker.mask(text).encode() + b"\n")
-
-    def protect(self, connection: Connection) -> None:
-        """Register a connection's secrets with the masker, warning once about values too short to mask.
-
-        The same connection object often comes up twice (in the environment and as an asset's secret);
-        it is registered and warned about once.
-        """
-        if id(connection) in self._protected:
-            return
-        self._protected[id(connection)] = connection  # kept, so its id is not reused during the run
-        if not self.masker.add_connection(connection):
-            self.line(
-                f"warning: connection '{connection.name}' has a sensitive value shorter than "
-                f"{self.masker.MIN_LENGTH} characters; it cannot be masked in output"
-            )
 
     def block(self, text: str) -> None:
         """Pre-rendered text (the summary); masked, no prefix."""
@@ -161,11 +142,7 @@ class AssetStream:
             if stripped.startswith(ADD_MASK_COMMAND):
                 # surrogateescape: the masker turns undecodable bytes back into the ones the process prints
                 value = stripped[len(ADD_MASK_COMMAND) :].decode("utf-8", "surrogateescape")
-                if not self._output.masker.add(value):
-                    self._output.line(
-                        f"warning: asset '{self._asset}' asked to mask a value shorter than "
-                        f"{self._output.masker.MIN_LENGTH} characters; it cannot be masked in output"
-                    )
+                self._output.masker.protect(value, owner=f"asset '{self._asset}'", requested=True)
                 continue
             kept.append(line)
         return b"".join(kept)

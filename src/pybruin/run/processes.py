@@ -23,11 +23,6 @@ _READY_MARKER = ".pybruin-ready"
 _PR_SET_DUMPABLE = 4
 
 
-def python_path(project_root: Path, parent: str | None) -> str:
-    """PYTHONPATH for an asset: the project root first, so root-relative imports work as with `-m`."""
-    return os.pathsep.join(filter(None, (str(project_root), parent)))
-
-
 def find_requirements(asset_file: Path, project_root: Path) -> Path | None:
     """The nearest requirements.txt walking up from the asset to the project root."""
     root = project_root.resolve()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pybruin.run.injection import ReceivedSecret
+from pybruin.run.child_env import ReceivedSecret
 from pybruin.run.scheduler import Status, TaskResult
 from pybruin.tables import plain_table
 

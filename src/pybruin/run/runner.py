@@ -1,152 +1,131 @@
-"""Executes a resolved plan: one pipeline, the assets chosen to run, and where connections come from."""
+"""Executes a frozen plan: each task by the kind of its asset, in dependency order, reported at the end."""
 
 from __future__ import annotations
 
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from pybruin.config.connections import Connection
 from pybruin.errors import BruinError
-from pybruin.pipeline.dag import upstreams
-from pybruin.pipeline.model import Asset, Pipeline
+from pybruin.plan import Plan, Task
+from pybruin.plan.unsupported import NO_OP_TYPES
+from pybruin.run.child_env import ChildEnvironments, ConnectionSource, ReceivedSecret, missing_secret_message
 from pybruin.run.context import RunContext
-from pybruin.run.injection import (
-    ConnectionSource,
-    ReceivedSecret,
-    asset_environment,
-    base_environment,
-    secret_variables,
-)
 from pybruin.run.output import RunOutput
-from pybruin.run.processes import ChildProcesses, PythonEnvironments, python_path, rscript_path
+from pybruin.run.processes import ChildProcesses, PythonEnvironments, rscript_path
 from pybruin.run.report import RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
 from pybruin.run.sql import SQL_ASSET_PLATFORMS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pybruin.config.connections import Connection
+    from pybruin.pipeline.model import Asset
+    from pybruin.pipeline.needs import Needs
     from pybruin.run.databases import Databases
 
-NO_OP_TYPES = frozenset({"empty"})
+PROCESS_KINDS = {"python": "Python", "r": "R"}
 
 
-class PrefetchingSource(ConnectionSource, Protocol):
+class RunConnections(ConnectionSource, Protocol):
+    """The run's view of the connection store (see `pybruin.secrets.view`)."""
+
     def prefetch(self, names: Iterable[str]) -> None:
         """Read every name up front, concurrently; errors are kept for the assets that need them."""
 
-
-@dataclass
-class RunSettings:
-    project_root: Path
-    parent_env: Mapping[str, str]
-    withheld: Callable[[str], bool]
-    workers: int = 16
-    pristine_env: bool = False
-    debug: bool = False
-    python_cache: Path = field(default_factory=lambda: Path.home() / ".cache" / "pybruin" / "venvs")
-
-
-def sql_connection_name(asset: Asset, pipeline: Pipeline) -> str:
-    """The asset's connection, else the pipeline default for its platform, else `<platform>-default`."""
-    platform = SQL_ASSET_PLATFORMS[asset.type]
-    return asset.connection or pipeline.default_connections.get(platform) or f"{platform}-default"
-
-
-def connections_needed(assets: Iterable[Asset], pipeline: Pipeline) -> list[str]:
-    names: dict[str, None] = {}
-    for asset in assets:
-        names.update(dict.fromkeys(secret.key for secret in asset.secrets))
-        if asset.type in SQL_ASSET_PLATFORMS:
-            names[sql_connection_name(asset, pipeline)] = None
-    return list(names)
+    def missing_message(self, name: str) -> str:
+        """The one-line error for a connection that no store has."""
 
 
 class Runner:
-    """Runs the chosen assets of one pipeline and reports on them."""
+    """Runs the tasks of one plan and reports on them."""
 
     def __init__(
         self,
-        pipeline: Pipeline,
+        plan: Plan,
         context: RunContext,
-        connections: PrefetchingSource,
+        connections: RunConnections,
         output: RunOutput,
-        settings: RunSettings,
+        environments: ChildEnvironments,
         *,
+        project_root: Path,
         environment_name: str,
+        workers: int,
+        debug: bool,
+        python_cache: Path,
     ) -> None:
-        self.pipeline = pipeline
+        self.plan = plan
         self.context = context
         self.connections = connections
         self.output = output
-        self.settings = settings
+        self.environments = environments
+        self.project_root = project_root
         self.environment_name = environment_name
-        self._run_variables = context.environment()
+        self.workers = workers
+        self.debug = debug
         self._received: dict[str, list[ReceivedSecret]] = {}
-        parent, withheld = settings.parent_env, settings.withheld
-        inherited = base_environment(parent, withheld=withheld, pristine=False)
-        pristine = settings.pristine_env or pipeline.pristine_env
-        self._asset_base = base_environment(parent, withheld=withheld, pristine=True) if pristine else inherited
         self._children = ChildProcesses()
-        self._pythons = PythonEnvironments(settings.python_cache, inherited, self._children)
+        self._pythons = PythonEnvironments(python_cache, environments.tool(), self._children)
         self._databases: Databases | None = None
         self._databases_lock = threading.Lock()
+        self._tasks = {task.id: task for task in plan.tasks}
 
-    def run(self, selected: Sequence[str], skipped: Sequence[str]) -> RunReport:
+    def run(self) -> RunReport:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         started = time.monotonic()
-        assets = [asset for asset in map(self.pipeline.asset, selected) if asset is not None]
-        needed = connections_needed(assets, self.pipeline)
+        needed = self.plan.names_needed()
         self.connections.prefetch(needed)
         caps = {}
         for name in needed:
-            resolved = self._lookup_quietly(name)
-            if resolved is not None:
-                self.output.protect(resolved)
-                if resolved.max_concurrent_assets:
-                    caps[name] = resolved.max_concurrent_assets
-        limits = Limits(caps, {asset.name: self._connection_names(asset) for asset in assets})
+            connection = self._lookup_quietly(name)
+            if connection is not None:
+                self.output.masker.protect_connection(connection)
+                if connection.max_concurrent_assets:
+                    caps[name] = connection.max_concurrent_assets
+        limits = Limits(caps, {task.id: self.plan.connections_used(task) for task in self.plan.tasks})
 
         self.output.line(f"Interval: {self.context.start.isoformat()} - {self.context.end.isoformat()}")
         self.output.line("Starting the pipeline execution...")
         try:
             results = run_tasks(
-                selected,
-                upstreams(self.pipeline),
+                [task.id for task in self.plan.tasks],
+                self.plan.upstreams,
                 self._run_one,
-                workers=self.settings.workers,
+                workers=self.workers,
                 limits=limits,
                 describe_error=self._describe_error,
                 on_done=self._announce,
                 stop=self._children.stop,
+                refused=self.plan.refused,
             )
         finally:
             self._close_databases()
+        skipped = set(self.plan.skipped)
+        pipeline = self.plan.pipeline
         ordered = [
-            results.get(a.name) or TaskResult(a.name, Status.SKIPPED)
-            for a in self.pipeline.assets
-            if a.name in results or a.name in skipped
+            results.get(asset.name) or TaskResult(asset.name, Status.SKIPPED)
+            for asset in pipeline.assets
+            if asset.name in results or asset.name in skipped
         ]
         return RunReport(
             run_id=self.context.run_id,
-            pipeline=self.pipeline.name,
+            pipeline=pipeline.name,
             environment=self.environment_name,
             started_at=started_at,
             duration=time.monotonic() - started,
             results=ordered,
             received=self._received,
-            types={a.name: a.type for a in self.pipeline.assets},
+            types={asset.name: asset.type for asset in pipeline.assets},
         )
 
-    def _run_one(self, name: str) -> None:
-        asset = self.pipeline.asset(name)
-        assert asset is not None
-        self.output.line(f"Running:  {name}")
-        self._execute(asset)
+    def _run_one(self, task_id: str) -> None:
+        task = self._tasks[task_id]
+        self.output.line(f"Running:  {task.id}")
+        self._execute(task)
 
     def _lookup_quietly(self, name: str) -> Connection | None:
         try:
@@ -154,11 +133,6 @@ class Runner:
         except BruinError:
             return None
         return resolved.connection if resolved else None
-
-    def _connection_names(self, asset: Asset) -> list[str]:
-        if asset.type in SQL_ASSET_PLATFORMS:
-            return [sql_connection_name(asset, self.pipeline)]
-        return [asset.connection] if asset.connection else []
 
     def _announce(self, result: TaskResult) -> None:
         if result.status is Status.SUCCEEDED:
@@ -169,51 +143,65 @@ class Runner:
             self.output.line(f"Skipped: {result.name} (an upstream asset failed)")
 
     def _describe_error(self, error: BaseException) -> str:
-        if self.settings.debug:
+        if self.debug:
             self.output.block("".join(traceback.format_exception(error)))
         if isinstance(error, BruinError):
             return str(error)
         return f"unexpected error: {type(error).__name__}: {error}"
 
-    def _execute(self, asset: Asset) -> None:
-        if asset.type in ("python", "r"):
-            self._execute_process(asset)
+    def _execute(self, task: Task) -> None:
+        asset = self.plan.asset(task)
+        needs = self.plan.needs[asset.name]
+        if asset.type in PROCESS_KINDS:
+            self._execute_process(asset, needs)
         elif asset.type in SQL_ASSET_PLATFORMS:
-            self._execute_sql(asset)
-        elif asset.type not in NO_OP_TYPES:
+            self._execute_sql(asset, needs)
+        elif asset.type in NO_OP_TYPES:
+            self._check_resolvable(needs)
+        else:  # the plan refuses every other type; reaching here is a bug, not a silent success
             raise BruinError(f"asset type '{asset.type}' is not supported by pybruin yet")
 
-    def _execute_process(self, asset: Asset) -> None:
-        secrets, received = secret_variables(asset, self.connections)
+    def _check_resolvable(self, needs: Needs) -> list[Connection]:
+        """Every name the asset needs, resolved; the first missing one fails the asset as a run would."""
+        found = []
+        for name in needs.names:
+            resolved = self.connections.get(name)
+            if resolved is None:
+                raise BruinError(
+                    self.connections.missing_message(name) if name == needs.connection else missing_secret_message(name)
+                )
+            found.append(resolved.connection)
+        return found
+
+    def _execute_process(self, asset: Asset, needs: Needs) -> None:
+        python = asset.type == "python"
+        env, received = self.environments.asset(asset.name, needs, self.connections, python=python)
         self._received[asset.name] = received
-        env = asset_environment(asset, base=self._asset_base, run_variables=self._run_variables, secrets=secrets)
-        root = self.settings.project_root
         if self._databases is not None:
             self._databases.release_idle()
         stream = self.output.asset_stream(asset.name)
         try:
-            if asset.type == "python":
-                interpreter = self._pythons.interpreter(asset, root, stream)
-                env["PYTHONPATH"] = python_path(root, env.get("PYTHONPATH"))
+            if python:
+                interpreter = self._pythons.interpreter(asset, self.project_root, stream)
                 argv = [interpreter, str(asset.executable_file.resolve())]
-                kind = "Python"
             else:
                 argv = [rscript_path(), str(asset.executable_file.resolve())]
-                kind = "R"
-            code = self._children.run(argv, env=env, cwd=root, stream=stream)
+            code = self._children.run(argv, env=env, cwd=self.project_root, stream=stream)
         finally:
             stream.close()
         if code != 0:
-            raise BruinError(f"failed to execute {kind} script: exit status {code}")
+            raise BruinError(f"failed to execute {PROCESS_KINDS[asset.type]} script: exit status {code}")
 
-    def _execute_sql(self, asset: Asset) -> None:
+    def _execute_sql(self, asset: Asset, needs: Needs) -> None:
         from pybruin.run.sql import run_sql_asset
         from pybruin.run.templating import render_sql
 
-        name = sql_connection_name(asset, self.pipeline)
+        assert needs.connection is not None  # every SQL platform asset has an effective connection
+        name = needs.connection
         resolved = self.connections.get(name)
         if resolved is None:
             raise BruinError(self.connections.missing_message(name))
+        self._check_resolvable(needs)
         self._received[asset.name] = [ReceivedSecret(name, "", resolved.connection.type_key, resolved.source)]
         rendered = render_sql(
             asset.content,

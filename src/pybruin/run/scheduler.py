@@ -1,10 +1,19 @@
-"""Runs tasks in dependency order on a bounded pool of workers."""
+"""Runs tasks in dependency order on a bounded pool of workers, in time linear in tasks plus edges.
+
+Each task keeps a count of the upstreams it still waits for; when one settles, only its dependents are
+looked at. Ready tasks wait in a heap keyed by their position in the plan, so among ready tasks the
+pipeline's file order wins, and at most `workers` run at once. A task whose connection is at its
+`max_concurrent_assets` cap is parked on that connection and comes back when a slot frees up, without
+occupying a worker meanwhile.
+"""
 
 from __future__ import annotations
 
+import heapq
+import queue
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,28 +34,26 @@ class TaskResult:
 
 
 class Limits:
-    """Per-connection caps (`max_concurrent_assets`), counted by the scheduler before a task starts.
-
-    A task is only handed to a worker once every capped connection it uses has room, so a task waiting
-    for a connection never occupies a worker that an independent task could use.
-    """
+    """Per-connection caps (`max_concurrent_assets`), counted by the scheduler before a task starts."""
 
     def __init__(self, caps: Mapping[str, int], uses: Mapping[str, Sequence[str]]) -> None:
         self._free = dict(caps)
         self._capped = {task: sorted(set(names) & self._free.keys()) for task, names in uses.items()}
 
-    def take(self, task: str) -> bool:
-        """Reserve a slot on each capped connection `task` uses; False, reserving nothing, if one is full."""
-        names = self._capped.get(task, ())
-        if any(self._free[name] == 0 for name in names):
-            return False
-        for name in names:
-            self._free[name] -= 1
-        return True
+    def full(self, task: str) -> str | None:
+        """A capped connection of `task` with no slot left, or None when it may start."""
+        return next((name for name in self._capped.get(task, ()) if self._free[name] == 0), None)
 
-    def give_back(self, task: str) -> None:
+    def take(self, task: str) -> None:
         for name in self._capped.get(task, ()):
+            self._free[name] -= 1
+
+    def give_back(self, task: str) -> Sequence[str]:
+        """Return `task`'s slots; the connections it used, whose parked tasks may now start."""
+        names = self._capped.get(task, ())
+        for name in names:
             self._free[name] += 1
+        return names
 
 
 def run_tasks(
@@ -59,51 +66,81 @@ def run_tasks(
     describe_error: Callable[[BaseException], str],
     on_done: Callable[[TaskResult], None],
     stop: Callable[[], None],
+    refused: Mapping[str, str] | None = None,
 ) -> dict[str, TaskResult]:
     """Run every task of `order` once its upstreams (within `order`) succeeded.
 
     A failed task marks everything downstream `upstream_failed`; independent branches keep running.
-    `on_done` is called on this thread as each task settles.
-    Ready tasks start in `order`, so the pipeline's file order breaks ties.
-    When this thread is interrupted (Ctrl-C), tasks not yet started never start, `stop` is asked to end
-    the running ones, and the interrupt propagates once they have returned.
+    `refused` tasks fail with the given error before anything starts. `on_done` is called on this thread
+    as each task settles. When this thread is interrupted (Ctrl-C), tasks not yet started never start,
+    `stop` is asked to end the running ones, and the interrupt propagates once they have returned.
     """
-    pending = list(order)
-    in_run = set(order)
-    waits_on = {name: [up for up in upstreams.get(name, ()) if up in in_run] for name in order}
+    position = {name: index for index, name in enumerate(order)}
+    waiting = dict.fromkeys(order, 0)
+    dependents: dict[str, list[str]] = {name: [] for name in order}
+    for name in order:
+        for up in dict.fromkeys(upstreams.get(name, ())):
+            if up in position:
+                waiting[name] += 1
+                dependents[up].append(name)
     results: dict[str, TaskResult] = {}
 
-    def attempt(name: str) -> TaskResult:
+    def settle(result: TaskResult) -> None:
+        results[result.name] = result
+        on_done(result)
+        if result.status is Status.SUCCEEDED:
+            for dependent in dependents[result.name]:
+                waiting[dependent] -= 1
+                if waiting[dependent] == 0 and dependent not in results:
+                    heapq.heappush(ready, position[dependent])
+            return
+        pending = list(dependents[result.name])
+        while pending:
+            dependent = pending.pop()
+            if dependent not in results:
+                results[dependent] = TaskResult(dependent, Status.UPSTREAM_FAILED)
+                on_done(results[dependent])
+                pending.extend(dependents[dependent])
+
+    ready: list[int] = []
+    for name, error in (refused or {}).items():
+        if name in position and name not in results:
+            settle(TaskResult(name, Status.FAILED, 0.0, error))
+    ready.extend(position[name] for name in order if waiting[name] == 0 and name not in results)
+    heapq.heapify(ready)
+    parked: dict[str, list[int]] = {}
+    finished: queue.SimpleQueue[TaskResult] = queue.SimpleQueue()
+
+    def attempt(name: str) -> None:
         started = time.monotonic()
         try:
             run_one(name)
         except Exception as exc:
-            return TaskResult(name, Status.FAILED, time.monotonic() - started, describe_error(exc))
-        return TaskResult(name, Status.SUCCEEDED, time.monotonic() - started)
+            finished.put(TaskResult(name, Status.FAILED, time.monotonic() - started, describe_error(exc)))
+        else:
+            finished.put(TaskResult(name, Status.SUCCEEDED, time.monotonic() - started))
 
-    def blocked(name: str) -> bool:
-        return any(up in results and results[up].status is not Status.SUCCEEDED for up in waits_on[name])
-
-    running: set[Future[TaskResult]] = set()
+    running = 0  # submitted tasks whose result has not been taken from `finished` yet
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="asset")
     try:
-        while pending or running:
-            for name in list(pending):
-                if blocked(name):
-                    pending.remove(name)
-                    results[name] = TaskResult(name, Status.UPSTREAM_FAILED)
-                    on_done(results[name])
-                elif all(up in results for up in waits_on[name]) and limits.take(name):
-                    pending.remove(name)
-                    running.add(pool.submit(attempt, name))
+        while True:
+            while ready and running < workers:
+                name = order[heapq.heappop(ready)]
+                full = limits.full(name)
+                if full is not None:
+                    heapq.heappush(parked.setdefault(full, []), position[name])
+                    continue
+                limits.take(name)
+                pool.submit(attempt, name)
+                running += 1
             if not running:
-                continue
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                result = future.result()
-                limits.give_back(result.name)
-                results[result.name] = result
-                on_done(result)
+                break
+            result = finished.get()
+            running -= 1
+            for connection in limits.give_back(result.name):
+                if parked.get(connection):
+                    heapq.heappush(ready, heapq.heappop(parked[connection]))
+            settle(result)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         stop()

@@ -56,34 +56,59 @@ _FEW_ANCHORS = 32
 class HasSecrets(Protocol):
     """Anything that knows its own secret values, such as a connection."""
 
+    name: str
+
     def sensitive_values(self) -> list[str]: ...
 
 
 class Masker:
     """The set of values that must never reach an output, and every encoded form they travel in.
 
-    ``add`` may be called from any thread while other threads mask: the compiled search state is
-    immutable and replaced whole, rebuilt on first use after a change.
+    It is the one way a value becomes masked: :meth:`protect` for a value, :meth:`protect_connection`
+    for every sensitive value of a connection. Both dedupe, and both say (once per owner, through the
+    warning sink) when a value is too short to mask. ``protect`` may be called from any thread while
+    other threads mask: the compiled search state is immutable and replaced whole, rebuilt on first use
+    after a change. A disabled masker (``--mask-credentials=false``) accepts every value and hides none.
     """
 
     MASK = _MASK.decode()
     MIN_LENGTH = 6
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self, secrets: Iterable[str] = (), *, enabled: bool = True, warn: Callable[[str], None] | None = None
+    ) -> None:
         self._lock = threading.Lock()
         self._forms: set[bytes] = set()
         self._matcher: _Matcher | None = None
+        self._enabled = enabled
+        self._warn = warn
+        self._warned: set[str] = set()
+        self._connections: dict[int, HasSecrets] = {}
         for secret in secrets:
-            self.add(secret)
+            self.protect(secret)
 
-    def add(self, secret: str) -> bool:
+    def warn_to(self, sink: Callable[[str], None]) -> None:
+        """Where warnings about values too short to mask go from now on (pybruin's own output)."""
+        self._warn = sink
+
+    def protect(self, secret: str, *, owner: str | None = None, requested: bool = False) -> bool:
         """Register secret with all its forms; False, registering nothing, when it is too short.
 
-        Values shorter than MIN_LENGTH are refused because masking them would shred ordinary output.
-        The whitespace-trimmed value is registered as well: files such as PEM keys end in a newline
-        that programs usually strip before printing.
+        Values shorter than MIN_LENGTH are refused because masking them would shred ordinary output;
+        when ``owner`` names where the value comes from (``connection 'x'``, ``asset 'y'``, ``variable
+        'Z'``), a warning says so, once per owner. ``requested`` phrases it for a value an asset asked
+        to mask. The whitespace-trimmed value is registered as well: files such as PEM keys end in a
+        newline that programs usually strip before printing.
         """
+        if not self._enabled:
+            return True
         if len(secret) < self.MIN_LENGTH:
+            if owner is not None:
+                what = "asked to mask a value" if requested else "has a sensitive value"
+                self._warn_once(
+                    owner,
+                    f"warning: {owner} {what} shorter than {self.MIN_LENGTH} characters; it cannot be masked in output",
+                )
             return False
         forms = _forms(secret)
         trimmed = secret.strip()
@@ -95,13 +120,26 @@ class Masker:
                 self._matcher = None
         return True
 
-    def add_connection(self, connection: HasSecrets) -> bool:
-        """Register every sensitive value of a connection; False when one of them was too short to mask."""
-        return all([self.add(value) for value in connection.sensitive_values()])
+    def protect_connection(self, connection: HasSecrets) -> bool:
+        """Register every sensitive value of a connection (once per connection object); False when one of
+        them was too short to mask."""
+        if id(connection) in self._connections:
+            return True
+        self._connections[id(connection)] = connection  # kept, so its id is not reused while we live
+        owner = f"connection '{connection.name}'"
+        return all([self.protect(value, owner=owner) for value in connection.sensitive_values()])
+
+    def _warn_once(self, owner: str, message: str) -> None:
+        with self._lock:
+            if owner in self._warned:
+                return
+            self._warned.add(owner)
+        if self._warn is not None:
+            self._warn(message)
 
     def mask(self, text: str) -> str:
         """text with every occurrence of every form replaced by ``****``."""
-        if not self:
+        if not self._forms:
             return text
         data, errors = _encode(text)
         return self.mask_bytes(data).decode("utf-8", errors)
@@ -117,6 +155,10 @@ class Masker:
 
     def __bool__(self) -> bool:
         return bool(self._forms)
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
 
     def _current(self) -> _Matcher | None:
         """The compiled state for the forms registered so far; None while there are none."""

@@ -1,0 +1,83 @@
+"""`bruin validate` without click: structural rules, features pybruin cannot run yet, every name each asset
+needs checked against the selected store, and warnings when the config file is tracked by git."""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+
+from pybruin.config.bruin_yml import CONTENT_VARIABLE
+from pybruin.config.exposure import exposure_warnings
+from pybruin.masking import Masker
+from pybruin.pipeline.model import Pipeline
+from pybruin.pipeline.needs import asset_needs
+from pybruin.pipeline.validate import Issue, validate_pipeline
+from pybruin.plan.unsupported import unsupported_reasons
+from pybruin.run.sql import SQL_ASSET_PLATFORMS
+from pybruin.secrets.view import StoreView
+from pybruin.workspace import Project, ProjectSettings, open_project, open_store, pipelines_under
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    pipelines: list[Pipeline]
+    issues: list[Issue]
+
+    @property
+    def errors(self) -> int:
+        return sum(issue.severity == "error" for issue in self.issues)
+
+    @property
+    def assets(self) -> int:
+        return sum(len(pipeline.assets) for pipeline in self.pipelines)
+
+
+def validate_project(settings: ProjectSettings, masker: Masker) -> ValidationReport:
+    """Every issue found under `settings.path`. Names are checked in `.bruin.yml`'s environment, or in the
+    secrets backend when one is selected (each name read once)."""
+    project = open_project(settings)
+    pipelines = pipelines_under(settings.path)
+    issues = _config_issues(project)
+    sql_types = frozenset(SQL_ASSET_PLATFORMS)
+    if settings.secrets_backend:
+        with open_store(project, settings, masker) as store:
+            store.prefetch(name for pipeline in pipelines for name in _names(pipeline))
+            known: Container[str] = StoreNames(store)
+            where = f"secrets backend '{store.store_name}'"
+            for pipeline in pipelines:
+                issues += _pipeline_issues(pipeline, known, where, sql_types)
+    else:
+        where = f"environment '{project.environment.name}'"
+        for pipeline in pipelines:
+            issues += _pipeline_issues(pipeline, project.environment.connections, where, sql_types)
+    return ValidationReport(pipelines, issues)
+
+
+def _pipeline_issues(pipeline: Pipeline, known: Container[str], where: str, sql_types: frozenset[str]) -> list[Issue]:
+    issues = validate_pipeline(pipeline, known, where)
+    for asset in pipeline.assets:
+        for reason in unsupported_reasons(asset, pipeline, sql_types):
+            issues.append(Issue("error", asset.name or None, asset.definition_file, reason))
+    return issues
+
+
+class StoreNames:
+    """`name in store` for a secrets backend: answered by the store view's cached lookups."""
+
+    def __init__(self, store: StoreView) -> None:
+        self._store = store
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._store.get(name) is not None
+
+
+def _names(pipeline: Pipeline) -> list[str]:
+    return [name for asset in pipeline.assets for name in asset_needs(asset, pipeline).names]
+
+
+def _config_issues(project: Project) -> list[Issue]:
+    """Warnings about the config file in git; none when the config came from BRUIN_CONFIG_FILE_CONTENT."""
+    if project.environ.get(CONTENT_VARIABLE):
+        return []
+    path = project.config.path
+    return [Issue("warning", None, path, message) for message in exposure_warnings(path)]

@@ -1,0 +1,168 @@
+"""The composition root of `bruin run`: settings in, report out.
+
+Everything a run needs is built here and only here, from one explicit settings object: the project and
+its environment, the frozen plan, the run context, the masker and the output (terminal and run log), the
+connection store, the child environments and the runner; the summary and the manifest are written here
+too. The CLI only turns flags into `RunSettings`; the Airflow integration and the tooling commands call
+`run_pipeline` directly, without click.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from pybruin.errors import BruinError
+from pybruin.masking import Masker
+from pybruin.pipeline.validate import validate_pipeline
+from pybruin.plan import build_plan
+from pybruin.run.child_env import ChildEnvironments
+from pybruin.run.context import (
+    RunContext,
+    default_interval,
+    execution_time,
+    new_run_id,
+    parse_date,
+    parse_var_overrides,
+    resolve_variables,
+)
+from pybruin.run.output import RunOutput
+from pybruin.run.report import RunReport
+from pybruin.run.runner import Runner
+from pybruin.run.sql import SQL_ASSET_PLATFORMS
+from pybruin.workspace import ProjectSettings, load_target, open_project, open_store, protect_environment
+
+
+def _default_python_cache() -> Path:
+    return Path.home() / ".cache" / "pybruin" / "venvs"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything `bruin run` can be told, as plain values (the CLI's flags, or a caller's arguments)."""
+
+    project: ProjectSettings
+    start_date: str | None = None
+    end_date: str | None = None
+    full_refresh: bool = False
+    variables: tuple[str, ...] = ()
+    workers: int = 16
+    downstream: bool = False
+    mask_credentials: bool = True
+    pristine_env: bool = False
+    log_file: bool = True
+    timestamps: bool = True
+    color: bool = True
+    debug: bool = False
+    python_cache: Path = field(default_factory=_default_python_cache)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run produced: its report and the masked manifest (None when there was nothing to run)."""
+
+    report: RunReport | None
+    manifest: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.report is None or self.report.succeeded
+
+
+def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcome:
+    """Run what `settings` select, writing pybruin's output to `terminal` (and the run log).
+
+    `masker` is the caller's: whatever it registers stays masked in the caller's own error messages.
+    Raises BruinError for anything that stops the run before it starts (bad config, invalid pipeline).
+    """
+    project = open_project(settings.project)
+    pipeline, target = load_target(settings.project.path)
+    if settings.downstream and target is None:
+        raise BruinError("cannot use the --downstream flag when running the whole pipeline")
+    problems = [issue for issue in validate_pipeline(pipeline, None) if issue.severity == "error"]
+    if problems:
+        raise BruinError("validation failed: " + "; ".join(f"{i.asset or i.file}: {i.message}" for i in problems))
+    plan = build_plan(
+        pipeline,
+        sql_types=frozenset(SQL_ASSET_PLATFORMS),
+        targets=[target] if target is not None else (),
+        downstream=settings.downstream,
+    )
+    context = _run_context(settings, project.environ, pipeline_name=pipeline.name, commit=pipeline.commit,
+                           schema_prefix=project.environment.schema_prefix, declared=pipeline.variables)  # fmt: skip
+
+    shown = masker if settings.mask_credentials else Masker(enabled=False)
+    log_path = project.root / "logs" / f"{context.run_id}__{pipeline.name}.log" if settings.log_file else None
+    output = RunOutput(shown, terminal, log_path, timestamps=settings.timestamps)
+    shown.warn_to(output.line)
+    try:
+        protect_environment(project, shown)
+        if not plan.tasks:
+            output.line("No tasks to run.")
+            return RunOutcome(None, None)
+        with open_store(project, settings.project, masker) as connections:
+            environments = ChildEnvironments(
+                project.environ,
+                withheld=connections.withheld,
+                pristine=settings.pristine_env or pipeline.pristine_env,
+                context=context,
+                project_root=project.root,
+            )
+            report = Runner(
+                plan,
+                context,
+                connections,
+                output,
+                environments,
+                project_root=project.root,
+                environment_name=project.environment.name,
+                workers=settings.workers,
+                debug=settings.debug,
+                python_cache=settings.python_cache,
+            ).run()
+        color = settings.color and terminal.isatty() and "NO_COLOR" not in project.environ
+        output.block(report.render_summary(color=color, mask=shown.mask, width=_terminal_width(terminal)))
+        manifest = masker.mask(report.manifest_json())
+        report.write_manifest(project.root / "logs" / "runs" / f"{context.run_id}.json", manifest)
+    finally:
+        output.close()
+    return RunOutcome(report, manifest)
+
+
+def _run_context(
+    settings: RunSettings,
+    environ: Mapping[str, str],
+    *,
+    pipeline_name: str,
+    commit: str,
+    schema_prefix: str,
+    declared: Mapping[str, Mapping[str, object]],
+) -> RunContext:
+    start, end = default_interval()
+    if settings.start_date:
+        start = parse_date(settings.start_date, "--start-date")
+    if settings.end_date:
+        end = parse_date(settings.end_date, "--end-date")
+    values, schema = resolve_variables(declared, parse_var_overrides(settings.variables))
+    return RunContext(
+        start=start,
+        end=end,
+        execution=execution_time(),
+        run_id=new_run_id(environ),
+        pipeline=pipeline_name,
+        full_refresh=settings.full_refresh,
+        commit=commit,
+        schema_prefix=schema_prefix,
+        variables=values,
+        variables_schema=schema,
+    )
+
+
+def _terminal_width(terminal: BinaryIO) -> int:
+    try:
+        return max(80, os.get_terminal_size(terminal.fileno()).columns)
+    except OSError:
+        return 120
