@@ -12,6 +12,11 @@ def main() -> None:
 
         print(f"bruin {__version__} (pybruin)")
         return
+    import gc
+
     from pybruin.cli.app import run_cli
 
-    sys.exit(run_cli(args))
+    code = run_cli(args)
+    # Everything left is freed at exit anyway; keeping the collector from walking it all saves start-to-finish time.
+    gc.freeze()
+    sys.exit(code)
