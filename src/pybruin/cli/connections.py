@@ -108,7 +108,7 @@ def ping_command(name: str, environment: str | None, config_file: str | None) ->
 
     Other types are reported as not testable yet. With --secrets-backend the connection comes from the backend.
     """
-    from pybruin.run.ping import ping
+    from pybruin.platforms.ping import ping
 
     app = state()
     project = open_project(Path.cwd(), config_file=config_file, environment=environment)

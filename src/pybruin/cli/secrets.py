@@ -36,8 +36,8 @@ from pybruin.cli.project import (
 )
 from pybruin.cli.validate import pipelines_under
 from pybruin.pipeline.model import Pipeline
+from pybruin.platforms import SQL_ASSET_TYPES
 from pybruin.run.runner import sql_connection_name
-from pybruin.run.sql import SQL_ASSET_PLATFORMS
 from pybruin.secrets import BackendError, ChainBackend, MemberError
 from pybruin.tables import plain_table
 
@@ -78,7 +78,7 @@ def references(pipelines: Sequence[Pipeline]) -> Iterator[Reference]:
     """
     for pipeline in pipelines:
         for asset in pipeline.assets:
-            sql_connection = sql_connection_name(asset, pipeline) if asset.type in SQL_ASSET_PLATFORMS else None
+            sql_connection = sql_connection_name(asset, pipeline) if asset.type in SQL_ASSET_TYPES else None
             if sql_connection:
                 yield Reference(pipeline.name, asset.name, sql_connection, None)
             for mapping in asset.secrets:

@@ -15,6 +15,7 @@ from pybruin.config.connections import Connection
 from pybruin.errors import BruinError
 from pybruin.pipeline.dag import upstreams
 from pybruin.pipeline.model import Asset, Pipeline
+from pybruin.platforms import SQL_ASSET_TYPES, default_connection_name
 from pybruin.run.context import RunContext
 from pybruin.run.injection import (
     ConnectionSource,
@@ -27,10 +28,9 @@ from pybruin.run.output import RunOutput
 from pybruin.run.processes import ChildProcesses, PythonEnvironments, python_path, rscript_path
 from pybruin.run.report import RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
-from pybruin.run.sql import SQL_ASSET_PLATFORMS
 
 if TYPE_CHECKING:
-    from pybruin.run.databases import Databases
+    from pybruin.platforms.run import Databases
 
 NO_OP_TYPES = frozenset({"empty"})
 
@@ -52,16 +52,15 @@ class RunSettings:
 
 
 def sql_connection_name(asset: Asset, pipeline: Pipeline) -> str:
-    """The asset's connection, else the pipeline default for its platform, else `<platform>-default`."""
-    platform = SQL_ASSET_PLATFORMS[asset.type]
-    return asset.connection or pipeline.default_connections.get(platform) or f"{platform}-default"
+    """The asset's connection, else the pipeline default for its platform, else the platform's default name."""
+    return asset.connection or default_connection_name(asset.type, pipeline.default_connections)
 
 
 def connections_needed(assets: Iterable[Asset], pipeline: Pipeline) -> list[str]:
     names: dict[str, None] = {}
     for asset in assets:
         names.update(dict.fromkeys(secret.key for secret in asset.secrets))
-        if asset.type in SQL_ASSET_PLATFORMS:
+        if asset.type in SQL_ASSET_TYPES:
             names[sql_connection_name(asset, pipeline)] = None
     return list(names)
 
@@ -156,7 +155,7 @@ class Runner:
         return resolved.connection if resolved else None
 
     def _connection_names(self, asset: Asset) -> list[str]:
-        if asset.type in SQL_ASSET_PLATFORMS:
+        if asset.type in SQL_ASSET_TYPES:
             return [sql_connection_name(asset, self.pipeline)]
         return [asset.connection] if asset.connection else []
 
@@ -178,7 +177,7 @@ class Runner:
     def _execute(self, asset: Asset) -> None:
         if asset.type in ("python", "r"):
             self._execute_process(asset)
-        elif asset.type in SQL_ASSET_PLATFORMS:
+        elif asset.type in SQL_ASSET_TYPES:
             self._execute_sql(asset)
         elif asset.type not in NO_OP_TYPES:
             raise BruinError(f"asset type '{asset.type}' is not supported by pybruin yet")
@@ -207,7 +206,7 @@ class Runner:
             raise BruinError(f"failed to execute {kind} script: exit status {code}")
 
     def _execute_sql(self, asset: Asset) -> None:
-        from pybruin.run.sql import run_sql_asset
+        from pybruin.platforms.run import run_sql_asset
         from pybruin.run.templating import render_sql
 
         name = sql_connection_name(asset, self.pipeline)
@@ -232,7 +231,7 @@ class Runner:
     def _shared_databases(self) -> Databases:
         with self._databases_lock:
             if self._databases is None:
-                from pybruin.run.databases import Databases
+                from pybruin.platforms.run import Databases
 
                 self._databases = Databases()
             return self._databases
