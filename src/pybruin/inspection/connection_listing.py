@@ -51,7 +51,7 @@ def _described(connection: Connection) -> dict[str, Any]:
 def test_connection(settings: ProjectSettings, masker: Masker, name: str) -> tuple[Project, bool]:
     """Open connection `name` (from the selected store) and run a trivial query; False when its type
     cannot be tested. Raises BruinError naming the connection, never a credential, when the test fails."""
-    from pybruin.run.ping import ping
+    from pybruin.platforms.ping import ping
 
     project = open_project(settings)
     with open_store(project, settings, masker) as store:

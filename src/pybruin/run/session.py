@@ -19,6 +19,7 @@ from pybruin.errors import BruinError
 from pybruin.masking import Masker
 from pybruin.pipeline.validate import validate_pipeline
 from pybruin.plan import build_plan
+from pybruin.platforms import SQL_ASSET_TYPES
 from pybruin.run.child_env import ChildEnvironments
 from pybruin.run.context import (
     RunContext,
@@ -32,7 +33,6 @@ from pybruin.run.context import (
 from pybruin.run.output import RunOutput
 from pybruin.run.report import RunReport
 from pybruin.run.runner import Runner
-from pybruin.run.sql import SQL_ASSET_PLATFORMS
 from pybruin.workspace import ProjectSettings, load_target, open_project, open_store, protect_environment
 
 
@@ -87,7 +87,7 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
         raise BruinError("validation failed: " + "; ".join(f"{i.asset or i.file}: {i.message}" for i in problems))
     plan = build_plan(
         pipeline,
-        sql_types=frozenset(SQL_ASSET_PLATFORMS),
+        sql_types=frozenset(SQL_ASSET_TYPES),
         targets=[target] if target is not None else (),
         downstream=settings.downstream,
     )
