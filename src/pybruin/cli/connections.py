@@ -14,7 +14,6 @@ import click
 from pybruin.cli.app import global_options, state
 from pybruin.cli.project import Project, config_file_option, environment_option, open_connections, open_project
 from pybruin.errors import BruinError
-from pybruin.secrets import LocalBackend
 from pybruin.tables import plain_table
 
 if TYPE_CHECKING:
@@ -66,7 +65,7 @@ def _environment_listing(project: Project, backend_spec: str | None) -> dict[str
     named = project.environment.connections
     connections = open_connections(project, backend_spec)
     try:
-        if isinstance(connections.backend, LocalBackend):
+        if connections.is_config_file:
             return {"connections": [_described(connection) for connection in named.values()]}
         entries = []
         for name in named:
@@ -75,7 +74,7 @@ def _environment_listing(project: Project, backend_spec: str | None) -> dict[str
                 entries.append({"name": name, "type": None, "filled_fields": [], "source": None})
             else:
                 entries.append({**_described(found.connection), "source": found.source})
-        return {"secrets_backend": connections.backend.name, "connections": entries}
+        return {"secrets_backend": connections.store_name, "connections": entries}
     finally:
         connections.close()
 

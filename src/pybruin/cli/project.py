@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,16 +15,8 @@ from pybruin.config.project import find_project_root
 from pybruin.errors import BruinError
 from pybruin.pipeline.loader import load_pipeline, pipeline_dir_for_asset
 from pybruin.pipeline.model import Asset, Pipeline
-from pybruin.run.injection import Resolved
-from pybruin.secrets import (
-    SECRET_VALUED_VARIABLES,
-    ChainBackend,
-    ConnectionCache,
-    LocalBackend,
-    SecretsBackend,
-    describe_missing,
-    open_backend,
-)
+from pybruin.secrets.registry import credential_values, open_backend
+from pybruin.secrets.view import StoreView
 
 PIPELINE_FILES = ("pipeline.yml", "pipeline.yaml")
 
@@ -34,7 +26,6 @@ environment_option = click.option(
 config_file_option = click.option(
     "--config-file", envvar="BRUIN_CONFIG_FILE", help="Path to .bruin.yml (default: the project root's)."
 )
-LOCAL_SOURCE = ".bruin.yml"
 
 
 @dataclass
@@ -73,48 +64,15 @@ def load_target(path: Path) -> tuple[Pipeline, Asset | None]:
     raise BruinError(f"'{path}' is not an asset of pipeline '{pipeline.name}': it has no @bruin header")
 
 
-class BackendConnections:
-    """The run's view of the connection store: cached, and labelled with where each answer came from."""
-
-    def __init__(self, backend: SecretsBackend, project: Project) -> None:
-        self.cache = ConnectionCache(backend)
-        self.backend = backend
-        self._project = project
-
-    def get(self, name: str) -> Resolved | None:
-        connection = self.cache.get(name)
-        return Resolved(connection, self.source_of(name)) if connection is not None else None
-
-    def source_of(self, name: str) -> str:
-        """Who answers for ``name``: `.bruin.yml` or a backend's name (a chain's member that had it)."""
-        backend_name = self.backend.name
-        if isinstance(self.backend, ChainBackend):
-            backend_name = self.backend.answered_by(name) or backend_name
-        return label(backend_name)
-
-    def prefetch(self, names: Iterable[str]) -> None:
-        self.cache.prefetch(names)
-
-    def missing_message(self, name: str) -> str:
-        return describe_missing(name, self.backend.name, self._project.config.path, self._project.environment.name)
-
-    def close(self) -> None:
-        self.backend.close()
-
-
-def label(backend_name: str) -> str:
-    """How a backend is named to users: the local store is the file it reads."""
-    return LOCAL_SOURCE if backend_name == LocalBackend.name else backend_name
-
-
-def open_connections(project: Project, backend_spec: str | None) -> BackendConnections:
+def open_connections(project: Project, backend_spec: str | None) -> StoreView:
     """Open ``backend_spec``; a chain falls past a failing backend only under ``--secrets-fallback-on-error``.
 
-    pybruin's own credentials for its stores are masked from here on, like every connection's secrets.
+    pybruin's own credentials for its stores are masked from here on (the secret-valued settings
+    before opening, in case a store's error quotes one), like every connection's secrets.
     """
     app = state()
-    for name in SECRET_VALUED_VARIABLES:
-        app.masker.add(project.environ.get(name, ""))
+    for value in credential_values(project.environ):
+        app.masker.add(value)
     backend = open_backend(
         backend_spec,
         project.environment,
@@ -122,6 +80,12 @@ def open_connections(project: Project, backend_spec: str | None) -> BackendConne
         project.environ,
         fallback_on_error=app.secrets_fallback_on_error,
     )
-    for name in backend.auth_variables:
-        app.masker.add(project.environ.get(name, ""))
-    return BackendConnections(backend, project)
+    connections = StoreView(
+        backend,
+        config_path=project.config.path,
+        environment_name=project.environment.name,
+        environ=project.environ,
+    )
+    for value in connections.credential_values():
+        app.masker.add(value)
+    return connections

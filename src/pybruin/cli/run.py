@@ -26,7 +26,7 @@ from pybruin.run.context import (
 from pybruin.run.masking import Masker
 from pybruin.run.output import RunOutput
 from pybruin.run.runner import Runner, RunSettings
-from pybruin.secrets import is_backend_variable
+from pybruin.secrets.registry import is_backend_variable
 
 
 class UnmaskedOutput(Masker):
@@ -123,7 +123,7 @@ def command(
             return
         connections = open_connections(project, app.secrets_backend)
         try:
-            backend_auth = connections.backend.auth_variables
+            backend_auth = connections.sdk_credentials
 
             def withheld(name: str) -> bool:
                 return is_backend_variable(name) or name in backend_auth

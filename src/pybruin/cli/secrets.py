@@ -26,19 +26,13 @@ from pathlib import Path
 import click
 
 from pybruin.cli.app import AppState, global_options, state
-from pybruin.cli.project import (
-    BackendConnections,
-    config_file_option,
-    environment_option,
-    label,
-    open_connections,
-    open_project,
-)
+from pybruin.cli.project import config_file_option, environment_option, open_connections, open_project
 from pybruin.cli.validate import pipelines_under
 from pybruin.pipeline.model import Pipeline
 from pybruin.run.runner import sql_connection_name
 from pybruin.run.sql import SQL_ASSET_PLATFORMS
-from pybruin.secrets import BackendError, ChainBackend, MemberError
+from pybruin.secrets.base import BackendError
+from pybruin.secrets.view import StoreView
 from pybruin.tables import plain_table
 
 STATUS_BY_KIND = {
@@ -86,13 +80,12 @@ def references(pipelines: Sequence[Pipeline]) -> Iterator[Reference]:
                     yield Reference(pipeline.name, asset.name, mapping.key, mapping.inject_as)
 
 
-def resolve(connections: BackendConnections, key: str, app: AppState) -> Outcome:
+def resolve(connections: StoreView, key: str, app: AppState) -> Outcome:
     """Look ``key`` up as a run would, registering what it finds with the masker that filters all output."""
     try:
         resolved = connections.get(key)
     except BackendError as err:
-        failed = err.backend if isinstance(err, MemberError) else connections.backend.name
-        return Outcome(STATUS_BY_KIND[err.kind], label(failed), str(err))
+        return Outcome(STATUS_BY_KIND[err.kind], connections.failure_source(err), str(err))
     if resolved is None:
         return Outcome("missing", None, connections.missing_message(key))
     app.masker.add_connection(resolved.connection)
@@ -101,7 +94,7 @@ def resolve(connections: BackendConnections, key: str, app: AppState) -> Outcome
 
 def _resolve_all(
     path: Path, environment: str | None, config_file: str | None
-) -> tuple[list[Reference], dict[str, Outcome], BackendConnections]:
+) -> tuple[list[Reference], dict[str, Outcome], StoreView]:
     """The references under ``path`` and each distinct name's outcome, each read once.
 
     The connections are returned open, so ``list`` can still ask a chain about shadows; the caller closes them.
@@ -194,11 +187,9 @@ def check(path: Path, environment: str | None, config_file: str | None, output_f
 def list_secrets(path: Path, environment: str | None, config_file: str | None, output_format: str) -> None:
     """Every secret the pipelines under PATH use, the assets using it, and where it resolves."""
     refs, outcomes, connections = _resolve_all(path, environment, config_file)
-    chain = connections.backend if isinstance(connections.backend, ChainBackend) else None
     try:
         shadowed = {
-            key: [label(name) for name in chain.shadowed(key)] if chain and outcome.status == "ok" else []
-            for key, outcome in outcomes.items()
+            key: connections.shadowed(key) if outcome.status == "ok" else [] for key, outcome in outcomes.items()
         }
     finally:
         connections.close()

@@ -10,7 +10,6 @@ import click
 from pybruin.cli.app import global_options, state
 from pybruin.cli.project import (
     PIPELINE_FILES,
-    BackendConnections,
     Project,
     config_file_option,
     environment_option,
@@ -25,6 +24,7 @@ from pybruin.errors import BruinError
 from pybruin.pipeline.loader import find_pipeline_dirs, load_pipeline
 from pybruin.pipeline.model import Pipeline
 from pybruin.pipeline.validate import Issue, validate_pipeline
+from pybruin.secrets.view import StoreView
 
 
 def pipelines_under(path: Path) -> list[Pipeline]:
@@ -51,7 +51,7 @@ def command(path: Path, environment: str | None, config_file: str | None) -> Non
         connections = open_connections(project, backend_spec)
         try:
             connections.prefetch(_names_needed(pipelines))
-            store = f"secrets backend '{connections.backend.name}'"
+            store = f"secrets backend '{connections.store_name}'"
             for pipeline in pipelines:
                 issues += validate_pipeline(pipeline, StoreNames(connections), store)
         finally:
@@ -75,7 +75,7 @@ def command(path: Path, environment: str | None, config_file: str | None) -> Non
 class StoreNames:
     """`name in store` for a secrets backend: answered by the run's own cached lookups (one read per name)."""
 
-    def __init__(self, connections: BackendConnections) -> None:
+    def __init__(self, connections: StoreView) -> None:
         self._connections = connections
 
     def __contains__(self, name: object) -> bool:

@@ -5,22 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from pybruin.config.connections import Connection
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Asset
 
+if TYPE_CHECKING:
+    from pybruin.secrets.view import Resolved
+
 PRISTINE_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 _PER_ASSET = frozenset({"BRUIN_CONNECTION", "BRUIN_CONNECTION_TYPES"})
-
-
-@dataclass(frozen=True)
-class Resolved:
-    """A connection and the store that answered for it (`.bruin.yml` or a backend's name)."""
-
-    connection: Connection
-    source: str
 
 
 class ConnectionSource(Protocol):
