@@ -106,7 +106,7 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
         with open_store(project, settings.project, masker) as connections:
             environments = ChildEnvironments(
                 project.environ,
-                withheld=connections.withheld,
+                store_credentials=connections.sdk_credentials,
                 pristine=settings.pristine_env or pipeline.pristine_env,
                 context=context,
                 project_root=project.root,
