@@ -10,6 +10,7 @@ parts; `pybruin.platforms.ansi` holds the SQL that ANSI databases share.
 from __future__ import annotations
 
 import abc
+import importlib
 import re
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -137,6 +138,9 @@ class Database(abc.ABC):
     drivers whose handle has ``execute(sql, params)`` returning something with ``fetchall()``.
     """
 
+    session_class: ClassVar[type[Session]]
+    """The sessions it lends: `Session`, or a subclass adding what a platform's strategies need beyond SQL."""
+
     def __init__(self, platform: Platform, connection: Connection, *, driver_error: type[Exception]) -> None:
         self.platform = platform
         self.connection = connection
@@ -148,7 +152,7 @@ class Database(abc.ABC):
     def session(self) -> Iterator[Session]:
         """A session on its own driver handle; thread-safe."""
         handle = self._acquire()
-        session = Session(self, handle)
+        session = self.session_class(self, handle)
         try:
             yield session
         finally:
@@ -253,6 +257,20 @@ class Session:
         """Mark the session over; whether its handle may serve another session."""
         with self._lock:
             return not self._cancelled
+
+
+Database.session_class = Session
+
+
+def import_driver(module: str, *, package: str, extra: str) -> Any:
+    """Import a platform's driver when a database is first opened; a missing one is a BruinError saying
+    which package to install, not a traceback."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise BruinError(
+            f"the Python package '{package}' is not installed; install it with pip install 'pybruin[{extra}]'"
+        ) from None
 
 
 def _alternatives(names: Sequence[str]) -> str:

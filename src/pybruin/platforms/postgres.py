@@ -1,24 +1,23 @@
 """PostgreSQL (`pg.sql`) and Redshift (`rs.sql`, the same protocol with its own defaults), via psycopg.
 
-Each connection name gets a small pool, so a run never holds more server connections than the
-connection allows. The password only ever travels inside the libpq connection string, which is
-never printed.
+Each connection name gets a small pool (`pool.PooledDatabase`), so a run never holds more server
+connections than the connection allows. The password only ever travels inside the libpq connection
+string, which is never printed.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from pybruin.errors import BruinError
 from pybruin.platforms.ansi import AnsiPlatform
 from pybruin.platforms.base import Database
+from pybruin.platforms.pool import PooledDatabase
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
 
 CONNECT_TIMEOUT_SECONDS = 10
-DEFAULT_POOL_SIZE = 10
 
 
 class PostgresPlatform(AnsiPlatform):
@@ -42,13 +41,8 @@ class RedshiftPlatform(PostgresPlatform):
     default_port = 5439
 
 
-class PostgresDatabase(Database):
-    """A small pool: at most `pool_max_conns` connections (10 when unset, never more than
-    `max_concurrent_assets`), idle ones reused, broken or cancelled ones dropped.
-
-    Connections are opened on demand in the asking thread, so a refused connection or a wrong
-    password surfaces as that error rather than as a pool timeout.
-    """
+class PostgresDatabase(PooledDatabase):
+    """A pool of psycopg connections in autocommit mode, the connection's `schema` as their search path."""
 
     def __init__(self, platform: PostgresPlatform, connection: Connection) -> None:
         import psycopg
@@ -56,36 +50,12 @@ class PostgresDatabase(Database):
         super().__init__(platform, connection, driver_error=psycopg.Error)
         self._psycopg = psycopg
         self._port = connection.port or platform.default_port
-        self._slots = threading.BoundedSemaphore(_pool_size(connection))
-        self._idle: list[Any] = []
-        self._lock = threading.Lock()
 
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+    def _reusable(self, handle: Any) -> bool:
+        return not handle.closed and handle.info.transaction_status == self._psycopg.pq.TransactionStatus.IDLE
 
-    def _acquire(self) -> Any:
-        self._slots.acquire()
-        try:
-            with self._lock:
-                conn = self._idle.pop() if self._idle else None
-            return conn or self._connect()
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def _release(self, handle: Any, *, reusable: bool) -> None:
-        try:
-            idle = self._psycopg.pq.TransactionStatus.IDLE
-            if not reusable or handle.closed or handle.info.transaction_status != idle:
-                handle.close()  # cancelled, broken, or a script left a transaction open: start afresh
-                return
-            with self._lock:
-                self._idle.append(handle)
-        finally:
-            self._slots.release()
+    def _close(self, handle: Any) -> None:
+        handle.close()
 
     def _interrupt(self, handle: Any) -> None:
         cancel = getattr(handle, "cancel_safe", None) or handle.cancel  # cancel_safe: psycopg >= 3.2
@@ -123,10 +93,3 @@ class PostgresDatabase(Database):
                     f"could not set the schema of {c.type_key} connection '{c.name}': {self.error(exc)}"
                 ) from None
         return conn
-
-
-def _pool_size(connection: Connection) -> int:
-    size = getattr(connection, "pool_max_conns", None) or DEFAULT_POOL_SIZE
-    if connection.max_concurrent_assets:
-        size = min(size, connection.max_concurrent_assets)
-    return size
