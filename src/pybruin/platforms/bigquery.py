@@ -207,18 +207,23 @@ class BigQueryDatabase(PooledDatabase):
     def _run(self, handle: _Handle, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
         bq = self._bigquery
         config = bq.QueryJobConfig(
-            query_parameters=[bq.ScalarQueryParameter(None, _parameter_type(value), value) for value in params or ()],
-            maximum_bytes_billed=self.connection.max_billable_bytes or None,
+            query_parameters=[bq.ScalarQueryParameter(None, _parameter_type(value), value) for value in params or ()]
         )
+        if self.connection.max_billable_bytes:
+            config.maximum_bytes_billed = self.connection.max_billable_bytes
         with _translated():
             self._check_limits(handle, sql, config)
             job = handle.client.query(sql, job_config=config, retry=self._retry(), job_retry=None)
             with handle.lock:
                 handle.job = job
                 cancelled = handle.cancelled
-            if cancelled:
-                job.cancel(retry=self._retry())
-            rows = self._wait(handle, job)
+            try:
+                if cancelled:
+                    job.cancel(retry=self._retry())
+                rows = self._wait(handle, job)
+            finally:
+                with handle.lock:
+                    handle.job = None
         return [tuple(row.values()) for row in rows] if fetch else []
 
     def _wait(self, handle: _Handle, job: Any) -> Any:
@@ -294,7 +299,11 @@ def _is_client_failure(exc: BaseException) -> bool:
 
 
 def _message(exc: BaseException) -> str:
-    """The API's own message (no status code, job id or location lines), else the first line."""
+    """The API's own message (no status code, URL, job id or location), else the exception's text."""
+    errors = getattr(exc, "errors", None)
+    first = errors[0] if isinstance(errors, list) and errors else None
+    if isinstance(first, dict) and isinstance(first.get("message"), str) and first["message"]:
+        return first["message"]
     message = getattr(exc, "message", None)
     if isinstance(message, str) and message:
         return message

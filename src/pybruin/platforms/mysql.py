@@ -17,6 +17,7 @@ The `driver` field selects the SQLAlchemy driver upstream hands to ingestr; SQL 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 DEFAULT_PORT = 3306
 CONNECT_TIMEOUT_SECONDS = 10
+_USING_PASSWORD = re.compile(r"\(using password: (YES|NO)\)")
+_KEEP = "\x00kept\x00"
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 
 
@@ -113,6 +116,11 @@ class MySQLPlatform(Platform):
         if len(parts) == 3 and all(parts):
             raise BruinError("the asset name must be table or database.table to materialize on MySQL")
         return super().target(asset_name, connection, schema_prefix)
+
+    def scrub(self, message: str, connection: Connection) -> str:
+        """The shared rules, which would also mask MySQL's own `(using password: YES)`; that is kept."""
+        kept = _USING_PASSWORD.sub(lambda found: f"(using {_KEEP}: {found[1]})", message)
+        return super().scrub(kept, connection).replace(_KEEP, "password")
 
     def open(self, connection: Connection) -> Database:
         return MySQLDatabase(self, connection)

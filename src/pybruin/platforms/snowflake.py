@@ -110,11 +110,12 @@ class SnowflakePlatform(AnsiPlatform):
 
 @dataclass
 class _Handle:
-    """A connector session, the statement running on it now (for a cancel), and whether a script of it
-    opened a transaction (then it is not lent again)."""
+    """A connector session, the statement running on it now (for a cancel), whether a cancel came (then the
+    rest of a script does not run), and whether a script opened a transaction (then it is not lent again)."""
 
     conn: Any
     running: tuple[str, uuid.UUID] | None = None
+    cancelled: bool = False
     opened_transaction: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -136,7 +137,7 @@ class SnowflakeDatabase(PooledDatabase):
         return _Handle(conn)
 
     def _reusable(self, handle: _Handle) -> bool:
-        return not handle.opened_transaction and not handle.conn.is_closed()
+        return not (handle.opened_transaction or handle.cancelled or handle.conn.is_closed())
 
     def _close(self, handle: _Handle) -> None:
         with suppress(self._connector.errors.Error):  # the session is being dropped: a failed logout changes nothing
@@ -144,6 +145,7 @@ class SnowflakeDatabase(PooledDatabase):
 
     def _interrupt(self, handle: _Handle) -> None:
         with handle.lock:
+            handle.cancelled = True
             running = handle.running
         if running is not None:
             handle.conn._cancel_query(*running)
@@ -163,6 +165,8 @@ class SnowflakeDatabase(PooledDatabase):
     def _statement(self, handle: _Handle, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
         request = uuid.uuid4()
         with handle.lock:
+            if handle.cancelled:
+                raise self._connector.errors.Error(msg="cancelled")
             handle.running = (sql, request)
         try:
             cursor = handle.conn.cursor()
