@@ -163,14 +163,14 @@ def test_materialization_pybruin_cannot_run_is_refused(project, materialization:
 def test_asset_type_pybruin_cannot_run_is_refused(project) -> None:
     project.write(".bruin.yml", BRUIN_YML)
     project.write("p/pipeline.yml", "name: p\n")
-    project.write("p/assets/bad.sql", "/* @bruin\nname: bad\ntype: bq.sql\n@bruin */\nselect 1\n")
+    project.write("p/assets/bad.sql", "/* @bruin\nname: bad\ntype: ms.sql\n@bruin */\nselect 1\n")
     project.write("p/assets/after.py", DOWNSTREAM)
     validated = project.bruin("validate", "p")
-    assert "✘ bad: asset type 'bq.sql' in assets/bad.sql is not supported by pybruin yet" in validated.stdout
+    assert "✘ bad: asset type 'ms.sql' in assets/bad.sql is not supported by pybruin yet" in validated.stdout
     ran = project.bruin("run", "p")
     assert ran.returncode == 1
     assert _statuses(project) == {
-        "bad": ("failed", "asset type 'bq.sql' in assets/bad.sql is not supported by pybruin yet"),
+        "bad": ("failed", "asset type 'ms.sql' in assets/bad.sql is not supported by pybruin yet"),
         "after": ("upstream_failed", None),
     }
 

@@ -21,6 +21,7 @@ kept to the 4.x line, whose internals it relies on.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import threading
 import uuid
@@ -125,6 +126,9 @@ class SnowflakeDatabase(PooledDatabase):
 
     def __init__(self, platform: SnowflakePlatform, connection: Connection) -> None:
         connector = import_driver("snowflake.connector", package="snowflake-connector-python", extra="snowflake")
+        # The connector logs each retry and failure as it goes; the error it raises says it once (as upstream,
+        # which discards its driver's log).
+        logging.getLogger("snowflake.connector").setLevel(logging.CRITICAL)
         super().__init__(platform, connection, driver_error=connector.errors.Error)
         self._connector = connector
 
