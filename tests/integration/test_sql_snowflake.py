@@ -277,5 +277,5 @@ def test_cancel_reaches_the_server_and_refuses_later_statements(
 
 
 def _running(databases: Databases) -> bool:
-    """Whether a session is inside a statement now (the slow one: it is the script's first)."""
-    return any(session._running for session in list(databases._sessions))
+    """Whether a session has sent a statement and waits for it (the slow one: it is the script's first)."""
+    return any(session._handle.running is not None for session in list(databases._sessions))

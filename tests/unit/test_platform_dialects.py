@@ -11,7 +11,8 @@ import pytest
 
 from pybruin.config.connections import Connection, build_connection
 from pybruin.errors import BruinError
-from pybruin.platforms import bigquery, mysql, platform_for_asset_type, platform_for_connection, snowflake
+from pybruin.platforms import mysql, platform_for_asset_type, platform_for_connection, snowflake
+from pybruin.platforms.ansi import create_or_replace_table
 from pybruin.platforms.bigquery import BigQueryPlatform
 from pybruin.platforms.mysql import MySQLPlatform
 from pybruin.platforms.snowflake import SnowflakePlatform
@@ -88,19 +89,23 @@ def test_names_each_platform_cannot_materialize(platform, conn, asset_name: str,
     assert str(caught.value) == message
 
 
-@pytest.mark.parametrize("module", [mysql, snowflake, bigquery], ids=lambda m: m.__name__.rsplit(".", 1)[-1])
-def test_strategies(module) -> None:
-    platforms = (MySQLPlatform(), SnowflakePlatform(), BigQueryPlatform())
-    platform = next(p for p in platforms if p.strategies is module.STRATEGIES)
+@pytest.mark.parametrize("platform", [MySQLPlatform(), SnowflakePlatform(), BigQueryPlatform()], ids=lambda p: p.name)
+def test_strategies(platform) -> None:
+    table = platform.strategy({"type": "table"})
 
     assert platform.strategy({}) is None
-    assert platform.strategy({"type": "table"}) is module.replace_table
-    assert platform.strategy({"type": "table", "strategy": "create+replace"}) is module.replace_table
-    assert platform.strategy({"type": "table", "strategy": "append"}) is module.append_to_table
-    assert platform.strategy({"type": "view"}) is module.create_view
+    assert platform.strategy({"type": "table", "strategy": "create+replace"}) is table
+    assert platform.strategy({"type": "table", "strategy": "append"}) is platform.strategies["table"]["append"]
+    assert platform.strategy({"type": "view"}) is platform.strategies["view"][""]
     with pytest.raises(BruinError) as caught:
         platform.strategy({"type": "table", "strategy": "scd2_by_time"})
     assert str(caught.value) == "materialization strategy 'scd2_by_time' is not supported; use create+replace or append"
+
+
+def test_which_table_replacement_each_platform_uses() -> None:
+    assert MySQLPlatform().strategy({"type": "table"}) is mysql.replace_table  # the RENAME swap
+    for platform in (SnowflakePlatform(), BigQueryPlatform()):
+        assert platform.strategy({"type": "table"}).func is create_or_replace_table  # atomic in one statement
 
 
 def test_mysql_keeps_its_own_using_password_phrase() -> None:

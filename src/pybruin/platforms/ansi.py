@@ -7,14 +7,17 @@
 * `table` + `append`: the first run creates the table from its rows, later runs insert theirs.
 
 Every strategy first makes sure the target's schema exists. A platform module subclasses
-`AnsiPlatform` and replaces what its database does differently.
+`AnsiPlatform` and replaces what its database does differently. Platforms whose DDL commits on its own
+(MySQL, Snowflake, BigQuery) build their table with `strategies`, from their own way of making a schema
+exist, telling whether a table exists, and replacing a table (`create_or_replace_table` where the database
+swaps atomically in one statement).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from types import MappingProxyType
 from typing import ClassVar
@@ -33,8 +36,7 @@ def ensure_schema(session: Session, target: Target) -> None:
 
 
 def create_view(session: Session, target: Target, query: str) -> None:
-    ensure_schema(session, target)
-    session.execute(f"CREATE OR REPLACE VIEW {target.qualified} AS\n{query}")
+    _replace_view(session, target, query, ensure=ensure_schema)
 
 
 def replace_table(session: Session, target: Target, query: str) -> None:
@@ -61,6 +63,43 @@ STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType(
         "view": MappingProxyType({"": create_view}),
     }
 )
+
+SchemaStep = Callable[[Session, Target], None]
+"""Makes sure the target's schema exists."""
+TableCheck = Callable[[Session, Target], bool]
+"""Whether the target's table exists."""
+
+
+def create_or_replace_table(session: Session, target: Target, query: str, *, ensure: SchemaStep) -> None:
+    """One statement, for databases whose `CREATE OR REPLACE TABLE` swaps atomically once the query finished:
+    readers see the old table or the new one, and a failed build leaves the old one in place."""
+    ensure(session, target)
+    session.execute(f"CREATE OR REPLACE TABLE {target.qualified} AS\n{query}")
+
+
+def strategies(*, ensure: SchemaStep, exists: TableCheck, replace: Strategy) -> Mapping[str, Mapping[str, Strategy]]:
+    """The strategy table of a platform whose DDL commits on its own: `replace` for tables, and a view and
+    an append (insert, or create from the rows on the first run) that use its schema step and table check."""
+    return MappingProxyType(
+        {
+            "table": MappingProxyType({"": replace, "create+replace": replace,
+                                       "append": partial(_insert_or_create, ensure=ensure, exists=exists)}),
+            "view": MappingProxyType({"": partial(_replace_view, ensure=ensure)}),
+        }
+    )  # fmt: skip
+
+
+def _replace_view(session: Session, target: Target, query: str, *, ensure: SchemaStep) -> None:
+    ensure(session, target)
+    session.execute(f"CREATE OR REPLACE VIEW {target.qualified} AS\n{query}")
+
+
+def _insert_or_create(session: Session, target: Target, query: str, *, ensure: SchemaStep, exists: TableCheck) -> None:
+    ensure(session, target)
+    if exists(session, target):
+        session.execute(f"INSERT INTO {target.qualified}\n{query}")
+    else:
+        session.execute(f"CREATE TABLE {target.qualified} AS\n{query}")
 
 
 class AnsiPlatform(Platform):

@@ -27,12 +27,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pybruin.config.connections.files import read_for_injection, read_for_masking
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
+from pybruin.platforms.ansi import create_or_replace_table, strategies
 from pybruin.platforms.base import Database, Platform, Session, Strategy, Target, import_driver
 from pybruin.platforms.pool import PooledDatabase
 
@@ -75,32 +75,16 @@ class BigQuerySession(Session):
             raise self._database.error(exc) from None
 
 
-def create_view(session: Session, target: Target, query: str) -> None:
+def ensure_dataset(session: Session, target: Target) -> None:
     _session(session).ensure_dataset(target)
-    session.execute(f"CREATE OR REPLACE VIEW {target.qualified} AS\n{query}")
 
 
-def replace_table(session: Session, target: Target, query: str) -> None:
-    """One atomic statement: BigQuery swaps the table in when the query has finished."""
-    _session(session).ensure_dataset(target)
-    session.execute(f"CREATE OR REPLACE TABLE {target.qualified} AS\n{query}")
+def table_exists(session: Session, target: Target) -> bool:
+    return _session(session).table_exists(target)
 
 
-def append_to_table(session: Session, target: Target, query: str) -> None:
-    """Insert the rows; the first run creates the table from them."""
-    bq = _session(session)
-    bq.ensure_dataset(target)
-    if bq.table_exists(target):
-        session.execute(f"INSERT INTO {target.qualified}\n{query}")
-    else:
-        session.execute(f"CREATE TABLE {target.qualified} AS\n{query}")
-
-
-STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType(
-    {
-        "table": MappingProxyType({"": replace_table, "create+replace": replace_table, "append": append_to_table}),
-        "view": MappingProxyType({"": create_view}),
-    }
+STRATEGIES: Mapping[str, Mapping[str, Strategy]] = strategies(
+    ensure=ensure_dataset, exists=table_exists, replace=partial(create_or_replace_table, ensure=ensure_dataset)
 )
 
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pybruin.errors import BruinError
+from pybruin.platforms.ansi import strategies
 from pybruin.platforms.base import Database, Platform, Session, Strategy, Target, import_driver
 from pybruin.platforms.pool import PooledDatabase
 
@@ -58,11 +58,6 @@ def table_exists(session: Session, target: Target) -> bool:
     return found[0][0] > 0
 
 
-def create_view(session: Session, target: Target, query: str) -> None:
-    ensure_database(session, target)
-    session.execute(f"CREATE OR REPLACE VIEW {target.qualified} AS\n{query}")
-
-
 def replace_table(session: Session, target: Target, query: str) -> None:
     """Build under a staging name, then swap both names in one atomic `RENAME TABLE` (module docstring)."""
     ensure_database(session, target)
@@ -77,21 +72,8 @@ def replace_table(session: Session, target: Target, query: str) -> None:
         session.execute(f"RENAME TABLE {staging} TO {target.qualified}")
 
 
-def append_to_table(session: Session, target: Target, query: str) -> None:
-    """Insert the rows; the first run creates the table from them."""
-    ensure_database(session, target)
-    if table_exists(session, target):
-        session.execute(f"INSERT INTO {target.qualified}\n{query}")
-    else:
-        session.execute(f"CREATE TABLE {target.qualified} AS\n{query}")
-
-
-STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType(
-    {
-        "table": MappingProxyType({"": replace_table, "create+replace": replace_table, "append": append_to_table}),
-        "view": MappingProxyType({"": create_view}),
-    }
-)
+STRATEGIES: Mapping[str, Mapping[str, Strategy]] = strategies(ensure=ensure_database, exists=table_exists,
+                                                                replace=replace_table)
 
 
 class MySQLPlatform(Platform):

@@ -28,12 +28,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pybruin.config.connections.files import read_for_injection
 from pybruin.errors import BruinError
-from pybruin.platforms.ansi import AnsiPlatform
+from pybruin.platforms.ansi import AnsiPlatform, create_or_replace_table, strategies
 from pybruin.platforms.base import Database, Session, Strategy, Target, import_driver
 from pybruin.platforms.pool import PooledDatabase
 
@@ -67,31 +68,8 @@ def table_exists(session: Session, target: Target) -> bool:
     return found[0][0] > 0
 
 
-def create_view(session: Session, target: Target, query: str) -> None:
-    ensure_schema(session, target)
-    session.execute(f"CREATE OR REPLACE VIEW {target.qualified} AS\n{query}")
-
-
-def replace_table(session: Session, target: Target, query: str) -> None:
-    """One atomic statement: Snowflake swaps the table in when the query has finished."""
-    ensure_schema(session, target)
-    session.execute(f"CREATE OR REPLACE TABLE {target.qualified} AS\n{query}")
-
-
-def append_to_table(session: Session, target: Target, query: str) -> None:
-    """Insert the rows; the first run creates the table from them."""
-    ensure_schema(session, target)
-    if table_exists(session, target):
-        session.execute(f"INSERT INTO {target.qualified}\n{query}")
-    else:
-        session.execute(f"CREATE TABLE {target.qualified} AS\n{query}")
-
-
-STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType(
-    {
-        "table": MappingProxyType({"": replace_table, "create+replace": replace_table, "append": append_to_table}),
-        "view": MappingProxyType({"": create_view}),
-    }
+STRATEGIES: Mapping[str, Mapping[str, Strategy]] = strategies(
+    ensure=ensure_schema, exists=table_exists, replace=partial(create_or_replace_table, ensure=ensure_schema)
 )
 
 
