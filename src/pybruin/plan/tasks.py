@@ -110,18 +110,22 @@ class Plan:
     #: Disabled assets of the selection: reported as skipped, never run.
     skipped: tuple[str, ...]
 
-    def checks_of(self, asset: str) -> list[Task]:
-        return [task for task in self.tasks if task.asset == asset and task.kind is not TaskKind.MAIN]
-
     def asset(self, task: Task) -> Asset:
         asset = self.pipeline.asset(task.asset)
         assert asset is not None, task
         return asset
 
     def names_needed(self, tasks: Iterable[Task] | None = None) -> list[str]:
-        """Every connection name the tasks (default: all that will run) need, each once, in plan order."""
+        """Every connection name the tasks (default: all that will run) need, each once, in plan order: a
+        main task everything its asset needs, a check only the connection it queries."""
         chosen = self.runnable() if tasks is None else tasks
-        return list(dict.fromkeys(name for task in chosen for name in self.needs[task.asset].names))
+        return list(dict.fromkeys(name for task in chosen for name in self._names(task)))
+
+    def _names(self, task: Task) -> tuple[str, ...]:
+        needs = self.needs[task.asset]
+        if task.kind is TaskKind.MAIN:
+            return needs.names
+        return (needs.connection,) if needs.connection else ()
 
     def runnable(self) -> list[Task]:
         return [task for task in self.tasks if task.id not in self.refused]
