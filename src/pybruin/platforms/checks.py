@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -54,11 +55,13 @@ class CheckFailed(BruinError):
         self.outcome = outcome
 
 
-def evaluate(session: Session, check: CheckQuery) -> CheckOutcome:
-    """Run the check: its outcome when it passes, `CheckFailed` otherwise."""
+def evaluate(session: Callable[[], AbstractContextManager[Session]], check: CheckQuery) -> CheckOutcome:
+    """Run the check in a session `session()` opens: its outcome when it passes, `CheckFailed` otherwise
+    (also when the database cannot be reached)."""
     undecided = CheckOutcome(check.sql, None, check.expected)
     try:
-        rows = session.query(check.sql)
+        with session() as opened:
+            rows = opened.query(check.sql)
     except BruinError as exc:
         raise CheckFailed(f"failed '{check.name}' check: {exc}", undecided) from None
     try:

@@ -128,8 +128,7 @@ def run_column_check(
             )
         reference = platform.target(key.table, connection, schema_prefix)
     query = platform.column_check_query(table, column, check, reference)
-    with databases.session(connection) as session:
-        return evaluate(session, query)
+    return evaluate(partial(databases.session, connection), query)
 
 
 def run_custom_check(
@@ -137,8 +136,7 @@ def run_custom_check(
 ) -> CheckOutcome:
     """Run one custom check (its query already rendered); failures as for `run_column_check`."""
     query = _check_platform(asset, connection, check.name).custom_check_query(check, rendered_query)
-    with databases.session(connection) as session:
-        return evaluate(session, query)
+    return evaluate(partial(databases.session, connection), query)
 
 
 def _check_platform(asset: Asset, connection: Connection, check_name: str) -> Platform:
