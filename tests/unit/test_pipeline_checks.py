@@ -323,8 +323,8 @@ def test_custom_checks_need_a_name_a_query_and_distinct_task_names() -> None:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("asset_type", ["python", "r"])
-def test_checks_of_a_process_asset_need_its_connection(asset_type: str) -> None:
+@pytest.mark.parametrize("asset_type", ["python", "r", "empty"])
+def test_checks_of_an_asset_without_a_platform_need_its_connection(asset_type: str) -> None:
     columns = [Column("id", checks=(ColumnCheck("not_null"),))]
     assert [p[2] for p in problems(asset("a", asset_type, columns=columns))] == [
         f"Quality checks of a {asset_type} asset run on the asset's connection; set 'connection' to the database "

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterator
 from typing import Literal
 
+from pybruin.pipeline.connections import effective_connection
 from pybruin.pipeline.dag import downstream_of
 from pybruin.pipeline.model import Asset, CheckValue, Column, ColumnCheck, Pipeline
 
@@ -19,9 +20,6 @@ COLUMN_CHECKS = (
     "not_null", "unique", "positive", "non_negative", "negative", "min", "max", "accepted_values", "pattern",
     "relationships",
 )  # fmt: skip
-
-#: Asset types whose checks run on the asset's own `connection:` rather than on the platform's connection.
-_OWN_CONNECTION_KINDS = "python", "r"
 
 Problem = tuple[Literal["error", "warning"], str, str]
 """(severity, the rule's name, the message), as `pybruin.pipeline.validate` reports issues."""
@@ -94,7 +92,7 @@ def check_problems(asset: Asset, pipeline: Pipeline) -> Iterator[Problem]:
         yield from _foreign_key_problems(column, pipeline)
         yield from _relationships_warning(asset, column, pipeline)
     yield from _custom_check_problems(asset)
-    if has_checks(asset) and asset.type in _OWN_CONNECTION_KINDS and not asset.connection:
+    if has_checks(asset) and effective_connection(asset, pipeline) is None:
         yield (
             "error",
             "check-connection",
