@@ -256,8 +256,8 @@ def test_a_custom_check_query_that_reaches_for_a_secret_fails_like_the_asset_sql
     result, tasks = run_json(project, "p")
     assert result.returncode == 1
     assert tasks["a:custom-check:sneaky"]["error"] == (
-        "asset 'a': secrets are not available in SQL templates ('secrets'); use a Python asset or the asset's "
-        "connection"
+        "failed to render custom check query: asset 'a': secrets are not available in SQL templates ('secrets'); "
+        "use a Python asset or the asset's connection"
     )
 
 

@@ -235,9 +235,9 @@ class Runner:
         )
 
     def _execute_check(self, task: Task) -> None:
-        """A column or custom check, on the connection the asset's table lives on."""
+        """A column or custom check, on the connection the asset's table lives on; what it queried and got is
+        kept for the report, passed or not."""
         from pybruin.platforms.checks import CheckFailed
-        from pybruin.platforms.run import run_column_check, run_custom_check
 
         asset = self.plan.asset(task)
         name = self.plan.needs[asset.name].connection
@@ -246,20 +246,26 @@ class Runner:
         resolved = self.connections.get(name)
         if resolved is None:
             raise BruinError(self.connections.missing_message(name))
-        databases = self._shared_databases()
         try:
-            if task.column is not None:
-                assert isinstance(task.check, ColumnCheck), task
-                outcome = run_column_check(asset, task.column, task.check, resolved.connection, databases,
-                                           schema_prefix=self.context.schema_prefix)  # fmt: skip
-            else:
-                assert isinstance(task.check, CustomCheck), task
-                rendered = self._render(asset, task.check.query)
-                outcome = run_custom_check(asset, task.check, resolved.connection, databases, rendered_query=rendered)
+            self._check_outcomes[task.id] = self._decide(task, asset, resolved.connection)
         except CheckFailed as failed:
             self._check_outcomes[task.id] = failed.outcome
             raise
-        self._check_outcomes[task.id] = outcome
+
+    def _decide(self, task: Task, asset: Asset, connection: Connection) -> CheckOutcome:
+        from pybruin.platforms.run import run_column_check, run_custom_check
+
+        databases = self._shared_databases()
+        if isinstance(task.check, ColumnCheck):
+            assert task.column is not None, task
+            return run_column_check(asset, task.column, task.check, connection, databases,
+                                    schema_prefix=self.context.schema_prefix)  # fmt: skip
+        assert isinstance(task.check, CustomCheck), task
+        try:
+            rendered = self._render(asset, task.check.query)
+        except BruinError as exc:
+            raise BruinError(f"failed to render custom check query: {exc}") from None
+        return run_custom_check(asset, task.check, connection, databases, rendered_query=rendered)
 
     def _shared_databases(self) -> Databases:
         with self._databases_lock:
