@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,6 +17,8 @@ from fixtures.postgres_server import PgDatabase
 if TYPE_CHECKING:
     from conftest import BruinProject, Result
 
+CANARY = f"canary-checks-{uuid.uuid4().hex}"
+
 
 def duckdb_yml(*names: str) -> str:
     connections = [{"name": name, "path": "warehouse.db"} for name in names or ("duckdb-default",)]
@@ -24,6 +27,35 @@ def duckdb_yml(*names: str) -> str:
 
 def pipeline_yml(name: str, duckdb: str = "", extra: str = "") -> str:
     return f"name: {name}\n" + (f"default_connections:\n  duckdb: {duckdb}\n" if duckdb else "") + extra
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """Where a ported fixture runs: a DuckDB file or a database on the real PostgreSQL server."""
+
+    platform: str
+    details: Mapping[str, object]
+
+    def bruin_yml(self, connection: str) -> str:
+        connections = {self.platform: [{"name": connection, **self.details}]}
+        return json.dumps({"environments": {"default": {"connections": connections}}})
+
+    def pipeline_yml(self, name: str, connection: str) -> str:
+        return f"name: {name}\ndefault_connections:\n  {self.platform}: {connection}\n"
+
+    def asset(self, text: str) -> str:
+        return text.replace("type: duckdb.sql", "type: pg.sql") if self.platform == "postgres" else text
+
+
+DUCKDB = Warehouse("duckdb", {"path": "warehouse.db"})
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse(request: pytest.FixtureRequest) -> Warehouse:
+    if request.param == "duckdb":
+        return DUCKDB
+    pg_database: Callable[[str, str], PgDatabase] = request.getfixturevalue("pg_database")
+    return Warehouse("postgres", pg_database("bruin_e2e_ports", CANARY).details())
 
 
 def run_json(project: BruinProject, *args: str) -> tuple[Result, dict[str, dict]]:
@@ -62,12 +94,12 @@ def products_asset(custom_checks: str = "", name: str = "name: products\n") -> s
 
 
 @pytest.mark.parametrize(("count", "code"), [(7, 1), (4, 0)])
-def test_custom_check_count_pipelines(project, count: int, code: int) -> None:
+def test_custom_check_count_pipelines(project, warehouse: Warehouse, count: int, code: int) -> None:
     """Upstream's `custom-check-count-false` / `-true`: `count` wraps the query in a row count."""
-    project.write(".bruin.yml", duckdb_yml("duckdb-custom-check-count"))
-    project.write("p/pipeline.yml", pipeline_yml("custom-check-count", "duckdb-custom-check-count"))
+    project.write(".bruin.yml", warehouse.bruin_yml("custom-check-count"))
+    project.write("p/pipeline.yml", warehouse.pipeline_yml("custom-check-count", "custom-check-count"))
     custom = f"custom_checks:\n   - name:  row_count\n     count: {count}\n     query:  Select * FROM products\n"
-    project.write("p/assets/products.sql", products_asset(custom))
+    project.write("p/assets/products.sql", warehouse.asset(products_asset(custom)))
 
     result = project.bruin("run", "p")
 
@@ -122,17 +154,17 @@ SELECT 1 AS category_id, 'Electronics' AS category_name UNION ALL SELECT 2, 'Acc
 """
 
 
-def write_downstream_pipeline(project: BruinProject) -> None:
+def write_downstream_pipeline(project: BruinProject, warehouse: Warehouse = DUCKDB) -> None:
     """Upstream's `run-with-downstream-pipeline`: two of its three assets are nameless (named from the path)."""
-    project.write(".bruin.yml", duckdb_yml("duckdb-run-with-downstream"))
-    project.write("p/pipeline.yml", pipeline_yml("run-with-downstream", "duckdb-run-with-downstream"))
-    project.write("p/assets/products.sql", products_asset())
-    project.write("p/assets/product_price_summary.sql", SUMMARY)
-    project.write("p/assets/product_categories.sql", CATEGORIES)
+    project.write(".bruin.yml", warehouse.bruin_yml("run-with-downstream"))
+    project.write("p/pipeline.yml", warehouse.pipeline_yml("run-with-downstream", "run-with-downstream"))
+    project.write("p/assets/products.sql", warehouse.asset(products_asset()))
+    project.write("p/assets/product_price_summary.sql", warehouse.asset(SUMMARY))
+    project.write("p/assets/product_categories.sql", warehouse.asset(CATEGORIES))
 
 
-def test_downstream_runs_the_checks_of_every_selected_asset(project) -> None:
-    write_downstream_pipeline(project)
+def test_downstream_runs_the_checks_of_every_selected_asset(project, warehouse: Warehouse) -> None:
+    write_downstream_pipeline(project, warehouse)
 
     result, tasks = run_json(project, "--downstream", "p/assets/products.sql")
 
@@ -144,9 +176,9 @@ def test_downstream_runs_the_checks_of_every_selected_asset(project) -> None:
     assert "product_categories" not in result.stderr
 
 
-def test_only_main_with_downstream_runs_no_check(project) -> None:
+def test_only_main_with_downstream_runs_no_check(project, warehouse: Warehouse) -> None:
     """Upstream's `run-main-with-downstream`."""
-    write_downstream_pipeline(project)
+    write_downstream_pipeline(project, warehouse)
 
     result, tasks = run_json(project, "--downstream", "--only", "main", "p/assets/products.sql")
 
@@ -609,9 +641,6 @@ def test_validate_is_clean_for_good_checks(project) -> None:
 
 
 # --- PostgreSQL, and a canary password ------------------------------------------------------------------
-
-CANARY = f"canary-checks-{uuid.uuid4().hex}"
-
 
 @pytest.fixture
 def pg(pg_database: Callable[[str, str], PgDatabase]) -> PgDatabase:
