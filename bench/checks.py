@@ -2,11 +2,13 @@
 
 100 `duckdb.sql` table assets with 5 column checks each (`not_null`, `unique`, `positive`, `accepted_values`,
 `min`: 500 check tasks). Measured through the CLI as a subprocess: the whole run, the run with `--only main`
-(so the checks' share of the run is the difference) and `--only checks`. The floor, measured in the same run:
-a plain script (a fresh interpreter that imports duckdb, opens the file and runs the 500 check queries bruin
-ran, taken from its manifest, in one connection), and those queries alone, timed in this process. The machine
-is shared, so each round runs every measurement once, back to back, and ratios are taken within a round before
-the median is. Prints a Markdown table (medians of --repeat rounds); it asserts nothing.
+(so the checks' share of the run is the difference) and `--only checks`; and a whole run with `--workers 1`,
+whose manifest gives the checks' share of that one run (the sum of their durations over the run's). The floor,
+measured in the same run: a plain script (a fresh interpreter that imports duckdb, opens the file and runs the
+500 check queries bruin ran, taken from its manifest, in one connection), and those queries alone, timed in
+this process. The machine is shared, so each round runs every measurement once, back to back, and ratios are
+taken within a round before the median is. Prints a Markdown table (medians of --repeat rounds); it asserts
+nothing.
 
 Usage: .venv/bin/python bench/checks.py [--assets 100] [--repeat 3] [--workers 16]
 """
@@ -110,10 +112,13 @@ def main() -> None:
         queries = check_queries(manifest)
         database = Path(tmp) / "bench.db"
         for _ in range(args.repeat):
+            _, serial = run_bruin(pipeline, 1)
             rounds.append({
                 "full": run_bruin(pipeline, args.workers)[0],
                 "main": run_bruin(pipeline, args.workers, "--only", "main")[0],
                 "checks": run_bruin(pipeline, args.workers, "--only", "checks")[0],
+                "serial_run": serial["duration_seconds"],
+                "serial_checks": sum(c["duration_seconds"] for a in serial["assets"] for c in a["checks"]),
                 "plain": run_plain_script(database, queries),
                 "inside": run_in_process(database, queries),
             })  # fmt: skip
@@ -132,11 +137,17 @@ def main() -> None:
           f"({median(lambda r: (r['full'] - r['main']) / r['full']):.0%}), {share / len(queries) * 1000:.1f} ms "
           "per check |")  # fmt: skip
     print(f"| `bruin run --only checks` | {median(lambda r: r['checks']):.2f} s |")
+    serial_share = median(lambda r: r["serial_checks"] / r["serial_run"])
+    serial_checks, serial_run = median(lambda r: r["serial_checks"]), median(lambda r: r["serial_run"])
+    print(f"| `--workers 1`: the checks' share of the run, from its manifest | {serial_checks:.2f} s of "
+          f"{serial_run:.2f} s ({serial_share:.0%}) |")  # fmt: skip
     plain = median(lambda r: r["plain"])
     print(f"| plain script: the same {len(queries)} queries, 1 connection, serial | {plain:.2f} s |")
     print(f"| the queries alone, in process | {median(lambda r: r['inside']):.2f} s |")
     print(f"| ratio `--only checks` / plain script | {median(lambda r: r['checks'] / r['plain']):.2f}x |")
     print(f"| ratio checks' share / plain script | {median(lambda r: (r['full'] - r['main']) / r['plain']):.2f}x |")
+    print(f"| ratio `--workers 1` check time / the queries alone | "
+          f"{median(lambda r: r['serial_checks'] / r['inside']):.2f}x |")
 
 
 if __name__ == "__main__":
