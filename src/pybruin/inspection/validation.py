@@ -78,8 +78,8 @@ def _pipeline_issues(
 
 
 def _check_connection_issues(pipeline: Pipeline, known: KnownConnections) -> Iterator[Issue]:
-    """A Python or R asset's checks query its `connection:`, which must be a database pybruin runs SQL on
-    (a SQL asset's connection type is checked against its platform when it runs)."""
+    """The checks of an asset that is not a SQL asset (Python, R, ...) query its `connection:`, which must be a
+    database pybruin runs SQL on (a SQL asset's connection is checked against its platform when it runs)."""
     for asset in pipeline.assets:
         if asset.type in SQL_ASSET_TYPES or not has_checks(asset) or not asset.connection:
             continue
