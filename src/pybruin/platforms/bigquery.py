@@ -27,13 +27,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pybruin.config.connections.files import read_for_injection, read_for_masking
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
-from pybruin.platforms.ansi import create_or_replace_table, strategies
-from pybruin.platforms.base import Database, Platform, Session, Strategy, Target, import_driver
+from pybruin.platforms.ansi import COLUMN_CHECKS, counted, create_or_replace_table, strategies
+from pybruin.platforms.base import ColumnCheckSql, Database, Platform, Session, Strategy, Target, import_driver
 from pybruin.platforms.pool import PooledDatabase
 
 if TYPE_CHECKING:
@@ -87,12 +88,28 @@ STRATEGIES: Mapping[str, Mapping[str, Strategy]] = strategies(
     ensure=ensure_dataset, exists=table_exists, replace=partial(create_or_replace_table, ensure=ensure_dataset)
 )
 
+#: Upstream's BigQuery checks, but `pattern` counts the values that do *not* match, as documented (upstream
+#: counts the matching ones).
+CHECKS: Mapping[str, ColumnCheckSql] = MappingProxyType({
+    **COLUMN_CHECKS,
+    "accepted_values": counted("CAST({c} as STRING) NOT IN ({v})",
+                               "column {c} has {n} rows that are not in the accepted values"),
+    "pattern": counted("NOT REGEXP_CONTAINS({c}, {v})",
+                       "column {c} has {n} values that don't satisfy the pattern {v}"),
+})  # fmt: skip
+_ESCAPES = str.maketrans({"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r"})
+
 
 class BigQueryPlatform(Platform):
     name = "bigquery"
     connection_types = ("google_cloud_platform",)
     asset_types = ("bq.sql",)
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
+    column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = CHECKS
+
+    def literal(self, text: str) -> str:
+        """GoogleSQL reads backslash escapes in string literals, which hold no raw line breaks."""
+        return "'" + text.translate(_ESCAPES) + "'"
 
     def default_schema(self, connection: Connection) -> str:
         raise BruinError("the asset name must be dataset.table or project.dataset.table to materialize on BigQuery")

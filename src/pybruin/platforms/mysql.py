@@ -20,11 +20,12 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pybruin.errors import BruinError
-from pybruin.platforms.ansi import strategies
-from pybruin.platforms.base import Database, Platform, Session, Strategy, Target, import_driver
+from pybruin.platforms.ansi import COLUMN_CHECKS, counted, strategies
+from pybruin.platforms.base import ColumnCheckSql, Database, Platform, Session, Strategy, Target, import_driver
 from pybruin.platforms.pool import PooledDatabase
 
 if TYPE_CHECKING:
@@ -75,12 +76,21 @@ def replace_table(session: Session, target: Target, query: str) -> None:
 STRATEGIES: Mapping[str, Mapping[str, Strategy]] = strategies(ensure=ensure_database, exists=table_exists,
                                                                 replace=replace_table)
 
+#: Upstream's MySQL checks, but `pattern` is a regular expression, as documented (upstream uses LIKE).
+CHECKS: Mapping[str, ColumnCheckSql] = MappingProxyType({
+    **COLUMN_CHECKS,
+    "accepted_values": counted("CAST({c} AS CHAR) NOT IN ({v})",
+                               "column '{c}' has {n} rows that are not in the accepted values"),
+    "pattern": counted("{c} NOT REGEXP {v}", "column {c} has {n} values that do not satisfy the pattern {v}"),
+})  # fmt: skip
+
 
 class MySQLPlatform(Platform):
     name = "mysql"
     connection_types = ("mysql",)
     asset_types = ("my.sql",)
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
+    column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = CHECKS
 
     def default_schema(self, connection: Connection) -> str:
         """The connection's `database`."""
@@ -92,6 +102,10 @@ class MySQLPlatform(Platform):
 
     def quote_identifier(self, part: str) -> str:
         return part if set(part) <= _PLAIN and not part.isdigit() else _quote(part)
+
+    def literal(self, text: str) -> str:
+        """MySQL reads backslashes in string literals as escapes."""
+        return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
     def target(self, asset_name: str, connection: Connection, schema_prefix: str) -> Target:
         parts = asset_name.split(".")

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pybruin.config.connections.files import read_for_injection
 from pybruin.errors import BruinError
-from pybruin.platforms.ansi import AnsiPlatform, create_or_replace_table, strategies
-from pybruin.platforms.base import Database, Session, Strategy, Target, import_driver
+from pybruin.platforms.ansi import COLUMN_CHECKS, AnsiPlatform, counted, create_or_replace_table, strategies
+from pybruin.platforms.base import ColumnCheckSql, Database, Session, Strategy, Target, import_driver
 from pybruin.platforms.pool import PooledDatabase
 
 if TYPE_CHECKING:
@@ -72,12 +72,25 @@ STRATEGIES: Mapping[str, Mapping[str, Strategy]] = strategies(
     ensure=ensure_schema, exists=table_exists, replace=partial(create_or_replace_table, ensure=ensure_schema)
 )
 
+#: Upstream's Snowflake checks: `pattern` with REGEXP, which matches the whole value.
+CHECKS: Mapping[str, ColumnCheckSql] = MappingProxyType({
+    **COLUMN_CHECKS,
+    "accepted_values": counted("CAST({c} as STRING) NOT IN ({v})",
+                               "column '{c}' has {n} rows that are not in the accepted values"),
+    "pattern": counted("{c} NOT REGEXP {v}", "column {c} has {n} values that don't satisfy the pattern {v}"),
+})  # fmt: skip
+
 
 class SnowflakePlatform(AnsiPlatform):
     name = "snowflake"
     connection_types = ("snowflake",)
     asset_types = ("sf.sql",)
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
+    column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = CHECKS
+
+    def literal(self, text: str) -> str:
+        """Snowflake reads backslashes in string literals as escapes."""
+        return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
     def default_schema(self, connection: Connection) -> str:
         """The connection's `schema`, else PUBLIC."""
