@@ -103,6 +103,10 @@ def write_pipeline(project: BruinProject, case: Case) -> None:
     project.write("p/assets/orders.sql", sql_file(
         orders, "select 1 as id, 10 as amount union all select 2, 20 union all select 3, 30", case.asset_type,
         connection=CONNECTION, materialization={"type": "table"},
+        columns=[{"name": "id", "checks": [{"name": "unique"}, {"name": "not_null"}]},
+                 {"name": "amount",
+                  "checks": [{"name": "positive"}, {"name": "accepted_values", "value": [10, 20, 30]}]}],
+        custom_checks=[{"name": "three orders", "query": f"select count(*) from {orders}", "value": 3}],
     ))  # fmt: skip
     project.write("p/assets/total.sql", sql_file(
         total, f"select sum(amount) as total from {orders}", case.asset_type,
@@ -143,6 +147,13 @@ def test_pipeline_with_credentials_from(source: str, case: Case, project: BruinP
     assert {asset["status"] for asset in assets.values()} == {"succeeded"}, result.output
     assert case.rows(f"select total from {case.table('order_total')}") == [(60,)]
     assert case.rows(f"select id, amount from {case.table('orders')}") == [(1, 10), (2, 20), (3, 30)]
+    checks = assets[case.table("orders")]["checks"]
+    assert [(check["name"], check["status"]) for check in checks] == [
+        (f"{case.table('orders')}:id:unique", "succeeded"), (f"{case.table('orders')}:id:not_null", "succeeded"),
+        (f"{case.table('orders')}:amount:positive", "succeeded"),
+        (f"{case.table('orders')}:amount:accepted_values", "succeeded"),
+        (f"{case.table('orders')}:custom-check:three_orders", "succeeded"),
+    ]
     assert "[check] >> python sees" in result.stderr
     expected_source = {"vault": "vault", "aws": "aws"}.get(source, ".bruin.yml")
     assert assets[case.table("orders")]["secrets"] == [
