@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,30 @@ class BruinProject:
             [*BRUIN, *args], cwd=self.root, env=full_env, capture_output=True, text=True, timeout=timeout
         )
         return Result(done.returncode, done.stdout, done.stderr)
+
+    def spawn(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+        """`bruin` started in a session of its own, so a test can signal it or its process group; output piped."""
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("BRUIN_")}
+        full_env.update(env or {})
+        return subprocess.Popen(
+            [*BRUIN, *args],
+            cwd=self.root,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
+    def wait_for_text(self, relative: str, process: subprocess.Popen[str], timeout: float = 60) -> str:
+        """The text of a file an asset writes, once it is there and not empty, while `process` still runs."""
+        path = self.root / relative
+        deadline = time.monotonic() + timeout
+        while not (path.exists() and path.read_text()):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, f"{relative} was not written within {timeout}s"
+            time.sleep(0.05)
+        return path.read_text()
 
     def files_containing(self, needle: str) -> list[Path]:
         """Every file under the project whose bytes contain `needle` (for canary checks)."""

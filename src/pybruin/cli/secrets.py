@@ -5,7 +5,8 @@ JSON shapes (``-o json``), one object per row:
 * ``check``: ``{"pipeline", "asset", "key", "inject_as", "source", "status", "message"}``.
   ``inject_as`` is ``null`` for the connection an SQL asset runs on; ``source`` is the store that
   answered, or the backend that failed, ``null`` when nobody has the name; ``message``
-  says why a row is not ``ok`` (``null`` when it is).
+  says why a row is not ``ok`` (``null`` when it is). A connection whose credentials are
+  issued per run also has ``issued_by``: where they come from (``database/creds/etl``).
 * ``list``: ``{"key", "status", "source", "shadowed", "assets"}``; ``shadowed`` lists the
   later backends of a chain that also hold the key; ``assets`` are the assets using it.
 """
@@ -58,6 +59,7 @@ def check(path: Path, environment: str | None, config_file: str | None, output_f
                 "source": outcomes[ref.key].source,
                 "status": outcomes[ref.key].status,
                 "message": outcomes[ref.key].message,
+                **({"issued_by": outcomes[ref.key].issued_by} if outcomes[ref.key].issued_by else {}),
             }
             for ref in refs
         ]
@@ -72,13 +74,15 @@ def check(path: Path, environment: str | None, config_file: str | None, output_f
                 for ref in refs
             ],
         )
+        keys = [key for key in dict.fromkeys(ref.key for ref in refs) if outcomes[key].issued_by]
+        issued = [f"• {key}: per-run credentials from {outcomes[key].issued_by}" for key in keys]
         problems = [f"✘ {key}: {outcomes[key].message}" for key in dict.fromkeys(ref.key for ref in failed)]
         verdict = (
             f"✘ {len(failed)} of {len(refs)} secrets do not resolve."
             if failed
             else f"✓ All {len(refs)} secrets resolve."
         )
-        _emit("\n".join([table, "", *problems, verdict]))
+        _emit("\n".join([table, "", *issued, *problems, verdict]))
     if failed:
         raise click.exceptions.Exit(1)
 

@@ -28,6 +28,8 @@ class RunReport:
     results: list[TaskResult]
     received: Mapping[str, Sequence[ReceivedSecret]] = field(default_factory=dict)
     types: Mapping[str, str] = field(default_factory=dict)
+    #: The run's per-run credentials (see `run/leases.py`): lease ids, TTLs, whether revoked — never a credential.
+    leases: Sequence[Mapping[str, object]] = ()
 
     @property
     def succeeded(self) -> bool:
@@ -54,6 +56,7 @@ class RunReport:
                 }
                 for result in self.results
             ],
+            "leases": list(self.leases),
         }
 
     def manifest_json(self) -> str:

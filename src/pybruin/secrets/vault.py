@@ -29,11 +29,13 @@ from pybruin.secrets.base import (
 from pybruin.secrets.payload import connection_from_payload
 from pybruin.secrets.retrying import RetryPolicy
 from pybruin.secrets.transport import http_status_text, is_header_safe, is_transient_status, network_reason, status_kind
+from pybruin.secrets.vault_database import DatabaseRole, check_role, check_user_fields, database_role, issue
 
 if TYPE_CHECKING:
     import requests
 
     from pybruin.config.connections import Connection
+    from pybruin.secrets.leases import Leased
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +176,7 @@ class VaultBackend(SecretsBackend):
             raise BackendError("no vault credentials provided")
         self.settings = settings
         self._environ = environ
+        self._roles: dict[str, tuple[DatabaseRole, Connection]] = {}
         self._adapter = _open_adapter(settings.host, settings.timeout)
         try:
             self._adapter.token = settings.token or self._kubernetes_login(service_account_token_path)
@@ -193,25 +196,38 @@ class VaultBackend(SecretsBackend):
         )
 
     def get_connection(self, name: str) -> Connection | None:
+        """The connection at ``{mount}/data/{path}/{name}``; one naming a database role is kept for :meth:`lease`."""
         if not name.strip():
             raise BackendError("cannot read a Vault secret with an empty name")
         secret_path = f"{self.settings.path.strip('/')}/{name}"
         url = f"v1/{quote(self.settings.mount_path.strip('/'), safe='')}/data/{quote(secret_path, safe='')}"
-        failure = f"failed to read secret '{name}' from Vault"
-        try:
-            response = self._send("GET", url)
-        except _NoAnswer as err:
-            raise BackendError(f"{failure}: {err}", kind=err.kind) from None
-        if response.status_code == 404:
+        body = self._call("GET", url, f"failed to read secret '{name}' from Vault")
+        if body is None:
             log.debug("secret '%s' not found in Vault", name)
             return None
-        if not response.ok:
-            raise BackendError(f"{failure}: {_status_text(response.status_code)}", kind=_status_kind(response))
-        secret = _json_body(response).get("data")
+        secret = body.get("data")
         data = secret.get("data") if isinstance(secret, dict) else None
         if not isinstance(data, dict):
+            failure = f"failed to read secret '{name}' from Vault"
             raise BackendError(f"{failure}: Vault returned an empty response", kind="malformed")
-        return connection_from_payload(name, data, environ=self._environ, rule="trimmed")
+        details = data.get("details")
+        role = database_role(name, details) if isinstance(details, dict) else None
+        if role is not None:
+            data = {**data, "details": {key: value for key, value in details.items() if key != "dynamic"}}
+        connection = connection_from_payload(name, data, environ=self._environ, rule="trimmed")
+        if role is not None:
+            check_user_fields(name, connection)
+            self._roles[name] = (role, connection)
+        return connection
+
+    def lease(self, name: str) -> Leased | None:
+        """A new database user from the role the connection names (see ``vault_database.py``)."""
+        held = self._roles.get(name)
+        return None if held is None else issue(self._call, name, *held)
+
+    def describe_lease(self, name: str) -> str | None:
+        held = self._roles.get(name)
+        return None if held is None else check_role(self._call, name, held[0])
 
     def close(self) -> None:
         self._adapter.close()
@@ -237,6 +253,18 @@ class VaultBackend(SecretsBackend):
         if not isinstance(client_token, str) or not client_token.strip():
             raise BackendError(f"{failure}: Vault returned no client token", kind="malformed")
         return client_token
+
+    def _call(self, method: str, url: str, failure: str, **kwargs: Any) -> dict[str, Any] | None:
+        """One request: the JSON body of a successful answer, ``None`` for a 404, else a :class:`BackendError`."""
+        try:
+            response = self._send(method, url, **kwargs)
+        except _NoAnswer as err:
+            raise BackendError(f"{failure}: {err}", kind=err.kind) from None
+        if response.status_code == 404:
+            return None
+        if not response.ok:
+            raise BackendError(f"{failure}: {_status_text(response.status_code)}", kind=_status_kind(response))
+        return _json_body(response)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send one request, retrying transient failures within ``settings.timeout``.
