@@ -36,7 +36,20 @@ CHAIN_VALUES = "possible values: local, vault, doppler, aws, azure"
 
 # name → (module, label, settings, prefix, secret-valued settings, SDK credentials)
 DECLARED = {
-    "local": (local, "config file", {"BRUIN_CONFIG_FILE_CONTENT"}, None, set(), set()),
+    "local": (
+        local,
+        "config file",
+        {
+            "BRUIN_CONFIG_FILE_CONTENT",
+            "SOPS_AGE_KEY",
+            "SOPS_AGE_KEY_FILE",
+            "SOPS_AGE_KEY_CMD",
+            "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+        },
+        None,
+        {"SOPS_AGE_KEY"},
+        set(),
+    ),
     "vault": (
         vault,
         "vault client",
@@ -131,6 +144,7 @@ def test_the_variable_lists_follow_from_the_declarations() -> None:
         "BRUIN_AWS_SECRET_ACCESS_KEY",
         "BRUIN_AWS_SESSION_TOKEN",
         "BRUIN_AZURE_CLIENT_SECRET",
+        "SOPS_AGE_KEY",
     }
     assert (selection | settings, secret_valued) == (BACKEND_CREDENTIAL_VARIABLES, SECRET_VALUED_VARIABLES)
 
@@ -150,7 +164,7 @@ def test_inconsistent_declarations_are_refused(declaration: dict[str, object], r
 def test_importing_the_registry_loads_no_sdk() -> None:
     code = "import sys, pybruin.secrets.registry; print(' '.join(sorted(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    heavy = ("boto3", "botocore", "azure", "hvac", "httpx", "requests", "urllib3")
+    heavy = ("boto3", "botocore", "azure", "hvac", "httpx", "requests", "urllib3", "google", "keyring", "secretstorage")
     assert not [module for module in loaded if module.split(".")[0] in heavy]
 
 
