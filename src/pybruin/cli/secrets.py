@@ -128,3 +128,55 @@ def list_secrets(path: Path, environment: str | None, config_file: str | None, o
             for key, outcome in report.outcomes.items()
         ]
         _emit(plain_table(("KEY", "STATUS", "SOURCE", "SHADOWED", "USED BY"), rows))
+
+
+@command.command("set")
+@click.argument("name")
+@click.option(
+    "--type",
+    "type_key",
+    default="generic",
+    show_default=True,
+    help="The connection type; for anything but generic, the value is the connection's fields as a JSON object.",
+)
+@config_file_option
+@global_options
+def set_command(name: str, type_key: str, config_file: str | None) -> None:
+    """Store secret NAME in the OS keyring (--secrets-backend keyring), under this project's service.
+
+    The value is read from a hidden prompt, or from stdin when it is not a terminal; never from the command line.
+    """
+    from pybruin.inspection.keyring_entries import set_entry
+
+    app = state()
+    service = set_entry(
+        app.project_settings(Path.cwd(), environment=None, config_file=config_file),
+        app.masker,
+        name,
+        type_key,
+        _read_value(name, type_key),
+    )
+    click.echo(f"Stored secret '{name}' ({type_key}) in the OS keyring under service '{service}'")
+
+
+@command.command("delete")
+@click.argument("name")
+@config_file_option
+@global_options
+def delete_command(name: str, config_file: str | None) -> None:
+    """Delete secret NAME from the OS keyring, under this project's service."""
+    from pybruin.inspection.keyring_entries import delete_entry
+
+    app = state()
+    service = delete_entry(app.project_settings(Path.cwd(), environment=None, config_file=config_file), name)
+    click.echo(f"Deleted secret '{name}' from the OS keyring under service '{service}'")
+
+
+def _read_value(name: str, type_key: str) -> str:
+    """The secret's value: a hidden prompt on a terminal, else all of stdin without its final line end."""
+    stdin = click.get_text_stream("stdin")
+    if stdin.isatty():
+        what = "Value" if type_key == "generic" else "Fields (a JSON object)"
+        return click.prompt(f"{what} of {name}", hide_input=True, default="", show_default=False)
+    text = stdin.read()
+    return text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")

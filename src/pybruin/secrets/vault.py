@@ -11,7 +11,6 @@ only the status code is reported.
 from __future__ import annotations
 
 import logging
-import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from pybruin.secrets.base import (
 )
 from pybruin.secrets.payload import connection_from_payload
 from pybruin.secrets.retrying import RetryPolicy
+from pybruin.secrets.settings import RetrySettings, format_seconds
 from pybruin.secrets.transport import http_status_text, is_header_safe, is_transient_status, network_reason, status_kind
 from pybruin.secrets.vault_database import DatabaseRole, check_role, check_user_fields, database_role, issue
 
@@ -41,26 +41,8 @@ log = logging.getLogger(__name__)
 
 SERVICE_ACCOUNT_TOKEN_PATH = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
-_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_INTEGER = re.compile(r"[-+]?\d+")
 _UNIX_BASE_URL = "http://localhost"
 _TOKEN_HEADER = "X-Vault-Token"
-
-
-def parse_go_duration(text: str) -> float:
-    """Return the seconds in a Go duration (``500ms``, ``1h30m``, ``-2s``, ``0``).
-
-    Settings use Go's syntax so they stay interchangeable with upstream Bruin.
-    Raises ``ValueError`` for anything else, including a number without a unit.
-    """
-    if text.lstrip("+-") == "0":
-        return 0.0
-    if not _DURATION.fullmatch(text):
-        raise ValueError(f"invalid duration {text!r}")
-    seconds = sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(text))
-    return -seconds if text.startswith("-") else seconds
 
 
 def validate_vault_address(host: str) -> None:
@@ -121,12 +103,7 @@ class VaultSettings:
         mount_path = environ.get("BRUIN_VAULT_MOUNT_PATH", "")
         if not mount_path:
             raise BackendError("BRUIN_VAULT_MOUNT_PATH env variable not set")
-        timeout = _positive_duration(environ, "BRUIN_VAULT_TIMEOUT", cls.timeout)
-        wait_min = _positive_duration(environ, "BRUIN_VAULT_RETRY_WAIT_MIN", cls.retry_wait_min)
-        wait_max = _positive_duration(environ, "BRUIN_VAULT_RETRY_WAIT_MAX", cls.retry_wait_max)
-        max_retries = _non_negative_int(environ, "BRUIN_VAULT_MAX_RETRIES", cls.max_retries)
-        if wait_max < wait_min:
-            raise BackendError("BRUIN_VAULT_RETRY_WAIT_MAX must be greater than or equal to BRUIN_VAULT_RETRY_WAIT_MIN")
+        retry = RetrySettings.from_env(environ, "BRUIN_VAULT_")
         if token and not is_header_safe(token):
             raise BackendError("BRUIN_VAULT_TOKEN contains characters that cannot be sent in an HTTP header")
         return cls(
@@ -136,21 +113,16 @@ class VaultSettings:
             token=token,
             role=role,
             k8s_auth_mount=environ.get("BRUIN_VAULT_K8S_AUTH_MOUNT") or cls.k8s_auth_mount,
-            timeout=timeout,
-            retry_wait_min=wait_min,
-            retry_wait_max=wait_max,
-            max_retries=max_retries,
+            timeout=retry.timeout,
+            retry_wait_min=retry.retry_wait_min,
+            retry_wait_max=retry.retry_wait_max,
+            max_retries=retry.max_retries,
         )
 
     @property
     def retry_policy(self) -> RetryPolicy:
         """Upstream's: ``max_retries`` after the first attempt, backoff between the waits, all within ``timeout``."""
-        return RetryPolicy(
-            max_attempts=self.max_retries + 1,
-            backoff_min=self.retry_wait_min,
-            backoff_max=self.retry_wait_max,
-            deadline=self.timeout,
-        )
+        return RetrySettings(self.timeout, self.max_retries, self.retry_wait_min, self.retry_wait_max).policy
 
 
 class VaultBackend(SecretsBackend):
@@ -298,7 +270,7 @@ class VaultBackend(SecretsBackend):
                 if retrying.out_of_time:
                     break
                 return response
-        raise _NoAnswer(f"no answer within {_format_seconds(self.settings.timeout)} (BRUIN_VAULT_TIMEOUT)")
+        raise _NoAnswer(f"no answer within {format_seconds(self.settings.timeout)} (BRUIN_VAULT_TIMEOUT)")
 
 
 class _NoAnswer(Exception):
@@ -373,28 +345,6 @@ def _unix_socket_adapter(socket_path: str) -> Any:
     return UnixSocketAdapter(max_retries=0)
 
 
-def _positive_duration(environ: Mapping[str, str], variable: str, default: float) -> float:
-    text = environ.get(variable, "")
-    if not text:
-        return default
-    try:
-        seconds = parse_go_duration(text)
-    except ValueError:
-        seconds = 0.0
-    if seconds <= 0:
-        raise BackendError(f"{variable} must be a positive duration")
-    return seconds
-
-
-def _non_negative_int(environ: Mapping[str, str], variable: str, default: int) -> int:
-    text = environ.get(variable, "")
-    if not text:
-        return default
-    if not _INTEGER.fullmatch(text) or int(text) < 0:
-        raise BackendError(f"{variable} must be a non-negative integer")
-    return int(text)
-
-
 def _is_transient(status: int) -> bool:
     return status == 412 or is_transient_status(status)
 
@@ -413,10 +363,6 @@ def _json_body(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _format_seconds(seconds: float) -> str:
-    return f"{seconds:g}s" if seconds >= 1 else f"{seconds * 1000:g}ms"
 
 
 STORE = StoreDeclaration(
