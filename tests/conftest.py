@@ -21,6 +21,21 @@ pytest_plugins = sorted(
 
 BRUIN = [sys.executable, "-m", "pybruin"]
 
+#: A Python asset receiving secret `API_KEY` and connection `pg`: writes the digest of both values to `out/digest`
+#: (so no value ever reaches a file) and prints the key, which must show masked. Append checks of its own.
+DIGEST_READER = '''"""@bruin
+name: reader
+secrets:
+  - key: API_KEY
+  - key: pg
+@bruin"""
+import hashlib, json, os, pathlib
+pathlib.Path("out").mkdir(exist_ok=True)
+pg = json.loads(os.environ["pg"])
+pathlib.Path("out/digest").write_text(hashlib.sha256((os.environ["API_KEY"] + pg["password"]).encode()).hexdigest())
+print("api key:", os.environ["API_KEY"])
+'''
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
@@ -56,11 +71,21 @@ class BruinProject:
         path.write_text(textwrap.dedent(text).lstrip("\n"))
         return path
 
-    def bruin(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120) -> Result:
+    def bruin(
+        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120, stdin: str | None = None
+    ) -> Result:
+        """Run `bruin` here; its stdin is `stdin` (a pipe), or nothing."""
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BRUIN_")}
         full_env.update(env or {})
         done = subprocess.run(
-            [*BRUIN, *args], cwd=self.root, env=full_env, capture_output=True, text=True, timeout=timeout
+            [*BRUIN, *args],
+            cwd=self.root,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
         )
         return Result(done.returncode, done.stdout, done.stderr)
 

@@ -130,7 +130,7 @@ def list_secrets(path: Path, environment: str | None, config_file: str | None, o
         _emit(plain_table(("KEY", "STATUS", "SOURCE", "SHADOWED", "USED BY"), rows))
 
 
-@command.command("set")
+@command.command("set", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("name")
 @click.option(
     "--type",
@@ -148,6 +148,10 @@ def set_command(name: str, type_key: str, config_file: str | None) -> None:
     """
     from pybruin.inspection.keyring_entries import set_entry
 
+    if click.get_current_context().args:  # never quoted: it may well be the secret itself
+        raise click.UsageError(
+            "the value is never taken from the command line: type it at the prompt or pipe it on stdin"
+        )
     app = state()
     service = set_entry(
         app.project_settings(Path.cwd(), environment=None, config_file=config_file),
