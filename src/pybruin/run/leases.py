@@ -72,10 +72,20 @@ class _Kept:
 class RunLeases:
     """Every lease of one run; use it as a context manager around the run, so that leaving it revokes them."""
 
-    def __init__(self, output: RunOutput, masker: Masker, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        output: RunOutput,
+        masker: Masker,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        longest_wait: float | None = None,
+    ) -> None:
+        """``clock`` tells the time renewals are due by; the renewer waits ``longest_wait`` seconds at most
+        before looking at it again (``None``: until the next renewal is due)."""
         self.output = output
         self.masker = masker
         self._now = clock
+        self._longest_wait = longest_wait
         self._kept: list[_Kept] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -149,7 +159,8 @@ class RunLeases:
                 due = [kept.next_renewal for kept in self._kept if kept.next_renewal is not None]
             if not due:
                 return
-            if self._stop.wait(max(0.0, min(due) - self._now())):
+            wait = max(0.0, min(due) - self._now())
+            if self._stop.wait(wait if self._longest_wait is None else min(wait, self._longest_wait)):
                 return
             for kept in list(self._kept):
                 if kept.next_renewal is not None and kept.next_renewal <= self._now():
