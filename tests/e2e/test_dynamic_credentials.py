@@ -343,3 +343,14 @@ def test_a_dynamic_connection_in_a_chain(project, chain_env):
     sources = {s["key"]: s["source"] for a in manifest(project)["assets"] for s in a["secrets"]}
     assert sources == {"warehouse": "vault", "local_only": ".bruin.yml"}
     assert dynamic.users() == []
+
+
+def test_connections_test_logs_in_as_a_user_made_for_the_test(project, dynamic_database):
+    dynamic = dynamic_database()
+    env = store(project, dynamic, "dyn-ping")
+
+    result = project.bruin("--secrets-backend", "vault", "connections", "test", "--name", "warehouse", env=env)
+
+    assert result.returncode == 0, result.output
+    assert result.stdout == "Successfully tested connection 'warehouse' in environment: default\n"
+    assert dynamic.users() == [] and dynamic.leases() == []
