@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import time
@@ -353,4 +354,53 @@ def test_connections_test_logs_in_as_a_user_made_for_the_test(project, dynamic_d
 
     assert result.returncode == 0, result.output
     assert result.stdout == "Successfully tested connection 'warehouse' in environment: default\n"
+    assert dynamic.users() == [] and dynamic.leases() == []
+
+
+def scoped_token(dynamic: DynamicDatabase, path: str, *, revoke: bool) -> str:
+    """A token that may read the KV secrets under `path` and issue users of the role; revoke only if asked."""
+    client = dynamic.vault.client()
+    policy = f'path "secret/data/{path}/*" {{ capabilities = ["read"] }}\n'
+    policy += f'path "{dynamic.mount}/creds/{dynamic.role}" {{ capabilities = ["read"] }}\n'
+    policy += 'path "sys/leases/renew" { capabilities = ["update"] }\n'
+    if revoke:
+        policy += 'path "sys/leases/revoke" { capabilities = ["update"] }\n'
+    client.sys.create_or_update_policy(name=path, policy=policy)
+    return client.auth.token.create(policies=[path], ttl="10m", no_parent=True)["auth"]["client_token"]
+
+
+def test_a_token_that_may_not_revoke_leaves_the_user_to_its_ttl_and_says_so(project, dynamic_database):
+    dynamic = dynamic_database()
+    env = store(project, dynamic, "dyn-norevoke")
+    env["BRUIN_VAULT_TOKEN"] = scoped_token(dynamic, "dyn-norevoke", revoke=False)
+    project.write("p/assets/who_py.py", USER_ASSET)
+
+    result = project.bruin("--secrets-backend", "vault", "run", "p", env=env)
+    check = project.bruin("--secrets-backend", "vault", "secrets", "check", "-o", "json", "p", env=env)
+
+    assert result.returncode == 0, result.output
+    assert re.search(
+        r"Could not revoke the per-run credentials of connection 'warehouse'; "
+        r"they expire by their TTL within 3[0-9]{3}s: failed to revoke the lease of connection 'warehouse': "
+        r"Vault returned HTTP status 403 \(Forbidden\)",
+        result.stdout,
+    ), result.stdout
+    (lease,) = manifest(project)["leases"]
+    assert lease["revoked"] is False
+    assert dynamic.users() == [(project.root / "out" / "user.txt").read_text()]
+    assert json.loads(check.stdout)[0]["status"] == "denied", "reading the role needs its own capability"
+    dynamic.vault.client().sys.revoke_prefix(f"{dynamic.mount}/creds/{dynamic.role}")
+    assert dynamic.users() == []
+
+
+def test_a_scoped_token_with_the_documented_policy_is_enough(project, dynamic_database):
+    dynamic = dynamic_database()
+    env = store(project, dynamic, "dyn-scoped")
+    env["BRUIN_VAULT_TOKEN"] = scoped_token(dynamic, "dyn-scoped", revoke=True)
+    project.write("p/assets/who_py.py", USER_ASSET)
+
+    result = project.bruin("--secrets-backend", "vault", "run", "p", env=env)
+
+    assert result.returncode == 0, result.output
+    assert manifest(project)["leases"][0]["revoked"] is True, result.stdout
     assert dynamic.users() == [] and dynamic.leases() == []
