@@ -357,8 +357,11 @@ def test_connections_test_logs_in_as_a_user_made_for_the_test(project, dynamic_d
     assert dynamic.users() == [] and dynamic.leases() == []
 
 
-def scoped_token(dynamic: DynamicDatabase, path: str, *, revoke: bool) -> str:
-    """A token that may read the KV secrets under `path` and issue users of the role; revoke only if asked."""
+def with_scoped_token(project: BruinProject, dynamic: DynamicDatabase, path: str, *, revoke: bool) -> dict[str, str]:
+    """Store `warehouse` at `path`; the env reading it with a token that may read the KV secrets there and
+    issue and renew users of the role, and revoke them only if asked (never read the role: `secrets check`
+    is denied)."""
+    env = store(project, dynamic, path)
     client = dynamic.vault.client()
     policy = f'path "secret/data/{path}/*" {{ capabilities = ["read"] }}\n'
     policy += f'path "{dynamic.mount}/creds/{dynamic.role}" {{ capabilities = ["read"] }}\n'
@@ -366,14 +369,15 @@ def scoped_token(dynamic: DynamicDatabase, path: str, *, revoke: bool) -> str:
     if revoke:
         policy += 'path "sys/leases/revoke" { capabilities = ["update"] }\n'
     client.sys.create_or_update_policy(name=path, policy=policy)
-    return client.auth.token.create(policies=[path], ttl="10m", no_parent=True)["auth"]["client_token"]
+    token = client.auth.token.create(policies=[path], ttl="10m", no_parent=True)
+    env["BRUIN_VAULT_TOKEN"] = token["auth"]["client_token"]
+    project.write("p/assets/who_py.py", USER_ASSET)
+    return env
 
 
 def test_a_token_that_may_not_revoke_leaves_the_user_to_its_ttl_and_says_so(project, dynamic_database):
     dynamic = dynamic_database()
-    env = store(project, dynamic, "dyn-norevoke")
-    env["BRUIN_VAULT_TOKEN"] = scoped_token(dynamic, "dyn-norevoke", revoke=False)
-    project.write("p/assets/who_py.py", USER_ASSET)
+    env = with_scoped_token(project, dynamic, "dyn-norevoke", revoke=False)
 
     result = project.bruin("--secrets-backend", "vault", "run", "p", env=env)
     check = project.bruin("--secrets-backend", "vault", "secrets", "check", "-o", "json", "p", env=env)
@@ -395,9 +399,7 @@ def test_a_token_that_may_not_revoke_leaves_the_user_to_its_ttl_and_says_so(proj
 
 def test_a_scoped_token_with_the_documented_policy_is_enough(project, dynamic_database):
     dynamic = dynamic_database()
-    env = store(project, dynamic, "dyn-scoped")
-    env["BRUIN_VAULT_TOKEN"] = scoped_token(dynamic, "dyn-scoped", revoke=True)
-    project.write("p/assets/who_py.py", USER_ASSET)
+    env = with_scoped_token(project, dynamic, "dyn-scoped", revoke=True)
 
     result = project.bruin("--secrets-backend", "vault", "run", "p", env=env)
 
