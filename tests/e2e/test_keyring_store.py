@@ -196,3 +196,34 @@ def test_a_locked_keyring_is_one_clear_line(project, tmp_path):
     assert result.returncode == 1
     locked = "the OS keyring is locked; unlock it (log in to the desktop session) and try again"
     assert f"✘ API_KEY: {locked}" in result.stdout
+
+
+def test_on_a_terminal_the_value_is_read_from_a_hidden_prompt(keyring_project, keyring_env):
+    import os
+    import pty
+    import sys
+    import time
+
+    project, env = keyring_project
+    value = secret()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("BRUIN_")} | env
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: bruin on a terminal of its own
+        os.chdir(project.root)
+        os.execve(sys.executable, [sys.executable, "-m", "pybruin", "secrets", "set", "TYPED"], full_env)
+    shown = b""
+    deadline = time.monotonic() + 60
+    while b"Value of TYPED: " not in shown and time.monotonic() < deadline:
+        shown += os.read(terminal, 1024)
+    os.write(terminal, value.encode() + b"\n")
+    try:
+        while chunk := os.read(terminal, 1024):
+            shown += chunk
+    except OSError:  # the terminal closes when bruin exits
+        pass
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0, shown
+    assert value.encode() not in shown, "the prompt echoed the value"
+    assert b"Stored secret 'TYPED' (generic)" in shown
+    assert json.loads(stored(env, "TYPED") or "")["details"] == {"value": value}
