@@ -27,6 +27,13 @@ class DuckDBPlatform(AnsiPlatform):
         return "main"
 
     def open(self, connection: Connection) -> Database:
+        if connection.lakehouse is not None:
+            # Attaching an Iceberg or DuckLake catalog is not implemented; running without it would write
+            # to the plain file instead of the lakehouse the user configured.
+            raise BruinError(
+                f"connection '{connection.name}': 'lakehouse' (an attached Iceberg or DuckLake catalog) "
+                "is not supported by pybruin yet"
+            )
         return DuckDBDatabase(self, connection)
 
     def database_key(self, connection: Connection) -> Hashable:

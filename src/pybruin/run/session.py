@@ -55,6 +55,10 @@ class RunSettings:
     variables: tuple[str, ...] = ()
     workers: int = 16
     downstream: bool = False
+    #: `--only` values: `main`, `checks`, `push-metadata` (none: everything).
+    only: tuple[str, ...] = ()
+    #: `--single-check`: the id of the one check to run.
+    single_check: str | None = None
     mask_credentials: bool = True
     pristine_env: bool = False
     log_file: bool = True
@@ -94,12 +98,17 @@ def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcom
     problems = [issue for issue in validate_pipeline(pipeline, None) if issue.severity == "error"]
     if problems:
         raise BruinError("validation failed: " + "; ".join(f"{i.asset or i.file}: {i.message}" for i in problems))
-    plan = build_plan(
-        pipeline,
-        sql_types=frozenset(SQL_ASSET_TYPES),
-        targets=[target] if target is not None else (),
-        downstream=settings.downstream,
-    )
+    try:
+        plan = build_plan(
+            pipeline,
+            sql_types=frozenset(SQL_ASSET_TYPES),
+            targets=[target] if target is not None else (),
+            downstream=settings.downstream,
+            only=settings.only,
+            single_check=settings.single_check,
+        )
+    except BruinError as exc:
+        raise BruinError(f"Failed to filter assets: {exc}") from None
     context = _run_context(settings, project.environ, pipeline_name=pipeline.name, commit=pipeline.commit,
                            schema_prefix=project.environment.schema_prefix, declared=pipeline.variables)  # fmt: skip
 
