@@ -52,6 +52,11 @@ ASSET_LEVEL = {
         {"assets/bad.asset.yml": "name: bad\ntype: duckdb.seed\nparameters:\n  path: seed.csv\n"},
         "assets/bad.asset.yml",
     ),
+    "materialization partition_by / cluster_by of a BigQuery or Snowflake table": (
+        {"assets/bad.sql": SQL_HEADER.format(
+            type="bq.sql", extra="materialization:\n  type: table\n  cluster_by: [id]\n")},
+        "assets/bad.sql",
+    ),
     "sensor assets (type: *.sensor.*)": (
         {"assets/bad.sql": SQL_HEADER.format(type="duckdb.sensor.query", extra="")},
         "assets/bad.sql",

@@ -75,6 +75,12 @@ def _variants(_asset: Asset, pipeline: Pipeline) -> bool:
     return bool(pipeline.definition.get("variants"))
 
 
+def _clustered_warehouse_table(asset: Asset, _pipeline: Pipeline) -> bool:
+    """BigQuery and Snowflake build tables with these (DuckDB and PostgreSQL ignore them, as upstream does)."""
+    mat = asset.materialization
+    return asset.type in ("bq.sql", "sf.sql") and bool(mat.get("partition_by") or mat.get("cluster_by"))
+
+
 def _macros(_asset: Asset, pipeline: Pipeline) -> bool:
     return (pipeline.directory / "macros").is_dir() or bool(pipeline.definition.get("macros"))
 
@@ -94,6 +100,8 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
     Unsupported("metadata_push in pipeline.yml", _metadata_push),
     Unsupported("variants in pipeline.yml", _variants),
     Unsupported("macros (the pipeline's macros/ folder)", _macros),
+    Unsupported("materialization partition_by / cluster_by of a BigQuery or Snowflake table",
+                _clustered_warehouse_table),
 )
 
 
