@@ -302,3 +302,27 @@ def test_cancel_stops_a_table_rebuild_and_keeps_the_old_table(database: MySQLDat
     assert database.rows("select id from t") == [(1,)]
     assert database.relations() == [(database.name, "t", "BASE TABLE")]  # MySQL dropped the unfinished build
     assert thread_id(databases, my) != cancelled  # a cancelled connection is not pooled again
+
+
+def test_tls_with_the_servers_ca_and_a_client_certificate(database: MySQLDatabase, databases: Databases) -> None:
+    tls = database.server.tls
+    database.server.execute(f"ALTER USER '{USER}'@'%' REQUIRE X509")
+    try:
+        plain = failure(sql_asset("x", "select 1"), connection_to(database), databases)
+        secured = connection_to(database, name="tls", ssl_ca_path=str(tls / "ca.pem"),
+                                ssl_cert_path=str(tls / "client-cert.pem"), ssl_key_path=str(tls / "client-key.pem"))
+        with databases.session(secured) as session:
+            cipher = session.query("show session status like 'Ssl_cipher'")
+    finally:
+        database.server.execute(f"ALTER USER '{USER}'@'%' REQUIRE NONE")
+
+    where = f"127.0.0.1:{database.server.port}"
+    assert plain.startswith(f"asset 'x': could not connect to mysql connection 'my' at {where}: access denied")
+    assert cipher[0][1]  # the session is encrypted
+
+
+def test_unreadable_tls_files_are_named(database: MySQLDatabase, databases: Databases) -> None:
+    message = failure(sql_asset("x", "select 1"), connection_to(database, ssl_ca_path="/nonexistent/ca.pem"),
+                      databases)  # fmt: skip
+
+    assert message == "asset 'x': connection 'my': cannot read ssl_ca_path '/nonexistent/ca.pem'"

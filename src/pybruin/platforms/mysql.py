@@ -17,6 +17,7 @@ The `driver` field selects the SQLAlchemy driver upstream hands to ingestr; SQL 
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -142,15 +143,22 @@ class MySQLDatabase(PooledDatabase):
         from pymysql.constants import CLIENT
 
         c = self.connection
-        ssl = {key: path for key, path in (("ca", c.ssl_ca_path), ("cert", c.ssl_cert_path),
-                                           ("key", c.ssl_key_path)) if path}  # fmt: skip
+        for field, path in (("ssl_ca_path", c.ssl_ca_path), ("ssl_cert_path", c.ssl_cert_path),
+                            ("ssl_key_path", c.ssl_key_path)):  # fmt: skip
+            if path and not os.access(path, os.R_OK):
+                raise BruinError(f"connection '{c.name}': cannot read {field} '{path}'")
         try:
             return self._pymysql.connect(
                 host=self._host, port=self._port, user=c.username or None, password=c.password,
                 database=(c.database or None) if database else None, autocommit=True, charset="utf8mb4",
-                connect_timeout=CONNECT_TIMEOUT_SECONDS, client_flag=CLIENT.MULTI_STATEMENTS,
-                ssl={f"ssl_{key}": path for key, path in ssl.items()} or None, local_infile=False,
+                connect_timeout=CONNECT_TIMEOUT_SECONDS, client_flag=CLIENT.MULTI_STATEMENTS, local_infile=False,
+                ssl_ca=c.ssl_ca_path or None, ssl_cert=c.ssl_cert_path or None, ssl_key=c.ssl_key_path or None,
             )  # fmt: skip
+        except (OSError, ValueError) as exc:  # a TLS file that is no certificate or key (ssl says which kind)
+            raise BruinError(
+                f"could not connect to mysql connection '{c.name}': the TLS files cannot be used: "
+                f"{exc.strerror or type(exc).__name__}"
+            ) from None
         except self._pymysql.err.Error as exc:
             reason = str(self.error(exc))
             raise BruinError(
