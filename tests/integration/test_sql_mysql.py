@@ -7,15 +7,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
+import sql_assets as shared
 from fixtures.mysql_server import MySQLDatabase
 from pybruin.config.connections import Connection, build_connection
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Asset
-from pybruin.platforms.run import Databases, run_sql_asset
+from pybruin.platforms.run import Databases
+from sql_assets import run
 
 # The password holds characters a hand-built DSN would get wrong.
 CANARY_PASSWORD = "canary-my pw'=\\@x;" + uuid.uuid4().hex[:8]
@@ -39,25 +40,11 @@ def databases() -> Iterator[Databases]:
 
 
 def sql_asset(name: str, sql: str, **materialization: str) -> Asset:
-    file = Path(f"assets/{name}.sql")
-    return Asset(
-        name=name, type="my.sql", definition_file=file, executable_file=file, content=sql,
-        materialization=materialization,
-    )  # fmt: skip
-
-
-def run(asset: Asset, connection: Connection, databases: Databases, schema_prefix: str = "") -> None:
-    run_sql_asset(asset, connection, databases, rendered_sql=asset.content, schema_prefix=schema_prefix)
+    return shared.sql_asset(name, sql, "my.sql", **materialization)
 
 
 def failure(asset: Asset, connection: Connection, databases: Databases) -> str:
-    with pytest.raises(BruinError) as caught:
-        run(asset, connection, databases)
-    message = str(caught.value)
-    assert "\n" not in message
-    assert CANARY_PASSWORD not in message
-    assert caught.value.__suppress_context__
-    return message
+    return shared.failure(asset, connection, databases, never_shown=[CANARY_PASSWORD])
 
 
 def thread_id(databases: Databases, connection: Connection) -> int:
