@@ -19,6 +19,8 @@ pytest_plugins = sorted(
 )
 
 BRUIN = [sys.executable, "-m", "pybruin"]
+EMPTY_CONFIG = "environments:\n  default:\n    connections: {}\n"
+GOOD_ASSET = '"""@bruin\nname: a\n@bruin"""\nprint("a")\n'
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -70,6 +72,16 @@ class BruinProject:
             if path.is_file() and ".git" not in path.parts and needle.encode() in path.read_bytes():
                 hits.append(path)
         return hits
+
+
+def assert_one_line_error(result: Result, *fragments: str) -> None:
+    """Bad input: exit 1, no traceback, one line on stderr holding every fragment."""
+    assert result.returncode == 1, result.output
+    assert "Traceback" not in result.output
+    error_lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(error_lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in error_lines[0], error_lines[0]
 
 
 @pytest.fixture

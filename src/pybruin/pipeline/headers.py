@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from pybruin.config.yamlfiles import yaml_error
+from pybruin.config.yamlfiles import BoundedAliases, yaml_error
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Dependency, SecretMapping
 
@@ -44,7 +44,7 @@ _SECRET_EXAMPLE = "'{key: NAME, inject_as: ENV_VAR}'"
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):
+class _Loader(BoundedAliases, _BaseLoader):
     """Reads scalars the way Bruin's YAML 1.2 parser does: dates stay strings, only true/false are booleans."""
 
 

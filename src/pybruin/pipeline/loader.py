@@ -134,8 +134,16 @@ def _walk(folder: Path, wanted: Callable[[str], bool]) -> Iterator[Path]:
         if entry.is_dir(follow_symlinks=False):
             if entry.name not in SKIP_DIRECTORIES:
                 yield from _walk(Path(entry.path), wanted)
-        elif wanted(entry.name) and entry.is_file():
+        elif wanted(entry.name) and _is_file(entry):
             yield Path(entry.path)
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """Whether the entry is a file (following symlinks); a symlink loop or an unreadable link is an error."""
+    try:
+        return entry.is_file()
+    except OSError as exc:
+        raise BruinError(f"{entry.path}: cannot read the file: {exc.strerror or type(exc).__name__}") from None
 
 
 def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Asset:

@@ -46,6 +46,8 @@ KNOWN_TYPES = frozenset(
 )
 
 _VALID_NAME = re.compile(r"[\w.-]+", re.ASCII)
+# What execve can pass as a variable name: anything but '=' and NUL; control characters are refused too.
+_ENV_NAME = re.compile(r"[^=\x00-\x1f\x7f]+")
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,12 @@ def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:
         if not secret.key.strip():
             yield "error", "Secrets must have a `key` attribute"
             continue
+        if not _ENV_NAME.fullmatch(secret.inject_as):
+            yield "error", (
+                f"secret '{_printable(secret.key)}' is injected as '{_printable(secret.inject_as)}', which is not a "
+                "valid environment variable name (it may not contain '=', NUL or other control characters)"
+            )
+            continue
         earlier = keys_by_variable.setdefault(secret.inject_as, secret.key)
         if earlier != secret.key:
             yield (
@@ -137,3 +145,8 @@ def _missing_connections(
         if name not in known_connections:
             kind = "connection" if name == needs.connection else "secret"
             yield "error", f"{kind} '{name}' is not defined in {store}"
+
+
+def _printable(text: str) -> str:
+    """A name as it can be shown on one line: control characters escaped."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode() for char in text)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from datetime import datetime
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pybruin.masking import Masker
+from pybruin.run.files import PendingFile
 
 ADD_MASK_COMMAND = b"::add-mask::"
 _MAX_PENDING_LINE = 64 * 1024
@@ -34,11 +34,7 @@ class RunOutput:
         self._terminal = terminal
         self._timestamps = timestamps
         self._lock = threading.Lock()
-        self._log: BinaryIO | None = None
-        if log_path is not None:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            self._log = os.fdopen(fd, "ab")
+        self._log = PendingFile(log_path) if log_path is not None else None
 
     def prefix(self, asset: str | None = None) -> bytes:
         parts = []
@@ -72,8 +68,7 @@ class RunOutput:
             self._terminal.write(data)
             self._terminal.flush()
             if self._log is not None:
-                self._log.write(plain)
-                self._log.flush()
+                self._log.handle.write(plain)
 
     def _uncoloured_if_hiding(self, line: bytes) -> bytes:
         """The line as is, or without its colour codes and masked when they were splitting a secret."""
@@ -87,9 +82,11 @@ class RunOutput:
         return AssetStream(self, asset)
 
     def close(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        """Put the run log in place, complete."""
+        with self._lock:
+            log, self._log = self._log, None
+        if log is not None:
+            log.publish()
 
 
 class AssetStream:
