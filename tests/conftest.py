@@ -74,6 +74,27 @@ class BruinProject:
         return hits
 
 
+def processes_with(marker: str) -> list[int]:
+    """The live processes whose environment holds `marker` (tests run as root, so every environ is readable).
+
+    A run's processes inherit the variables of `bruin run`, so a unique one given to it finds every process
+    it (or an asset of it) started, whatever process group or session they moved to.
+    """
+    found = []
+    needle = marker.encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
 def assert_one_line_error(result: Result, *fragments: str) -> None:
     """Bad input: exit 1, no traceback, one line on stderr holding every fragment."""
     assert result.returncode == 1, result.output

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from pybruin.config.yamlfiles import BoundedAliases, yaml_error
+from pybruin.durations import go_duration_nanoseconds
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Dependency, SecretMapping
 
@@ -207,6 +208,8 @@ class HeaderFields:
     parameters: dict = field(default_factory=dict)
     materialization: dict = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    #: Nanoseconds (a Go duration as written); None when not set, as 0 is.
+    timeout: int | None = None
 
 
 _TEXT_FIELDS = ("name", "type", "description", "connection", "image", "instance", "owner", "start_date", "run")
@@ -225,7 +228,21 @@ def read_fields(definition: Definition) -> HeaderFields:
         parameters=definition.mapping("parameters"),
         materialization=materialization,
         tags=definition.texts("tags"),
+        timeout=_timeout(definition),
     )
+
+
+def _timeout(definition: Definition) -> int | None:
+    """`timeout: 30s`: a Go duration string; a bare number is refused, as upstream's YAML decoder does."""
+    value = definition.data.get("timeout")
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return go_duration_nanoseconds(value.strip())
+    except ValueError:
+        raise definition.error("'timeout' must be a duration such as 30s, 5m or 1h30m", "timeout") from None
 
 
 def _secrets(definition: Definition) -> list[SecretMapping]:

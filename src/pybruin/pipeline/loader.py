@@ -59,6 +59,7 @@ def load_pipeline(path: Path) -> Pipeline:
         variables=_variables(spec),
         commit=spec.text("commit") or "",
         pristine_env=bool(spec.flag("pristine_env")),
+        default_timeout=defaults.timeout,
         assets=_load_assets(definition_file.parent, defaults),
         definition=spec.data,
     )
@@ -177,6 +178,7 @@ def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Ass
         instance=own.instance or defaults.instance or None,
         start_date=own.start_date or defaults.start_date or None,
         tags=_append_missing(own.tags, defaults.tags, key=str),
+        timeout=own.timeout or defaults.timeout or None,
     )
 
 

@@ -46,6 +46,8 @@ class Asset:
     instance: str | None = None
     start_date: str | None = None
     tags: list[str] = field(default_factory=list)
+    #: Nanoseconds each run of the asset may take (its own `timeout`, else the pipeline's); None: no limit.
+    timeout: int | None = None
 
 
 @dataclass
@@ -57,6 +59,8 @@ class Pipeline:
     variables: dict[str, dict] = field(default_factory=dict)
     commit: str = ""
     pristine_env: bool = False
+    #: `default.timeout` of pipeline.yml in nanoseconds; None when not set.
+    default_timeout: int | None = None
     assets: list[Asset] = field(default_factory=list)
     # pipeline.yml as parsed, for the keys pybruin reports as unsupported rather than acting on.
     definition: dict = field(default_factory=dict)

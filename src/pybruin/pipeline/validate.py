@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pybruin.durations import SECOND
 from pybruin.pipeline.dag import find_cycles
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.needs import asset_needs
@@ -84,6 +85,8 @@ def _pipeline_problems(pipeline: Pipeline) -> Iterator[str]:
         )
     elif not _VALID_NAME.fullmatch(pipeline.name):
         yield "The pipeline name must be made of alphanumeric characters, dashes, dots and underscores"
+    if pipeline.default_timeout and pipeline.default_timeout < SECOND:
+        yield "Pipeline default timeout must be at least 1s"
 
 
 def _asset_problems(
@@ -107,6 +110,9 @@ def _asset_problems(
 
     if asset.type == "python" and asset.materialization.get("type") == "table" and not asset.connection:
         yield "error", "A task with materialization must have a connection defined"
+
+    if asset.timeout and asset.timeout < SECOND:
+        yield "error", "Asset timeout must be at least 1s"
 
     yield from _secret_problems(asset)
     if known_connections is not None:

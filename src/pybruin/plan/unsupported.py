@@ -89,7 +89,6 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
     Unsupported("columns[].checks (column checks)", _column_checks),
     Unsupported("custom_checks", _declared("custom_checks")),
     Unsupported("hooks", _declared("hooks")),
-    Unsupported("timeout", _declared("timeout")),
     Unsupported("interval_modifiers", _declared("interval_modifiers")),
     Unsupported("unit_tests", _declared("unit_tests")),
     Unsupported("extends", _declared("extends")),

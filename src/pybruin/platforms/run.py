@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pybruin.config.connections import Connection
     from pybruin.pipeline.model import Asset
     from pybruin.platforms.base import Database, Platform, Session
+    from pybruin.run.cancel import Cancellation
 
 
 class Databases:
@@ -87,11 +88,18 @@ class Databases:
 
 
 def run_sql_asset(
-    asset: Asset, connection: Connection, databases: Databases, *, rendered_sql: str, schema_prefix: str
+    asset: Asset,
+    connection: Connection,
+    databases: Databases,
+    *,
+    rendered_sql: str,
+    schema_prefix: str,
+    cancellation: Cancellation | None = None,
 ) -> None:
     """Run the asset's rendered SQL on `connection`; every failure is a BruinError naming the asset.
 
-    The materialization and the target name are checked before anything connects.
+    The materialization and the target name are checked before anything connects. `cancellation` (the
+    asset's timeout, an interrupted run) cancels the running statement, so its transaction rolls back.
     """
     try:
         platform = _platform(asset, connection)
@@ -101,7 +109,10 @@ def run_sql_asset(
         else:
             target = platform.target(asset.name, connection, schema_prefix)
             step = partial(strategy, target=target, query=_select_body(rendered_sql))
-        with databases.session(connection) as session:
+        with (
+            databases.session(connection) as session,
+            cancellation.on_cancel(partial(_cancel, session)) if cancellation else nullcontext(),
+        ):
             step(session)
     except BruinError as exc:
         raise BruinError(f"asset '{asset.name}': {exc}") from None
@@ -129,3 +140,9 @@ def _select_body(sql: str) -> str:
 
 def _run_script(session: Session, script: str) -> None:
     session.execute(script)
+
+
+def _cancel(session: Session) -> None:
+    """Cancel from another thread; a driver that cannot is left to finish, the asset fails all the same."""
+    with suppress(BruinError):
+        session.cancel()

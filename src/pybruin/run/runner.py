@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from pybruin.durations import SECOND, format_go_duration
 from pybruin.errors import BruinError
 from pybruin.plan import Plan, Task
 from pybruin.plan.unsupported import NO_OP_TYPES
 from pybruin.platforms import SQL_ASSET_TYPES
+from pybruin.run.cancel import Cancellation, Why, deadline
 from pybruin.run.child_env import ChildEnvironments, ConnectionSource, ReceivedSecret, missing_secret_message
 from pybruin.run.context import RunContext
 from pybruin.run.output import RunOutput
@@ -73,6 +75,9 @@ class Runner:
         self._databases: Databases | None = None
         self._databases_lock = threading.Lock()
         self._tasks = {task.id: task for task in plan.tasks}
+        self._running: dict[str, Cancellation] = {}
+        self._running_lock = threading.Lock()
+        self._interrupted = False
 
     def run(self) -> RunReport:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -99,7 +104,7 @@ class Runner:
                 limits=limits,
                 describe_error=self._describe_error,
                 on_done=self._announce,
-                stop=self._children.stop,
+                stop=self._stop,
                 refused=self.plan.refused,
             )
         finally:
@@ -124,8 +129,37 @@ class Runner:
 
     def _run_one(self, task_id: str) -> None:
         task = self._tasks[task_id]
+        asset = self.plan.asset(task)
+        cancellation = Cancellation()
+        with self._running_lock:
+            self._running[task_id] = cancellation
+            if self._interrupted:
+                cancellation.cancel(Why.INTERRUPTED)
         self.output.line(f"Running:  {task.id}")
-        self._execute(task)
+        seconds = asset.timeout / SECOND if asset.timeout else None
+        try:
+            with deadline(cancellation, seconds):
+                self._execute(task, cancellation)
+        except Exception:
+            if cancellation.reason is None:
+                raise
+        finally:
+            with self._running_lock:
+                del self._running[task_id]
+        if cancellation.reason is Why.TIMEOUT:
+            assert asset.timeout is not None
+            raise BruinError(f'asset "{asset.name}" timed out after {format_go_duration(asset.timeout)}')
+        if cancellation.reason is Why.INTERRUPTED:
+            raise BruinError("the run was interrupted")
+
+    def _stop(self) -> None:
+        """The run is interrupted: no process starts any more, and every running task is stopped."""
+        self._children.stop()
+        with self._running_lock:
+            self._interrupted = True
+            running = list(self._running.values())
+        for cancellation in running:
+            cancellation.cancel(Why.INTERRUPTED)
 
     def _lookup_quietly(self, name: str) -> Connection | None:
         try:
@@ -149,13 +183,13 @@ class Runner:
             return str(error)
         return f"unexpected error: {type(error).__name__}: {error}"
 
-    def _execute(self, task: Task) -> None:
+    def _execute(self, task: Task, cancellation: Cancellation) -> None:
         asset = self.plan.asset(task)
         needs = self.plan.needs[asset.name]
         if asset.type in PROCESS_KINDS:
-            self._execute_process(asset, needs)
+            self._execute_process(asset, needs, cancellation)
         elif asset.type in SQL_ASSET_TYPES:
-            self._execute_sql(asset, needs)
+            self._execute_sql(asset, needs, cancellation)
         elif asset.type in NO_OP_TYPES:
             self._check_resolvable(needs)
         else:  # the plan refuses every other type; reaching here is a bug, not a silent success
@@ -173,7 +207,7 @@ class Runner:
             found.append(resolved.connection)
         return found
 
-    def _execute_process(self, asset: Asset, needs: Needs) -> None:
+    def _execute_process(self, asset: Asset, needs: Needs, cancellation: Cancellation) -> None:
         python = asset.type == "python"
         env, received = self.environments.asset(asset.name, needs, self.connections, python=python)
         self._received[asset.name] = received
@@ -186,13 +220,13 @@ class Runner:
                 argv = [interpreter, str(asset.executable_file.resolve())]
             else:
                 argv = [rscript_path(), str(asset.executable_file.resolve())]
-            code = self._children.run(argv, env=env, cwd=self.project_root, stream=stream)
+            code = self._children.run(argv, env=env, cwd=self.project_root, stream=stream, cancellation=cancellation)
         finally:
             stream.close()
         if code != 0:
             raise BruinError(f"failed to execute {PROCESS_KINDS[asset.type]} script: exit status {code}")
 
-    def _execute_sql(self, asset: Asset, needs: Needs) -> None:
+    def _execute_sql(self, asset: Asset, needs: Needs, cancellation: Cancellation) -> None:
         from pybruin.platforms.run import run_sql_asset
         from pybruin.run.templating import render_sql
 
@@ -215,6 +249,7 @@ class Runner:
             self._shared_databases(),
             rendered_sql=rendered,
             schema_prefix=self.context.schema_prefix,
+            cancellation=cancellation,
         )
 
     def _shared_databases(self) -> Databases:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from pybruin.durations import parse_go_duration
 from pybruin.secrets.base import (
     MAX_CONCURRENT_READS,
     BackendError,
@@ -39,26 +40,9 @@ log = logging.getLogger(__name__)
 
 SERVICE_ACCOUNT_TOKEN_PATH = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
-_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _INTEGER = re.compile(r"[-+]?\d+")
 _UNIX_BASE_URL = "http://localhost"
 _TOKEN_HEADER = "X-Vault-Token"
-
-
-def parse_go_duration(text: str) -> float:
-    """Return the seconds in a Go duration (``500ms``, ``1h30m``, ``-2s``, ``0``).
-
-    Settings use Go's syntax so they stay interchangeable with upstream Bruin.
-    Raises ``ValueError`` for anything else, including a number without a unit.
-    """
-    if text.lstrip("+-") == "0":
-        return 0.0
-    if not _DURATION.fullmatch(text):
-        raise ValueError(f"invalid duration {text!r}")
-    seconds = sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(text))
-    return -seconds if text.startswith("-") else seconds
 
 
 def validate_vault_address(host: str) -> None:
