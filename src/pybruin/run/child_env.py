@@ -78,8 +78,10 @@ class ChildEnvironments:
     """The environments of one run's child processes, built from rules fixed when the run starts.
 
     Withheld from every child: every variable that configures a secret store (`BRUIN_VAULT_*`, ...,
-    `BRUIN_CONFIG_FILE_CONTENT`) and the SDK credentials of the selected store (`store_credentials`,
-    such as `AWS_SECRET_ACCESS_KEY`), which are pybruin's own while that store is in use.
+    `BRUIN_CONFIG_FILE_CONTENT`), the SDK credentials of the selected store (`store_credentials`,
+    such as `AWS_SECRET_ACCESS_KEY`), which are pybruin's own while that store is in use, and the
+    variables behind `${VAR}` placeholders of credential fields (`withheld`, such as `PGPASSWORD`): the
+    asset that declares the connection receives the connection, the others nothing of it.
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class ChildEnvironments:
         parent: Mapping[str, str],
         *,
         store_credentials: frozenset[str],
+        withheld: frozenset[str] = frozenset(),
         pristine: bool,
         context: RunContext,
         project_root: Path,
@@ -94,10 +97,10 @@ class ChildEnvironments:
         self._inherited = {
             name: value
             for name, value in parent.items()
-            if not is_backend_variable(name) and name not in store_credentials
+            if not is_backend_variable(name) and name not in store_credentials and name not in withheld
         }
         if pristine:
-            self._asset_base = {name: parent[name] for name in PRISTINE_VARIABLES if name in parent}
+            self._asset_base = {name: parent[name] for name in PRISTINE_VARIABLES if name in self._inherited}
         else:
             self._asset_base = {name: value for name, value in self._inherited.items() if name not in _PER_ASSET}
         self._asset_base.update(run_variables(context))

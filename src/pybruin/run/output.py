@@ -8,12 +8,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from pybruin.masking import Masker
+from pybruin.masking import Masker, strip_terminal_sequences
 from pybruin.run.files import PendingFile
 
 ADD_MASK_COMMAND = b"::add-mask::"
 _MAX_PENDING_LINE = 64 * 1024
-_ANSI_ESCAPE = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_LEADING_SPACE = re.compile(rb"\s*")
 
 
 class RunOutput:
@@ -55,28 +55,13 @@ class RunOutput:
         self.write_masked(self.masker.mask(text).encode())
 
     def write_masked(self, data: bytes) -> None:
-        """Write bytes that have already been masked.
-
-        Colour codes can split a secret so that masking misses it while a terminal still shows it whole;
-        a line whose text without them reveals one is written masked and uncoloured instead.
-        """
-        plain = data
-        if b"\x1b" in data:
-            data = b"".join(self._uncoloured_if_hiding(line) for line in data.splitlines(keepends=True))
-            plain = _ANSI_ESCAPE.sub(b"", data)
+        """Write bytes that have already been masked (in every view: colour codes cannot hide a secret);
+        the run log gets them without escape sequences, as plain text."""
         with self._lock:
             self._terminal.write(data)
             self._terminal.flush()
             if self._log is not None:
-                self._log.handle.write(plain)
-
-    def _uncoloured_if_hiding(self, line: bytes) -> bytes:
-        """The line as is, or without its colour codes and masked when they were splitting a secret."""
-        plain = _ANSI_ESCAPE.sub(b"", line)
-        if plain == line:
-            return line
-        rescanned = self.masker.mask_bytes(plain)
-        return rescanned if rescanned != plain else line
+                self._log.handle.write(strip_terminal_sequences(data) if b"\x1b" in data else data)
 
     def asset_stream(self, asset: str) -> AssetStream:
         return AssetStream(self, asset)
@@ -108,7 +93,7 @@ class AssetStream:
         cut = data.rfind(b"\n") + 1
         if cut == 0:
             self._raw += data
-            if len(self._raw) >= _MAX_PENDING_LINE:
+            if len(self._raw) >= _MAX_PENDING_LINE and not _may_be_add_mask(self._raw):
                 complete = bytes(self._raw)
                 self._raw.clear()
                 self._pass_to_masking(complete)
@@ -162,3 +147,11 @@ class AssetStream:
             masked += b"\n"
         prefix = self._output.prefix(self._asset) + b">> "
         self._output.write_masked(prefix + masked[:-1].replace(b"\n", b"\n" + prefix) + b"\n")
+
+
+def _may_be_add_mask(line: bytearray) -> bool:
+    """Whether an unfinished line is (or may still become) an `::add-mask::` command: it is kept whole,
+    however long, because printing any part of it would print part of the value it hides."""
+    indent = _LEADING_SPACE.match(line)
+    begins = indent.end() if indent else 0
+    return ADD_MASK_COMMAND.startswith(bytes(line[begins : begins + len(ADD_MASK_COMMAND)]))

@@ -107,6 +107,7 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
             environments = ChildEnvironments(
                 project.environ,
                 store_credentials=connections.sdk_credentials,
+                withheld=project.environment.withheld_variables,
                 pristine=settings.pristine_env or pipeline.pristine_env,
                 context=context,
                 project_root=project.root,
