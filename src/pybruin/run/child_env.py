@@ -36,6 +36,19 @@ class ConnectionSource(Protocol):
     def get(self, name: str) -> Resolved | None:
         """None when no store has the connection; raises BruinError when a store cannot answer."""
 
+    def not_found_message(self, name: str) -> str | None:
+        """The store's own words for a name it does not have; None when it has none."""
+
+
+class SecretNotReceived(BruinError):
+    """A declared secret the asset cannot get; `also` is the other half of what upstream shows (the store's
+    message when the asset fails with upstream's text, upstream's text when it fails with the store's)."""
+
+    def __init__(self, message: str, *, key: str, also: str | None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.also = also
+
 
 @dataclass(frozen=True)
 class ReceivedSecret:
@@ -115,7 +128,7 @@ class ChildEnvironments:
     ) -> tuple[dict[str, str], list[ReceivedSecret]]:
         """An asset process's environment, and the manifest lines of the secrets it receives.
 
-        Raises BruinError (upstream's text) for a declared secret no store has, before anything starts.
+        Raises SecretNotReceived for a declared secret no store has or can give, before anything starts.
         """
         env = dict(self._asset_base)
         env["BRUIN_ASSET"] = env["BRUIN_THIS"] = name
@@ -124,9 +137,13 @@ class ChildEnvironments:
         types: dict[str, str] = {}
         received: list[ReceivedSecret] = []
         for mapping in needs.secrets:  # in declaration order: a later `inject_as` wins
-            resolved = connections.get(mapping.key)
+            key = mapping.key
+            try:
+                resolved = connections.get(key)
+            except BruinError as err:
+                raise SecretNotReceived(str(err), key=key, also=missing_secret_message(key)) from None
             if resolved is None:
-                raise BruinError(missing_secret_message(mapping.key))
+                raise SecretNotReceived(missing_secret_message(key), key=key, also=connections.not_found_message(key))
             connection = resolved.connection
             env[mapping.inject_as] = connection.injection_value()
             types[mapping.inject_as] = connection.type_key

@@ -15,7 +15,13 @@ from pybruin.plan import Plan, Task
 from pybruin.plan.unsupported import NO_OP_TYPES
 from pybruin.platforms import SQL_ASSET_TYPES
 from pybruin.run.cancel import Cancellation, Why, deadline
-from pybruin.run.child_env import ChildEnvironments, ConnectionSource, ReceivedSecret, missing_secret_message
+from pybruin.run.child_env import (
+    ChildEnvironments,
+    ConnectionSource,
+    ReceivedSecret,
+    SecretNotReceived,
+    missing_secret_message,
+)
 from pybruin.run.context import RunContext
 from pybruin.run.output import RunOutput
 from pybruin.run.processes import ChildProcesses, PythonEnvironments, rscript_path
@@ -209,7 +215,12 @@ class Runner:
 
     def _execute_process(self, asset: Asset, needs: Needs, cancellation: Cancellation) -> None:
         python = asset.type == "python"
-        env, received = self.environments.asset(asset.name, needs, self.connections, python=python)
+        try:
+            env, received = self.environments.asset(asset.name, needs, self.connections, python=python)
+        except SecretNotReceived as err:
+            if err.also:
+                self.output.line(f"[{asset.name}] {err.also}")
+            raise
         self._received[asset.name] = received
         if self._databases is not None:
             self._databases.release_idle()

@@ -117,7 +117,14 @@ class AwsSecretsManagerBackend(SecretsBackend):
         text = response.get("SecretString")
         if not isinstance(text, str):
             raise BackendError(f"secret '{name}' has no string value", kind="malformed")
-        return connection_from_payload(name, parse_secret_object(text), environ=self._environ)
+        try:
+            payload = parse_secret_object(text)
+        except BackendError as err:
+            raise BackendError(f"{failure}: {err}", kind=err.kind) from None
+        return connection_from_payload(name, payload, environ=self._environ)
+
+    def not_found_message(self, name: str) -> str:
+        return f"failed to read secret '{name}' from AWS Secrets Manager: ResourceNotFoundException"
 
     def close(self) -> None:
         self._client.close()

@@ -175,6 +175,9 @@ class AzureKeyVaultBackend(SecretsBackend):
         payload = parse_secret_object(secret.value)
         return connection_from_payload(name, payload, environ=self._environ, rule="non_empty")
 
+    def not_found_message(self, name: str) -> str:
+        return f"failed to read secret '{name}' from Azure Key Vault: Key Vault returned {http_status_text(404)}"
+
     def close(self) -> None:
         self._client.close()
         self._credential.close()

@@ -74,6 +74,11 @@ class SecretsBackend(abc.ABC):
         """Stores that also hold ``name`` but are hidden by the one answering; only a chain has any."""
         return []
 
+    def not_found_message(self, name: str) -> str | None:
+        """What the store itself says when it has no ``name`` (upstream logs it before "there's no secret
+        with the name ..."), so a user can tell a typo from a missing permission; ``None``: nothing to add."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release network clients; the default holds nothing."""
 

@@ -95,6 +95,9 @@ class DopplerBackend(SecretsBackend):
             return None
         return connection_from_payload(name, payload, environ=self._environ, rule="lenient")
 
+    def not_found_message(self, name: str) -> str:
+        return f"failed to read secret '{name}' from Doppler: secret '{name}' not found in Doppler"
+
     def close(self) -> None:
         """Forget the downloaded config so secret values do not outlive the run."""
         with self._lock:

@@ -197,6 +197,9 @@ class VaultBackend(SecretsBackend):
             raise BackendError(f"{failure}: Vault returned an empty response", kind="malformed")
         return connection_from_payload(name, data, environ=self._environ, rule="trimmed")
 
+    def not_found_message(self, name: str) -> str:
+        return f"secret '{name}' not found in Vault"
+
     def close(self) -> None:
         self._adapter.close()
 

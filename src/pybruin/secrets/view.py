@@ -91,6 +91,10 @@ class StoreView:
         """The one-line error for a connection no store has."""
         return describe_missing(name, self.store_name, self._config_path, self._environment_name)
 
+    def not_found_message(self, name: str) -> str | None:
+        """The store's own message for a name it does not have (``None`` for ``.bruin.yml``)."""
+        return self._store.not_found_message(name)
+
     def shadowed(self, name: str) -> list[str]:
         """The sources after the answering one that also hold ``name``; ``[]`` unless the store is a chain."""
         return [source_label(store) for store in self._store.shadowed(name)]
