@@ -29,7 +29,7 @@ from pybruin.run.report import RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from pybruin.config.connections import Connection
     from pybruin.pipeline.model import Asset
@@ -42,8 +42,11 @@ PROCESS_KINDS = {"python": "Python", "r": "R"}
 class RunConnections(ConnectionSource, Protocol):
     """The run's view of the connection store (see `pybruin.secrets.view`)."""
 
-    def prefetch(self, names: Iterable[str]) -> None:
-        """Read every name up front, concurrently; errors are kept for the assets that need them."""
+    def prefetch(
+        self, names: Iterable[str], *, on_read: Callable[[str], None] | None = None, wait: bool = True
+    ) -> None:
+        """Read every name concurrently, telling `on_read` of each as it is in; errors are kept for the assets
+        that need them. With `wait=False` the reads go on in the background."""
 
     def missing_message(self, name: str) -> str:
         """The one-line error for a connection that no store has."""
@@ -88,16 +91,9 @@ class Runner:
     def run(self) -> RunReport:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         started = time.monotonic()
-        needed = self.plan.names_needed()
-        self.connections.prefetch(needed)
-        caps = {}
-        for name in needed:
-            connection = self._lookup_quietly(name)
-            if connection is not None:
-                self.output.masker.protect_connection(connection)
-                if connection.max_concurrent_assets:
-                    caps[name] = connection.max_concurrent_assets
-        limits = Limits(caps, {task.id: self.plan.connections_used(task) for task in self.plan.tasks})
+        limits = Limits(self._cap, {task.id: self.plan.connections_used(task) for task in self.plan.tasks})
+        waiting_for = {task.id: set(self.plan.needs[task.asset].names) for task in self.plan.runnable()}
+        held = [task_id for task_id, names in waiting_for.items() if names]
 
         self.output.line(f"Interval: {self.context.start.isoformat()} - {self.context.end.isoformat()}")
         self.output.line("Starting the pipeline execution...")
@@ -112,6 +108,8 @@ class Runner:
                 on_done=self._announce,
                 stop=self._stop,
                 refused=self.plan.refused,
+                held=held,
+                watch=lambda release: self._read_needs(waiting_for, release),
             )
         finally:
             self._close_databases()
@@ -166,6 +164,32 @@ class Runner:
             running = list(self._running.values())
         for cancellation in running:
             cancellation.cancel(Why.INTERRUPTED)
+
+    def _read_needs(self, waiting_for: dict[str, set[str]], release: Callable[[str], None]) -> None:
+        """Read every connection the run needs, concurrently and in the background, and release each task
+        as soon as its own are in (read, or failed): a slow store holds only the assets that need it."""
+        by_name: dict[str, list[str]] = {}
+        for task_id in waiting_for:  # in plan order, so stores are asked in the order assets need them
+            for name in self.plan.needs[self._tasks[task_id].asset].names:
+                by_name.setdefault(name, []).append(task_id)
+        lock = threading.Lock()
+
+        def read(name: str) -> None:
+            connection = self._lookup_quietly(name)
+            if connection is not None:  # masked before any asset that could print it starts
+                self.output.masker.protect_connection(connection)
+            with lock:
+                for task_id in by_name.get(name, ()):
+                    waiting_for[task_id].discard(name)
+                    if not waiting_for[task_id]:
+                        release(task_id)
+
+        self.connections.prefetch(list(by_name), on_read=read, wait=False)
+
+    def _cap(self, name: str) -> int | None:
+        """A connection's `max_concurrent_assets`; asked only once the tasks using it were released."""
+        connection = self._lookup_quietly(name)
+        return connection.max_concurrent_assets if connection is not None else None
 
     def _lookup_quietly(self, name: str) -> Connection | None:
         try:

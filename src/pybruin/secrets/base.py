@@ -53,6 +53,13 @@ class SecretsBackend(abc.ABC):
     #: Whether this store is the selected ``.bruin.yml`` environment itself, so listing the
     #: config's connections needs no lookup.
     is_config_file: bool = False
+    #: Seconds one read may take in all, on the wall clock: connecting, retrying and receiving the body (a
+    #: server that trickles it one byte at a time included); ``None`` for stores that do not go out.
+    read_deadline: float | None = None
+
+    def deadline_error(self, name: str) -> BackendError:
+        """The error for a read of ``name`` that did not end within :attr:`read_deadline`."""
+        return BackendError(f"failed to read secret '{name}' from {self.name}: no answer in time", "unreachable")
 
     @abc.abstractmethod
     def get_connection(self, name: str) -> Connection | None:
@@ -125,3 +132,26 @@ class StoreDeclaration:
         """Whether ``variable`` is one of this store's settings, or would be one under its prefix."""
         prefix = self.settings_prefix
         return variable in self.settings or (prefix is not None and variable.startswith(prefix))
+
+
+def duration_setting(environ: Mapping[str, str], variable: str, default: float) -> float:
+    """A positive Go duration setting such as ``BRUIN_VAULT_TIMEOUT=30s``, in seconds; ``default`` when unset."""
+    from pybruin.durations import parse_go_duration
+
+    text = environ.get(variable, "")
+    if not text:
+        return default
+    try:
+        seconds = parse_go_duration(text)
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        raise BackendError(f"{variable} must be a positive duration")
+    return seconds
+
+
+def no_answer_within(seconds: float, variable: str) -> str:
+    """``no answer within 30s (BRUIN_VAULT_TIMEOUT)``: how a read that ran out of time is reported."""
+    from pybruin.durations import SECOND, format_go_duration
+
+    return f"no answer within {format_go_duration(round(seconds * SECOND))} ({variable})"

@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from pybruin.durations import parse_go_duration
+from pybruin.durations import parse_go_duration  # noqa: F401 - part of this module's interface
 from pybruin.secrets.base import (
     MAX_CONCURRENT_READS,
     BackendError,
     BackendErrorKind,
     SecretsBackend,
     StoreDeclaration,
+    duration_setting,
+    no_answer_within,
 )
 from pybruin.secrets.payload import connection_from_payload
 from pybruin.secrets.retrying import RetryPolicy
@@ -103,9 +105,9 @@ class VaultSettings:
         mount_path = environ.get("BRUIN_VAULT_MOUNT_PATH", "")
         if not mount_path:
             raise BackendError("BRUIN_VAULT_MOUNT_PATH env variable not set")
-        timeout = _positive_duration(environ, "BRUIN_VAULT_TIMEOUT", cls.timeout)
-        wait_min = _positive_duration(environ, "BRUIN_VAULT_RETRY_WAIT_MIN", cls.retry_wait_min)
-        wait_max = _positive_duration(environ, "BRUIN_VAULT_RETRY_WAIT_MAX", cls.retry_wait_max)
+        timeout = duration_setting(environ, "BRUIN_VAULT_TIMEOUT", cls.timeout)
+        wait_min = duration_setting(environ, "BRUIN_VAULT_RETRY_WAIT_MIN", cls.retry_wait_min)
+        wait_max = duration_setting(environ, "BRUIN_VAULT_RETRY_WAIT_MAX", cls.retry_wait_max)
         max_retries = _non_negative_int(environ, "BRUIN_VAULT_MAX_RETRIES", cls.max_retries)
         if wait_max < wait_min:
             raise BackendError("BRUIN_VAULT_RETRY_WAIT_MAX must be greater than or equal to BRUIN_VAULT_RETRY_WAIT_MIN")
@@ -157,6 +159,7 @@ class VaultBackend(SecretsBackend):
         if not settings.token and not settings.role:
             raise BackendError("no vault credentials provided")
         self.settings = settings
+        self.read_deadline = settings.timeout
         self._environ = environ
         self._adapter = _open_adapter(settings.host, settings.timeout)
         try:
@@ -191,7 +194,10 @@ class VaultBackend(SecretsBackend):
             return None
         if not response.ok:
             raise BackendError(f"{failure}: {_status_text(response.status_code)}", kind=_status_kind(response))
-        secret = _json_body(response).get("data")
+        body = _json_body(response)
+        if body is None:
+            raise BackendError(f"{failure}: Vault returned an invalid response (not a JSON object)", kind="malformed")
+        secret = body.get("data")
         data = secret.get("data") if isinstance(secret, dict) else None
         if not isinstance(data, dict):
             raise BackendError(f"{failure}: Vault returned an empty response", kind="malformed")
@@ -199,6 +205,9 @@ class VaultBackend(SecretsBackend):
 
     def not_found_message(self, name: str) -> str:
         return f"secret '{name}' not found in Vault"
+
+    def deadline_error(self, name: str) -> BackendError:
+        return BackendError(f"failed to read secret '{name}' from Vault: {_NoAnswer.timed_out(self)}", "unreachable")
 
     def close(self) -> None:
         self._adapter.close()
@@ -219,7 +228,7 @@ class VaultBackend(SecretsBackend):
             raise BackendError(f"{failure}: {err}", kind=err.kind) from None
         if not response.ok:
             raise BackendError(f"{failure}: {_status_text(response.status_code)}", kind=_status_kind(response))
-        auth = _json_body(response).get("auth")
+        auth = (_json_body(response) or {}).get("auth")
         client_token = auth.get("client_token") if isinstance(auth, dict) else None
         if not isinstance(client_token, str) or not client_token.strip():
             raise BackendError(f"{failure}: Vault returned no client token", kind="malformed")
@@ -257,7 +266,7 @@ class VaultBackend(SecretsBackend):
                 if retrying.out_of_time:
                     break
                 return response
-        raise _NoAnswer(f"no answer within {_format_seconds(self.settings.timeout)} (BRUIN_VAULT_TIMEOUT)")
+        raise _NoAnswer(_NoAnswer.timed_out(self))
 
 
 class _NoAnswer(Exception):
@@ -266,6 +275,10 @@ class _NoAnswer(Exception):
     def __init__(self, message: str, kind: BackendErrorKind = "unreachable") -> None:
         super().__init__(message)
         self.kind: BackendErrorKind = kind
+
+    @staticmethod
+    def timed_out(backend: VaultBackend) -> str:
+        return no_answer_within(backend.settings.timeout, "BRUIN_VAULT_TIMEOUT")
 
 
 def _open_adapter(host: str, timeout: float) -> Any:
@@ -332,19 +345,6 @@ def _unix_socket_adapter(socket_path: str) -> Any:
     return UnixSocketAdapter(max_retries=0)
 
 
-def _positive_duration(environ: Mapping[str, str], variable: str, default: float) -> float:
-    text = environ.get(variable, "")
-    if not text:
-        return default
-    try:
-        seconds = parse_go_duration(text)
-    except ValueError:
-        seconds = 0.0
-    if seconds <= 0:
-        raise BackendError(f"{variable} must be a positive duration")
-    return seconds
-
-
 def _non_negative_int(environ: Mapping[str, str], variable: str, default: int) -> int:
     text = environ.get(variable, "")
     if not text:
@@ -366,16 +366,13 @@ def _status_kind(response: requests.Response) -> BackendErrorKind:
     return status_kind(response.status_code, transient=_is_transient(response.status_code))
 
 
-def _json_body(response: requests.Response) -> dict[str, Any]:
+def _json_body(response: requests.Response) -> dict[str, Any] | None:
+    """The body as a JSON object; None when it is not one (cut short, or not JSON at all)."""
     try:
         body = response.json()
     except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _format_seconds(seconds: float) -> str:
-    return f"{seconds:g}s" if seconds >= 1 else f"{seconds * 1000:g}ms"
+        return None
+    return body if isinstance(body, dict) else None
 
 
 STORE = StoreDeclaration(

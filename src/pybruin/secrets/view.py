@@ -7,7 +7,7 @@ of assets: what a run does with a connection is the run's business.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -83,9 +83,12 @@ class StoreView:
             return None
         return Resolved(connection, source_label(self._store.answered_by(name) or self.store_name))
 
-    def prefetch(self, names: Iterable[str]) -> None:
-        """Read the distinct ``names`` concurrently; failures are kept for :meth:`get` to raise."""
-        self._cache.prefetch(names)
+    def prefetch(
+        self, names: Iterable[str], *, on_read: Callable[[str], None] | None = None, wait: bool = True
+    ) -> None:
+        """Read the distinct ``names`` concurrently; failures are kept for :meth:`get` to raise. ``on_read``
+        hears of each name as its answer comes in; ``wait=False`` returns at once (see ``ConnectionCache``)."""
+        self._cache.prefetch(names, on_read=on_read, wait=wait)
 
     def missing_message(self, name: str) -> str:
         """The one-line error for a connection no store has."""
