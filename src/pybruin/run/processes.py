@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Asset
+from pybruin.run.bootstrap import SECRETS_FD_VARIABLE, secrets_payload
 from pybruin.run.cancel import Cancellation
 from pybruin.run.output import AssetStream
 
@@ -70,10 +71,12 @@ class ChildProcesses:
         cwd: Path,
         stream: AssetStream,
         cancellation: Cancellation | None = None,
+        hidden: Mapping[str, str] | None = None,
     ) -> int:
         """Run a process with stdout and stderr merged into `stream`; returns the exit code (negative: the
-        signal that ended it). `cancellation` stops the process group."""
-        group = self._start(argv, env=env, cwd=cwd)
+        signal that ended it). `cancellation` stops the process group. `hidden` variables reach the process
+        through a pipe that the Python bootstrap reads (`pybruin.run.bootstrap`), never its environment block."""
+        group = self._start(argv, env=env, cwd=cwd, hidden=hidden)
         try:
             with cancellation.on_cancel(group.terminate) if cancellation else nullcontext():
                 group.pump(stream, grace=self.GRACE_SECONDS, drain=self.DRAIN_SECONDS)
@@ -91,24 +94,37 @@ class ChildProcesses:
         for group in live:
             group.terminate()
 
-    def _start(self, argv: list[str], *, env: Mapping[str, str], cwd: Path) -> _Group:
+    def _start(
+        self, argv: list[str], *, env: Mapping[str, str], cwd: Path, hidden: Mapping[str, str] | None
+    ) -> _Group:
         if self._stopping:
             raise BruinError("the run was interrupted")
         if not self._sealed:
             seal_this_process()
             self._sealed = True
+        environment = dict(env)
+        reader = writer = -1
+        if hidden is not None:
+            reader, writer = os.pipe()
+            environment[SECRETS_FD_VARIABLE] = str(reader)
         try:
             process = subprocess.Popen(
                 argv,
                 cwd=cwd,
-                env=dict(env),
+                env=environment,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 process_group=0,
+                pass_fds=(reader,) if hidden is not None else (),
             )
         except OSError as exc:
             raise BruinError(f"failed to start {Path(argv[0]).name}: {exc.strerror}") from None
+        finally:
+            if hidden is not None:
+                os.close(reader)
+        if hidden is not None:
+            _send_and_close(writer, secrets_payload(hidden))
         group = _Group(process)
         with self._lock:
             self._live.add(group)
@@ -200,6 +216,25 @@ class _Group:
         with suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signum)
 
+
+def _send_and_close(fd: int, payload: bytes) -> None:
+    """Write `payload` to a pipe and close it; on a thread when it may not fit the pipe at once."""
+
+    def send() -> None:
+        try:
+            with open(fd, "wb") as pipe:
+                pipe.write(payload)
+        except BrokenPipeError:  # the process ended before reading: it failed on its own
+            pass
+
+    if len(payload) < _PIPE_FITS:
+        send()
+    else:
+        threading.Thread(target=send, name="secrets-pipe", daemon=True).start()
+
+
+#: What a pipe takes without a reader (Linux gives 64 KiB); larger payloads are written from a thread.
+_PIPE_FITS = 60 * 1024
 
 #: Without a pidfd (Linux before 5.3), how often a running process is checked for having exited.
 _EXIT_POLL_SECONDS = 0.1

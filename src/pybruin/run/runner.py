@@ -14,6 +14,7 @@ from pybruin.errors import BruinError
 from pybruin.plan import Plan, Task
 from pybruin.plan.unsupported import NO_OP_TYPES
 from pybruin.platforms import SQL_ASSET_TYPES
+from pybruin.run.bootstrap import python_command
 from pybruin.run.cancel import Cancellation, Why, deadline
 from pybruin.run.child_env import (
     ChildEnvironments,
@@ -68,6 +69,7 @@ class Runner:
         workers: int,
         debug: bool,
         python_cache: Path,
+        allow_debugging: bool = False,
     ) -> None:
         self.plan = plan
         self.context = context
@@ -78,6 +80,8 @@ class Runner:
         self.environment_name = environment_name
         self.workers = workers
         self.debug = debug
+        #: Python assets run without the bootstrap: dumpable (debuggers can attach), secrets in their environment.
+        self.allow_debugging = allow_debugging
         self._received: dict[str, list[ReceivedSecret]] = {}
         self._children = ChildProcesses()
         self._pythons = PythonEnvironments(python_cache, environments.tool(), self._children)
@@ -249,13 +253,21 @@ class Runner:
         if self._databases is not None:
             self._databases.release_idle()
         stream = self.output.asset_stream(asset.name)
+        file = str(asset.executable_file.resolve())
+        hidden = None
         try:
             if python:
                 interpreter = self._pythons.interpreter(asset, self.project_root, stream)
-                argv = [interpreter, str(asset.executable_file.resolve())]
+                argv = [interpreter, file]
+                if not self.allow_debugging:  # not dumpable, its secrets out of its environment block
+                    argv = python_command(interpreter, file)
+                    hidden = {secret.inject_as: env.pop(secret.inject_as) for secret in received
+                              if secret.inject_as in env}  # fmt: skip
             else:
-                argv = [rscript_path(), str(asset.executable_file.resolve())]
-            code = self._children.run(argv, env=env, cwd=self.project_root, stream=stream, cancellation=cancellation)
+                argv = [rscript_path(), file]
+            code = self._children.run(
+                argv, env=env, cwd=self.project_root, stream=stream, cancellation=cancellation, hidden=hidden
+            )
         finally:
             stream.close()
         if code != 0:

@@ -57,6 +57,7 @@ class RunSettings:
     timestamps: bool = True
     color: bool = True
     debug: bool = False
+    allow_debugging: bool = False
     python_cache: Path = field(default_factory=_default_python_cache)
 
 
@@ -123,6 +124,7 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
                 workers=settings.workers,
                 debug=settings.debug,
                 python_cache=settings.python_cache,
+                allow_debugging=settings.allow_debugging,
             ).run()
         color = settings.color and terminal.isatty() and "NO_COLOR" not in project.environ
         output.block(report.render_summary(color=color, mask=shown.mask, width=_terminal_width(terminal)))
