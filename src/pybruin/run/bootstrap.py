@@ -46,9 +46,10 @@ def _excepthook(kind, value, traceback, _hook=sys.excepthook):
             value.__traceback__ = traceback
     _hook(kind, value, traceback)
 def _as_main(path):
-    import importlib.machinery
     main = sys.modules["__main__"].__dict__
-    loader, builtins = importlib.machinery.SourceFileLoader("__main__", path), main["__builtins__"]
+    # importlib.machinery.SourceFileLoader, without importing importlib.machinery
+    loader = sys.modules["_frozen_importlib_external"].SourceFileLoader("__main__", path)
+    builtins = main["__builtins__"]
     main.clear()
     main.update(__name__="__main__", __doc__=None, __package__=None, __spec__=None, __cached__=None,
                 __file__=path, __builtins__=builtins, __loader__=loader)
