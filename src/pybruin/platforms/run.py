@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pybruin.config.connections import Connection
     from pybruin.pipeline.model import Asset, Column, ColumnCheck, CustomCheck
     from pybruin.platforms.base import Database, Platform, Session
+    from pybruin.run.cancel import Cancellation
 
 
 class Databases:
@@ -92,11 +93,18 @@ class Databases:
 
 
 def run_sql_asset(
-    asset: Asset, connection: Connection, databases: Databases, *, rendered_sql: str, schema_prefix: str
+    asset: Asset,
+    connection: Connection,
+    databases: Databases,
+    *,
+    rendered_sql: str,
+    schema_prefix: str,
+    cancellation: Cancellation | None = None,
 ) -> None:
     """Run the asset's rendered SQL on `connection`; every failure is a BruinError naming the asset.
 
-    The materialization and the target name are checked before anything connects.
+    The materialization and the target name are checked before anything connects. `cancellation` (the
+    asset's timeout, an interrupted run) cancels the running statement, so its transaction rolls back.
     """
     try:
         platform = _platform(asset, connection)
@@ -106,15 +114,25 @@ def run_sql_asset(
         else:
             target = platform.target(asset.name, connection, schema_prefix)
             step = partial(strategy, target=target, query=select_body(rendered_sql))
-        with databases.session(connection) as session:
+        with _session(databases, connection, cancellation) as session:
             step(session)
     except BruinError as exc:
         raise BruinError(f"asset '{asset.name}': {exc}") from None
 
 
+@contextmanager
+def _session(databases: Databases, connection: Connection, cancellation: Cancellation | None) -> Iterator[Session]:
+    """A session whose running statement `cancellation` cancels (the task's timeout, an interrupted run)."""
+    with (
+        databases.session(connection) as session,
+        cancellation.on_cancel(partial(_cancel, session)) if cancellation else nullcontext(),
+    ):
+        yield session
+
+
 def run_column_check(
     asset: Asset, column: Column, check: ColumnCheck, connection: Connection, databases: Databases, *,
-    schema_prefix: str,
+    schema_prefix: str, cancellation: Cancellation | None = None,
 ) -> CheckOutcome:  # fmt: skip
     """Run one built-in check on the asset's table; `CheckFailed` / `CheckError` / BruinError when it fails."""
     platform = _check_platform(asset, connection, check.name)
@@ -128,15 +146,16 @@ def run_column_check(
             )
         reference = platform.target(key.table, connection, schema_prefix)
     query = platform.column_check_query(table, column, check, reference)
-    return evaluate(partial(databases.session, connection), query)
+    return evaluate(partial(_session, databases, connection, cancellation), query)
 
 
 def run_custom_check(
-    asset: Asset, check: CustomCheck, connection: Connection, databases: Databases, *, rendered_query: str
-) -> CheckOutcome:
+    asset: Asset, check: CustomCheck, connection: Connection, databases: Databases, *, rendered_query: str,
+    cancellation: Cancellation | None = None,
+) -> CheckOutcome:  # fmt: skip
     """Run one custom check (its query already rendered); failures as for `run_column_check`."""
     query = _check_platform(asset, connection, check.name).custom_check_query(check, rendered_query)
-    return evaluate(partial(databases.session, connection), query)
+    return evaluate(partial(_session, databases, connection, cancellation), query)
 
 
 def _check_platform(asset: Asset, connection: Connection, check_name: str) -> Platform:
@@ -162,3 +181,9 @@ def _platform(asset: Asset, connection: Connection) -> Platform:
 
 def _run_script(session: Session, script: str) -> None:
     session.execute(script)
+
+
+def _cancel(session: Session) -> None:
+    """Cancel from another thread; a driver that cannot is left to finish, the asset fails all the same."""
+    with suppress(BruinError):
+        session.cancel()
