@@ -246,3 +246,27 @@ def test_a_cap_of_one_runs_the_assets_one_after_another_on_one_connection(
                   key=lambda row: row[1])  # fmt: skip
     assert len({cid for cid, _, _ in rows}) == 1
     assert all(earlier[2] <= later[1] for earlier, later in itertools.pairwise(rows))
+
+
+def test_a_timed_out_mysql_rebuild_is_killed_on_the_server_and_the_old_table_stays(
+    mysql_database: Callable[[str, str], MySQLDatabase], project: BruinProject
+) -> None:
+    db = mysql_database(USER, PASSWORD)
+    project.write(".bruin.yml", bruin_yml({"mysql": [{"name": CONNECTION, **db.details()}]}))
+    project.write("p/pipeline.yml", "name: p\n")
+    header = "/* @bruin\nname: t\ntype: my.sql\nconnection: warehouse\n"
+    header += "materialization: {{type: table}}\n{extra}@bruin */\n"
+    project.write("p/assets/t.sql", header.format(extra="") + "select 1 as id\n")
+    assert project.bruin("run", "p").returncode == 0
+    marker = f"slow_{uuid.uuid4().hex[:8]}"
+    project.write("p/assets/t.sql", header.format(extra="timeout: 1s\n") + f"select sleep(3600) as {marker}\n")
+
+    result, assets = run_json(project, "p")
+
+    assert result.returncode == 1, result.output
+    assert (assets["t"]["status"], assets["t"]["error"]) == ("failed", 'asset "t" timed out after 1s')
+    assert db.rows("select id from t") == [(1,)]
+    assert db.relations() == [(db.name, "t", "BASE TABLE")]
+    running = ("select count(*) from information_schema.processlist "
+               f"where info like '%{marker}%' and id <> connection_id()")
+    assert db.server.rows(running) == [(0,)]  # killed on the server, not left sleeping
