@@ -196,9 +196,9 @@ def test_cancel_stops_waiting_for_the_job_and_asks_for_its_cancellation(
     failures: list[str] = []
     slow = "select count(*) as id from unnest(generate_array(1, 3000000)) a"
 
-    def rebuild() -> None:
+    def rebuild() -> None:  # a plain query: the emulator ends this CTAS soon after accepting it, the query runs on
         try:
-            run(sql_asset(name, slow, type="table"), connection_to(), databases)
+            run(sql_asset(name, slow), connection_to(), databases)
         except BruinError as exc:
             failures.append(str(exc))
 
