@@ -31,6 +31,8 @@ class Environment:
     name: str
     schema_prefix: str  # "" or ending in "_"
     connections: Mapping[str, Connection]  # by connection name, in file order
+    #: `config: {full_refresh_restricted: true}`: `--full-refresh` rebuilds none of this environment's tables
+    full_refresh_restricted: bool = False
 
 
 @dataclass
@@ -65,7 +67,9 @@ class BruinConfig:
             raise BruinError(f"{where}: schema_prefix must be a string")
         if prefix and not prefix.endswith("_"):
             prefix += "_"
-        return Environment(name, prefix, MappingProxyType(self._connections(raw["connections"], where)))
+        settings = raw.get("config")
+        restricted = isinstance(settings, Mapping) and settings.get("full_refresh_restricted") in (True, "true")
+        return Environment(name, prefix, MappingProxyType(self._connections(raw["connections"], where)), restricted)
 
     def _connections(self, by_type: object, where: str) -> dict[str, Connection]:
         if not isinstance(by_type, Mapping):

@@ -17,7 +17,16 @@ import yaml
 
 from pybruin.config.yamlfiles import yaml_error
 from pybruin.errors import BruinError
-from pybruin.pipeline.model import Dependency, SecretMapping
+from pybruin.pipeline.intervals import IntervalError, parse_modifier
+from pybruin.pipeline.model import (
+    Column,
+    Dependency,
+    ForeignKey,
+    Hooks,
+    IntervalModifiers,
+    SecretMapping,
+    TimeModifier,
+)
 
 YAML_ASSET_SUFFIXES = ("asset.yml", "asset.yaml", "task.yml", "task.yaml")
 
@@ -173,6 +182,14 @@ class Definition:
             raise self.error(f"'{key}' must be a mapping, got {_kind(value)}", key)
         return dict(value)
 
+    def integer(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(f"'{key}' must be a whole number, got {_kind(value)}", key)
+        return value
+
     def texts(self, key: str) -> list[str]:
         """A list of strings; a single scalar counts as a list of one."""
         value = self.data.get(key)
@@ -207,25 +224,111 @@ class HeaderFields:
     parameters: dict = field(default_factory=dict)
     materialization: dict = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    columns: list[Column] = field(default_factory=list)
+    hooks: Hooks = field(default_factory=Hooks)
+    interval_modifiers: IntervalModifiers = field(default_factory=IntervalModifiers)
+    refresh_restricted: bool | None = None
 
 
 _TEXT_FIELDS = ("name", "type", "description", "connection", "image", "instance", "owner", "start_date", "run")
 
 
 def read_fields(definition: Definition) -> HeaderFields:
-    materialization = definition.mapping("materialization")
-    for key in ("type", "strategy"):
-        if isinstance(materialization.get(key), str):
-            materialization[key] = materialization[key].lower()
+    full, alias = definition.flag("full_refresh_restricted"), definition.flag("refresh_restricted")
     return HeaderFields(
         **{key: definition.text(key) for key in _TEXT_FIELDS},
         enabled=definition.flag("enabled"),
         depends=_depends(definition),
         secrets=_secrets(definition),
         parameters=definition.mapping("parameters"),
-        materialization=materialization,
+        materialization=_materialization(definition),
         tags=definition.texts("tags"),
+        columns=_columns(definition),
+        hooks=_hooks(definition),
+        interval_modifiers=_interval_modifiers(definition),
+        refresh_restricted=full if full is not None else alias,
     )
+
+
+def _materialization(definition: Definition) -> dict:
+    """The `materialization` mapping as written; `type`, `strategy` and `time_granularity` lower-cased."""
+    materialization = definition.mapping("materialization")
+    for key in ("type", "strategy", "time_granularity"):
+        if isinstance(materialization.get(key), str):
+            materialization[key] = materialization[key].lower()
+    cluster_by = materialization.get("cluster_by")
+    if cluster_by is not None and not (isinstance(cluster_by, list) and all(isinstance(c, str) for c in cluster_by)):
+        raise definition.error("`cluster_by` field must be an array of strings", "materialization", "cluster_by")
+    return materialization
+
+
+def _columns(definition: Definition) -> list[Column]:
+    """`columns:` entries: what materializations read from them (names, types, keys, merge and DDL details)."""
+    items = definition.data.get("columns")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise definition.error(f"'columns' must be a list of mappings, got {_kind(items)}", "columns")
+    columns = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise definition.error(f"each columns item must be a mapping, got {_kind(item)}", "columns", index)
+        entry = definition.child(item, "columns", index)
+        reference = entry.mapping("foreign_key")
+        foreign_key = None
+        if reference:
+            target = entry.child(reference, "foreign_key")
+            foreign_key = ForeignKey(target.text("table") or "", target.text("column") or "")
+        columns.append(
+            Column(
+                name=entry.text("name") or "",
+                type=entry.text("type") or "",
+                description=entry.text("description") or "",
+                primary_key=bool(entry.flag("primary_key")),
+                update_on_merge=bool(entry.flag("update_on_merge")),
+                merge_sql=entry.text("merge_sql") or "",
+                nullable=entry.flag("nullable"),
+                default=entry.text("default") or "",
+                precision=entry.integer("precision"),
+                scale=entry.integer("scale"),
+                length=entry.integer("length"),
+                collation=entry.text("collation") or "",
+                foreign_key=foreign_key,
+            )
+        )
+    return columns
+
+
+def _hooks(definition: Definition) -> Hooks:
+    """`hooks: {pre: [{query: ...}], post: [...], applicable_type: [...]}`."""
+    hooks = definition.child(definition.mapping("hooks"), "hooks")
+    queries: dict[str, tuple[str, ...]] = {}
+    for side in ("pre", "post"):
+        items = hooks.data.get(side)
+        if items is None:
+            queries[side] = ()
+            continue
+        if not isinstance(items, list):
+            raise hooks.error(f"'{side}' hooks must be a list like '[{{query: ...}}]', got {_kind(items)}", side)
+        found = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise hooks.error(f"each {side} hook must be a mapping like '{{query: ...}}'", side, index)
+            found.append(hooks.child(item, side, index).text("query") or "")
+        queries[side] = tuple(found)
+    return Hooks(queries["pre"], queries["post"], tuple(hooks.texts("applicable_type")))
+
+
+def _interval_modifiers(definition: Definition) -> IntervalModifiers:
+    modifiers = definition.child(definition.mapping("interval_modifiers"), "interval_modifiers")
+    sides: dict[str, TimeModifier] = {}
+    for side in ("start", "end"):
+        text = modifiers.text(side)
+        try:
+            sides[side] = TimeModifier() if text is None else parse_modifier(text)
+        except IntervalError as exc:
+            raise modifiers.error(str(exc), side) from None
+    return IntervalModifiers(**sides)
 
 
 def _secrets(definition: Definition) -> list[SecretMapping]:

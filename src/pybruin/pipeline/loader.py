@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,7 +19,8 @@ from pybruin.pipeline.headers import (
     read_fields,
     read_text,
 )
-from pybruin.pipeline.model import Asset, Pipeline, SecretMapping
+from pybruin.pipeline.hooks import inherited_hooks
+from pybruin.pipeline.model import Asset, Column, IntervalModifiers, Pipeline, SecretMapping, TimeModifier
 
 PIPELINE_FILE_NAMES = ("pipeline.yml", "pipeline.yaml")
 ASSET_DIRECTORIES = ("tasks", "assets")
@@ -147,9 +149,10 @@ def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Ass
     if connection and all(secret.key != connection for secret in secrets):
         secrets.append(SecretMapping(key=connection, inject_as=connection))
     dependencies = _append_missing(own.depends, defaults.depends, key=lambda dep: (dep.kind, dep.value))
+    asset_type = own.type or _inferred_type(source.executable_file) or defaults.type or ""
     return Asset(
         name=own.name or _name_from_path(source.definition_file, root),
-        type=own.type or _inferred_type(source.executable_file) or defaults.type or "",
+        type=asset_type,
         definition_file=source.definition_file,
         executable_file=source.executable_file,
         content=source.content,
@@ -169,6 +172,13 @@ def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Ass
         instance=own.instance or defaults.instance or None,
         start_date=own.start_date or defaults.start_date or None,
         tags=_append_missing(own.tags, defaults.tags, key=str),
+        columns=_merge_columns(own.columns, defaults.columns),
+        hooks=inherited_hooks(asset_type, own.hooks, defaults.hooks),
+        interval_modifiers=IntervalModifiers(
+            _set_or(own.interval_modifiers.start, defaults.interval_modifiers.start),
+            _set_or(own.interval_modifiers.end, defaults.interval_modifiers.end),
+        ),
+        refresh_restricted=defaults.refresh_restricted if own.refresh_restricted is None else own.refresh_restricted,
     )
 
 
@@ -176,6 +186,29 @@ def _append_missing(own: list[_T], defaults: Iterable[_T], key: Callable[[_T], H
     """`own` followed by the defaults whose key `own` lacks (defaults are not de-duplicated among themselves)."""
     present = {key(item) for item in own}
     return [*own, *(item for item in defaults if key(item) not in present)]
+
+
+def _set_or(own: TimeModifier, default: TimeModifier) -> TimeModifier:
+    return own if own != TimeModifier() else default
+
+
+def _merge_columns(own: list[Column], defaults: list[Column]) -> list[Column]:
+    """The asset's columns, each completed by the default column of the same name (case-insensitive), then
+    the default columns it does not have, as upstream merges `default.columns`."""
+    by_name = {column.name.lower(): column for column in defaults}
+    merged = [_complete_column(column, by_name.pop(column.name.lower(), None)) for column in own]
+    return merged + [column for column in defaults if column.name.lower() in by_name]
+
+
+def _complete_column(column: Column, default: Column | None) -> Column:
+    if default is None:
+        return column
+    filled = {
+        key: getattr(default, key)
+        for key, value in vars(column).items()
+        if value in ("", None, False) and getattr(default, key) not in ("", None, False)
+    }
+    return replace(column, **filled)
 
 
 def _inferred_type(executable: Path) -> str | None:

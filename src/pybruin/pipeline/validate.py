@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from pybruin.pipeline.dag import find_cycles
+from pybruin.pipeline.hooks import SQL_ASSET_TYPES
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.needs import asset_needs
 
@@ -82,6 +83,15 @@ def _pipeline_problems(pipeline: Pipeline) -> Iterator[str]:
         )
     elif not _VALID_NAME.fullmatch(pipeline.name):
         yield "The pipeline name must be made of alphanumeric characters, dashes, dots and underscores"
+    defaults = pipeline.definition.get("default")
+    hooks = defaults.get("hooks") if isinstance(defaults, dict) else None
+    types = hooks.get("applicable_type") if isinstance(hooks, dict) else None
+    for asset_type in types if isinstance(types, list) else [types] if types else []:
+        if asset_type not in SQL_ASSET_TYPES:
+            yield (
+                f'Invalid applicable_type "{asset_type}" in default hooks: hooks are only supported for SQL asset '
+                "types"
+            )
 
 
 def _asset_problems(
@@ -106,6 +116,12 @@ def _asset_problems(
     if asset.type == "python" and asset.materialization.get("type") == "table" and not asset.connection:
         yield "error", "A task with materialization must have a connection defined"
 
+    if asset.hooks.applicable_types:
+        yield (
+            "warning",
+            "applicable_type has no effect on asset-level hooks; it only filters which asset types inherit pipeline "
+            "default hooks.",
+        )
     yield from _secret_problems(asset)
     if known_connections is not None:
         yield from _missing_connections(asset, pipeline, known_connections, store)

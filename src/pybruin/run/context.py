@@ -114,6 +114,10 @@ class RunContext:
     schema_prefix: str = ""
     variables: dict[str, object] = field(default_factory=dict)
     variables_schema: dict[str, object] = field(default_factory=dict)
+    #: `--apply-interval-modifiers`: shift each asset's dates by its `interval_modifiers`
+    apply_interval_modifiers: bool = False
+    #: the environment's `config.full_refresh_restricted`: no asset is rebuilt by `--full-refresh`
+    refresh_restricted: bool = False
 
     def __post_init__(self) -> None:
         if self.start > self.end:
@@ -121,15 +125,35 @@ class RunContext:
                 f"start date {format_timestamp(self.start)} is after end date {format_timestamp(self.end)}"
             )
 
-    def template_values(self, asset_name: str) -> dict[str, object]:
-        """The Jinja context of a SQL asset: the run, never its secrets."""
-        values: dict[str, object] = {}
-        for prefix, moment in (("start", self.start), ("end", self.end), ("execution", self.execution)):
-            values[f"{prefix}_date"] = moment.strftime("%Y-%m-%d")
-            values[f"{prefix}_datetime"] = moment.strftime("%Y-%m-%dT%H:%M:%S")
-            values[f"{prefix}_timestamp"] = format_timestamp(moment)
-        values.update(run_id=self.run_id, pipeline=self.pipeline, this=asset_name, var=dict(self.variables))
+    def template_values(
+        self, asset_name: str, *, start: datetime | None = None, end: datetime | None = None,
+        full_refresh: bool | None = None,
+    ) -> dict[str, object]:
+        """The Jinja context of a SQL asset: the run, never its secrets. `start`, `end` and `full_refresh`
+        replace the run's for one asset (interval modifiers, a restricted full refresh)."""
+        values = date_values(start or self.start, end or self.end, self.execution)
+        values.update(
+            pipeline=self.pipeline,
+            run_id=self.run_id,
+            full_refresh=self.full_refresh if full_refresh is None else full_refresh,
+            commit_hash=self.commit,
+            schema_prefix=self.schema_prefix,
+            this=asset_name,
+            var=dict(self.variables),
+        )
         return values
+
+
+def date_values(start: datetime, end: datetime, execution: datetime) -> dict[str, object]:
+    """`start_date`, `start_date_nodash`, `start_datetime`, `start_timestamp`, and the same for `end` and
+    `execution`, formatted as upstream formats them."""
+    values: dict[str, object] = {}
+    for prefix, moment in (("start", start), ("end", end), ("execution", execution)):
+        values[f"{prefix}_date"] = moment.strftime("%Y-%m-%d")
+        values[f"{prefix}_date_nodash"] = moment.strftime("%Y%m%d")
+        values[f"{prefix}_datetime"] = moment.strftime("%Y-%m-%dT%H:%M:%S")
+        values[f"{prefix}_timestamp"] = format_timestamp(moment)
+    return values
 
 
 def execution_time() -> datetime:

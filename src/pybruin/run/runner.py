@@ -5,18 +5,27 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pybruin.errors import BruinError
+from pybruin.pipeline.materialization import Materialization
 from pybruin.plan import Plan, Task
 from pybruin.plan.unsupported import NO_OP_TYPES
-from pybruin.platforms import SQL_ASSET_TYPES
-from pybruin.run.child_env import ChildEnvironments, ConnectionSource, ReceivedSecret, missing_secret_message
+from pybruin.platforms import SEED_ASSET_TYPES, SQL_ASSET_TYPES
+from pybruin.run.child_env import (
+    ChildEnvironments,
+    ConnectionSource,
+    ReceivedSecret,
+    missing_secret_message,
+    run_variables,
+)
 from pybruin.run.context import RunContext
 from pybruin.run.output import RunOutput
 from pybruin.run.processes import ChildProcesses, PythonEnvironments, rscript_path
+from pybruin.run.rendering import AssetRenderer
 from pybruin.run.report import RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
 
@@ -57,8 +66,10 @@ class Runner:
         workers: int,
         debug: bool,
         python_cache: Path,
+        renderer: AssetRenderer | None = None,
     ) -> None:
         self.plan = plan
+        self.renderer = renderer or AssetRenderer(context, plan.pipeline)
         self.context = context
         self.connections = connections
         self.output = output
@@ -156,6 +167,8 @@ class Runner:
             self._execute_process(asset, needs)
         elif asset.type in SQL_ASSET_TYPES:
             self._execute_sql(asset, needs)
+        elif asset.type in SEED_ASSET_TYPES:
+            self._execute_seed(asset, needs)
         elif asset.type in NO_OP_TYPES:
             self._check_resolvable(needs)
         else:  # the plan refuses every other type; reaching here is a bug, not a silent success
@@ -177,6 +190,7 @@ class Runner:
         python = asset.type == "python"
         env, received = self.environments.asset(asset.name, needs, self.connections, python=python)
         self._received[asset.name] = received
+        env.update(self._asset_run_variables(asset))
         if self._databases is not None:
             self._databases.release_idle()
         stream = self.output.asset_stream(asset.name)
@@ -192,30 +206,60 @@ class Runner:
         if code != 0:
             raise BruinError(f"failed to execute {PROCESS_KINDS[asset.type]} script: exit status {code}")
 
-    def _execute_sql(self, asset: Asset, needs: Needs) -> None:
-        from pybruin.platforms.run import run_sql_asset
-        from pybruin.run.templating import render_sql
+    def _asset_run_variables(self, asset: Asset) -> dict[str, str]:
+        """The run variables that differ for this asset: dates shifted by its interval modifiers, and
+        `BRUIN_FULL_REFRESH` when its full refresh is restricted."""
+        start, end = self.renderer.interval(asset)
+        full_refresh = self.renderer.full_refresh(asset)
+        context = self.context
+        if (start, end, full_refresh) == (context.start, context.end, context.full_refresh):
+            return {}
+        return run_variables(replace(context, start=start, end=end, full_refresh=full_refresh))
 
-        assert needs.connection is not None  # every SQL platform asset has an effective connection
+    def _sql_connection(self, asset: Asset, needs: Needs) -> Connection:
+        """The connection a SQL or seed asset runs on, and every other name it needs, resolved."""
+        assert needs.connection is not None  # every platform asset has an effective connection
         name = needs.connection
         resolved = self.connections.get(name)
         if resolved is None:
             raise BruinError(self.connections.missing_message(name))
         self._check_resolvable(needs)
         self._received[asset.name] = [ReceivedSecret(name, "", resolved.connection.type_key, resolved.source)]
-        rendered = render_sql(
-            asset.content,
-            self.context.template_values(asset.name),
-            asset_name=asset.name,
-            secret_names={s.key for s in asset.secrets} | {s.inject_as for s in asset.secrets},
-        )
+        return resolved.connection
+
+    def _note(self, asset: Asset, text: str) -> None:
+        stream = self.output.asset_stream(asset.name)
+        stream.feed(text.encode() + b"\n")
+        stream.close()
+
+    def _execute_sql(self, asset: Asset, needs: Needs) -> None:
+        from pybruin.platforms.run import run_sql_asset
+
+        connection = self._sql_connection(asset, needs)
+        renderer = self.renderer
+        if self.context.full_refresh:
+            if renderer.restricted(asset):
+                self._note(asset, f'Warning: full refresh is restricted for asset "{asset.name}"; running '
+                                  "incrementally.")  # fmt: skip
+            elif Materialization.of(asset.materialization).strategy == "ddl":
+                self._note(asset, "Full refresh detected, but DDL strategy is in use — table will NOT be dropped or "
+                                  "recreated.")  # fmt: skip
         run_sql_asset(
             asset,
-            resolved.connection,
+            connection,
             self._shared_databases(),
-            rendered_sql=rendered,
+            rendered_sql=renderer.body(asset),
             schema_prefix=self.context.schema_prefix,
+            full_refresh=renderer.full_refresh(asset),
+            interval=renderer.time_window(asset),
+            hooks=renderer.hooks(asset),
         )
+
+    def _execute_seed(self, asset: Asset, needs: Needs) -> None:
+        from pybruin.platforms.run import run_seed_asset
+
+        connection = self._sql_connection(asset, needs)
+        run_seed_asset(asset, connection, self._shared_databases(), schema_prefix=self.context.schema_prefix)
 
     def _shared_databases(self) -> Databases:
         with self._databases_lock:

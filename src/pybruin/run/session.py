@@ -19,7 +19,7 @@ from pybruin.errors import BruinError
 from pybruin.masking import Masker
 from pybruin.pipeline.validate import validate_pipeline
 from pybruin.plan import build_plan
-from pybruin.platforms import SQL_ASSET_TYPES
+from pybruin.platforms import RUNNABLE_ASSET_TYPES
 from pybruin.run.child_env import ChildEnvironments
 from pybruin.run.context import (
     RunContext,
@@ -31,6 +31,7 @@ from pybruin.run.context import (
     resolve_variables,
 )
 from pybruin.run.output import RunOutput
+from pybruin.run.rendering import AssetRenderer
 from pybruin.run.report import RunReport
 from pybruin.run.runner import Runner
 from pybruin.workspace import ProjectSettings, load_target, open_project, open_store, protect_environment
@@ -48,6 +49,7 @@ class RunSettings:
     start_date: str | None = None
     end_date: str | None = None
     full_refresh: bool = False
+    apply_interval_modifiers: bool = False
     variables: tuple[str, ...] = ()
     workers: int = 16
     downstream: bool = False
@@ -87,12 +89,15 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
         raise BruinError("validation failed: " + "; ".join(f"{i.asset or i.file}: {i.message}" for i in problems))
     plan = build_plan(
         pipeline,
-        sql_types=frozenset(SQL_ASSET_TYPES),
+        sql_types=RUNNABLE_ASSET_TYPES,
         targets=[target] if target is not None else (),
         downstream=settings.downstream,
     )
     context = _run_context(settings, project.environ, pipeline_name=pipeline.name, commit=pipeline.commit,
-                           schema_prefix=project.environment.schema_prefix, declared=pipeline.variables)  # fmt: skip
+                           schema_prefix=project.environment.schema_prefix, declared=pipeline.variables,
+                           refresh_restricted=project.environment.full_refresh_restricted)  # fmt: skip
+    renderer = AssetRenderer(context, pipeline)
+    renderer.check_hooks(pipeline.assets)
 
     shown = masker if settings.mask_credentials else Masker(enabled=False)
     log_path = project.root / "logs" / f"{context.run_id}__{pipeline.name}.log" if settings.log_file else None
@@ -100,6 +105,8 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
     shown.warn_to(output.line)
     try:
         protect_environment(project, shown)
+        if settings.apply_interval_modifiers and settings.full_refresh:
+            output.line("Warning: --apply-interval-modifiers flag is ignored when --full-refresh is enabled.")
         if not plan.tasks:
             output.line("No tasks to run.")
             return RunOutcome(None, None)
@@ -122,6 +129,7 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
                 workers=settings.workers,
                 debug=settings.debug,
                 python_cache=settings.python_cache,
+                renderer=renderer,
             ).run()
         color = settings.color and terminal.isatty() and "NO_COLOR" not in project.environ
         output.block(report.render_summary(color=color, mask=shown.mask, width=_terminal_width(terminal)))
@@ -140,6 +148,7 @@ def _run_context(
     commit: str,
     schema_prefix: str,
     declared: Mapping[str, Mapping[str, object]],
+    refresh_restricted: bool,
 ) -> RunContext:
     start, end = default_interval()
     if settings.start_date:
@@ -158,6 +167,8 @@ def _run_context(
         schema_prefix=schema_prefix,
         variables=values,
         variables_schema=schema,
+        apply_interval_modifiers=settings.apply_interval_modifiers and not settings.full_refresh,
+        refresh_restricted=refresh_restricted,
     )
 
 
