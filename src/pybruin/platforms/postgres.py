@@ -85,14 +85,19 @@ def _quoted_collation(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _pg_key_type(build: Build, strategy: str) -> str:
+def _key_type(build: Build) -> str:
+    """The declared type of the incremental key, "" when it is not declared."""
     key = build.materialization.incremental_key
     column = build.column(key) if key else None
-    if column is None:
-        return ""
-    if strategy == "SCD2_by_time" and column.type.lower() not in ("timestamp", "date"):
+    return column.type if column else ""
+
+
+def _checked_key_type(build: Build, strategy: str) -> str:
+    """The key's type; `SCD2_by_time` takes only exactly `timestamp` or `date` (upstream's rule)."""
+    kind = _key_type(build)
+    if strategy == "SCD2_by_time" and kind and kind.lower() not in ("timestamp", "date"):
         raise BruinError("incremental_key must be TIMESTAMP or DATE in SCD2_by_time strategy")
-    return column.type
+    return kind
 
 
 def _scd2_strategies(redshift: bool) -> tuple[Strategy, Strategy, Strategy, Strategy]:
@@ -114,16 +119,16 @@ def _scd2_strategies(redshift: bool) -> tuple[Strategy, Strategy, Strategy, Stra
         key = build.materialization.incremental_key
         valid_from = "CAST(CURRENT_TIMESTAMP AS TIMESTAMPTZ)"
         if key:
-            valid_from = with_time_zone(build.quote(key), _pg_key_type(build, "SCD2_by_column"))
+            valid_from = with_time_zone(build.quote(key), _key_type(build))
         return rebuild(build, valid_from)
 
     def by_time_rebuild(build: Build) -> str:
         check_scd2_rebuild(build, "SCD2_by_time")
         key = build.materialization.incremental_key
-        return rebuild(build, with_time_zone(build.quote(key), _pg_key_type(build, "SCD2_by_time")))
+        return rebuild(build, with_time_zone(build.quote(key), _key_type(build)))
 
     def incremental(build: Build, strategy: str, changed: Callable[[str], str], moment: str) -> str:
-        parts = scd2_parts(build, strategy, key_type=_pg_key_type)
+        parts = scd2_parts(build, strategy, key_type=_checked_key_type)
         name, temp = build.target.reference, temp_name("__bruin_scd2_tmp_")
         match = " AND ".join(f"target.{key} = source.{key}" for key in parts.keys)
         listed = ", ".join(parts.columns)
