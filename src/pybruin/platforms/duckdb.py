@@ -37,6 +37,13 @@ if TYPE_CHECKING:
     from pybruin.pipeline.seeds import Seed
 
 MEMORY = ":memory:"
+#: How DuckDB names each kind of declared seed column type.
+SEED_TYPES = MappingProxyType({
+    "smallint": "SMALLINT", "int": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE", "decimal": "DECIMAL(38, 9)",
+    "decimal()": "DECIMAL({})", "binary": "BLOB", "bool": "BOOLEAN", "date": "DATE", "time": "TIME",
+    "timestamp": "TIMESTAMP WITH TIME ZONE", "timestamp_ntz": "TIMESTAMP", "interval": "INTERVAL",
+    "text": "VARCHAR", "text()": "VARCHAR({})", "json": "JSON",
+})  # fmt: skip
 _NOW = "CURRENT_TIMESTAMP"
 _FOREVER = "TIMESTAMPTZ '9999-12-31 23:59:59+00'"
 
@@ -200,7 +207,7 @@ class DuckDBPlatform(AnsiPlatform):
     def load_seed(self, session: Session, target: Target, seed: Seed) -> None:
         """One `CREATE OR REPLACE TABLE ... AS SELECT * FROM read_csv(...)`: DuckDB reads the file itself,
         declared types are given to its CSV reader, the other columns' types are detected."""
-        types = declared_types(seed, csv_header(seed.path))
+        types = declared_types(seed, csv_header(seed.path), SEED_TYPES)
         options = ", types = {" + ", ".join(f"{literal(n)}: {literal(t)}" for n, t in types.items()) + "}"
         ensure_schema(session, target)
         session.execute(

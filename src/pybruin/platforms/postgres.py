@@ -45,6 +45,13 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT_SECONDS = 10
 DEFAULT_POOL_SIZE = 10
 COPY_CHUNK_BYTES = 1 << 16
+#: How PostgreSQL names each kind of declared seed column type.
+SEED_TYPES = MappingProxyType({
+    "smallint": "smallint", "int": "integer", "bigint": "bigint", "double": "double precision",
+    "decimal": "numeric", "decimal()": "numeric({})", "binary": "bytea", "bool": "boolean", "date": "date",
+    "time": "time", "timestamp": "timestamp with time zone", "timestamp_ntz": "timestamp without time zone",
+    "interval": "interval", "text": "text", "text()": "varchar({})", "json": "jsonb",
+})  # fmt: skip
 
 
 def merge(build: Build) -> str:
@@ -198,26 +205,31 @@ class PostgresPlatform(AnsiPlatform):
         return PostgresDatabase(self, connection)
 
     def load_seed(self, session: Session, target: Target, seed: Seed) -> None:
-        """Into a new table under a scratch name, by COPY, then swapped in within the same transaction:
-        readers see the old rows until the new ones are complete. Declared types are used, the other
-        columns' types come from their values."""
+        """Into a new table under a scratch name, by COPY, then into place within the same transaction:
+        readers see the old rows until the new ones are complete. When the table exists with the same
+        columns and types, its rows are replaced and it is kept (views on it stay valid); otherwise the new
+        table takes its place. Declared types are used, the other columns' types come from their values."""
         rows = list(csv_rows(seed.path))
         header = rows[0] if rows else []
         if not header:
             raise BruinError(f"cannot read the seed file {seed.path.name}: it has no header row")
-        declared = declared_types(seed, header)
+        declared = declared_types(seed, header, SEED_TYPES)
         inferred = inferred_types(rows[1:], len(header))
         types = [declared.get(name, kind) for name, kind in zip(header, inferred, strict=True)]
         columns = ", ".join(self.quote_identifier(name) for name in header)
-        staging = temp_name()
-        staged = f"{target.container}.{staging}"
+        staged = f"{target.container}.{self.quote_identifier(target.parts[-1] + temp_name())}"
         ensure_schema(session, target)
         with session.transaction():
             definitions = ", ".join(f"{self.quote_identifier(n)} {t}" for n, t in zip(header, types, strict=True))
             session.execute(f"CREATE TABLE {staged} ({definitions})")
             session.copy(f"COPY {staged} ({columns}) FROM STDIN WITH (FORMAT csv, HEADER true)", _chunks(seed))
-            session.execute(f"DROP TABLE IF EXISTS {target.qualified}")
-            session.execute(f"ALTER TABLE {staged} RENAME TO {target.table}")
+            if _shape(session, target.qualified) == _shape(session, staged):
+                session.execute(f"TRUNCATE TABLE {target.qualified}")
+                session.execute(f"INSERT INTO {target.qualified} SELECT * FROM {staged}")
+                session.execute(f"DROP TABLE {staged}")
+            else:
+                session.execute(f"DROP TABLE IF EXISTS {target.qualified}")
+                session.execute(f"ALTER TABLE {staged} RENAME TO {target.table}")
 
 
 class RedshiftPlatform(PostgresPlatform):
@@ -229,6 +241,15 @@ class RedshiftPlatform(PostgresPlatform):
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = _REDSHIFT_TABLES[0]
     rebuilds: ClassVar[Mapping[str, Strategy]] = _REDSHIFT_TABLES[1]
     session_settings: ClassVar[Mapping[str, str]] = MappingProxyType({})
+
+
+def _shape(session: Session, table: str) -> list[tuple]:
+    """A table's columns and their types as PostgreSQL spells them; empty when there is no such table."""
+    return session.query(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        [table],
+    )
 
 
 def _chunks(seed: Seed) -> Iterable[bytes]:
