@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from materialize_helpers import Warehouse, csv_rows, sql_file
+from warehouses import Warehouse, csv_rows, sql_file
 
 PLATFORMS = ["duckdb", "postgres"]
 
@@ -77,7 +77,8 @@ PORTS = {
         "'Harper Lee', 1960",
         "SELECT 10 AS book_id, 'Harry Potter' AS title, 'J.K. Rowling' AS author, 1997 AS year\n"
         "UNION ALL SELECT 20, 'The Hobbit', 'J.R.R. Tolkien', 1937",
-        "1,The Great Gatsby,F. Scott Fitzgerald,1925\n2,1984,George Orwell,1949\n3,To Kill a Mockingbird,Harper Lee,1960",
+        "1,The Great Gatsby,F. Scott Fitzgerald,1925\n2,1984,George Orwell,1949\n"
+        "3,To Kill a Mockingbird,Harper Lee,1960",
         "10,Harry Potter,J.K. Rowling,1997\n20,The Hobbit,J.R.R. Tolkien,1937",
     ),
     "merge": (
@@ -263,10 +264,10 @@ def products(*rows: tuple[int, str, int, str]) -> str:
 
 
 PRODUCT_RUNS = (
-    products((1, "Laptop", 100, "2025-04-02"), (2, "Smartphone", 150, "2025-04-02"), (3, "Headphones", 175, "2025-04-02"),
-             (4, "Monitor", 25, "2025-04-02")),
-    products((1, "Laptop", 100, "2025-04-02"), (2, "Smartphone", 150, "2025-04-02"), (3, "Headphones", 900, "2025-06-02"),
-             (5, "ps5", 25, "2025-06-02")),
+    products((1, "Laptop", 100, "2025-04-02"), (2, "Smartphone", 150, "2025-04-02"),
+             (3, "Headphones", 175, "2025-04-02"), (4, "Monitor", 25, "2025-04-02")),
+    products((1, "Laptop", 100, "2025-04-02"), (2, "Smartphone", 150, "2025-04-02"),
+             (3, "Headphones", 900, "2025-06-02"), (5, "ps5", 25, "2025-06-02")),
     products((3, "Headphones", 1200, "2025-06-10")),
 )  # fmt: skip
 PRODUCT_STATES = (

@@ -58,7 +58,8 @@ class Warehouse:
                                                      "environments": {"default": env}}))  # fmt: skip
 
     def pipeline(self, name: str = "p", extra: str = "") -> None:
-        self.project.write(f"{name}/pipeline.yml", f"name: {name}\ndefault_connections:\n  {self.platform}: wh\n{extra}")
+        text = f"name: {name}\ndefault_connections:\n  {self.platform}: wh\n{extra}"
+        self.project.write(f"{name}/pipeline.yml", text)
 
     def rows(self, sql: str) -> list[tuple[str, ...]]:
         """The query's rows as text, in the order the query gives them."""
