@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 import re
 import string
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -40,8 +41,47 @@ def ensure_schema(session: Session, target: Target) -> None:
     session.once(f"schema {target.container}", partial(_create_schema, target=target))
 
 
-def table_exists(session: Session, target: Target) -> bool:
-    return exists(session, "information_schema.tables", _TABLE_COLUMNS, target.parts)
+class KnownTables:
+    """The tables of one database this run has seen: one listing answers every asset's "does my table exist?"
+    (a name not in it is looked up again, as another asset or process may have created it since), and
+    tables the run builds are added."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tables: set[tuple[str, ...]] = set()
+
+    def exists(self, session: Session, target: Target) -> bool:
+        key = _table_key(session, target)
+        with self._lock:
+            if key in self._tables:
+                return True
+        listed = {tuple(map(str, row)) for row in session.query(_LIST_TABLES)}
+        with self._lock:
+            self._tables |= listed
+            return key in self._tables
+
+    def add(self, session: Session, target: Target) -> None:
+        key = _table_key(session, target)
+        with self._lock:
+            self._tables.add(key)
+
+
+_LIST_TABLES = (
+    "SELECT lower(table_catalog), lower(table_schema), lower(table_name) FROM information_schema.tables "
+    "WHERE table_type = 'BASE TABLE'"
+)
+
+
+def _table_key(session: Session, target: Target) -> tuple[str, ...]:
+    parts = tuple(part.lower() for part in target.parts)
+    if len(parts) == 3:
+        return parts
+    catalog = session.shared("current_database", lambda: str(session.query("SELECT current_database()")[0][0]))
+    return (catalog.lower(), *parts)
+
+
+def known_tables(session: Session) -> KnownTables:
+    return session.shared("known tables", KnownTables)
 
 
 def temp_name(prefix: str = "__bruin_tmp_") -> str:

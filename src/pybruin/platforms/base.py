@@ -210,6 +210,7 @@ class Database(abc.ABC):
         self.driver_error = driver_error
         self._setup_lock = threading.Lock()
         self._done: set[str] = set()
+        self._shared: dict[str, Any] = {}
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -238,6 +239,13 @@ class Database(abc.ABC):
             if key not in self._done:
                 setup()
                 self._done.add(key)
+
+    def shared(self, key: str, factory: Callable[[], _T]) -> _T:
+        """A run-scoped object of this database (a cache), made by `factory` the first time `key` comes up."""
+        with self._setup_lock:
+            if key not in self._shared:
+                self._shared[key] = factory()
+            return self._shared[key]
 
     @abc.abstractmethod
     def _acquire(self) -> Any: ...
@@ -294,6 +302,10 @@ class Session:
         """Run `setup` the first time `key` comes up for this database in this run, one caller at a
         time: for idempotent setup, such as creating a schema, that parallel assets would race on."""
         self._database.once(key, lambda: setup(self))
+
+    def shared(self, key: str, factory: Callable[[], _T]) -> _T:
+        """See `Database.shared`."""
+        return self._database.shared(key, factory)
 
     def cancel(self) -> None:
         """Interrupt the running statement and refuse later ones; safe from any thread, idempotent."""

@@ -20,7 +20,7 @@ from pybruin.pipeline.materialization import Materialization
 from pybruin.pipeline.model import Hooks
 from pybruin.pipeline.seeds import seed_of
 from pybruin.platforms import PLATFORMS, SQL_ASSET_TYPES, platform_for_asset_type, platform_for_connection
-from pybruin.platforms.ansi import ensure_schema, table_exists
+from pybruin.platforms.ansi import ensure_schema, known_tables
 from pybruin.platforms.base import Build
 
 if TYPE_CHECKING:
@@ -185,9 +185,12 @@ def run_sql_asset(
         with databases.session(connection) as session:
             if plan is not None:
                 ensure_schema(session, plan.build.target)
-                if plan.incremental and not plan.rebuild and not table_exists(session, plan.build.target):
+                tables = known_tables(session)
+                if plan.incremental and not plan.rebuild and not tables.exists(session, plan.build.target):
                     script = plan.script(rebuild=True)
             _execute(session, wrap_hooks(script, hooks.pre, hooks.post))
+            if plan is not None and plan.build.materialization.type == "table":
+                tables.add(session, plan.build.target)
     except BruinError as exc:
         raise BruinError(f"asset '{asset.name}': {exc}") from None
 
