@@ -206,7 +206,8 @@ def main() -> None:
 
     print(f"{args.assets} `duckdb.sql` table assets, `bruin run --workers {args.workers}`, medians of {args.repeat}.")
     print(f"`bruin --version` (interpreter + CLI import): {version * 1000:.0f} ms.\n")
-    print("| pipeline | `bruin run` wall | per asset | plain script (1 connection) | statements only | ratio vs script |")
+    print("| pipeline | `bruin run` wall | per asset | plain script (1 connection) | statements only "
+          "| ratio vs script |")
     print("|---|---|---|---|---|---|")
     for shape, cli, plain, inside in rows:
         print(

@@ -519,3 +519,19 @@ def test_bad_files_fail_in_one_line(warehouse: Warehouse, case: str) -> None:
         assert result.returncode == 1, result.output
         assert message in result.output
         assert "Traceback" not in result.output
+
+
+def test_python_assets_see_their_shifted_interval_and_restricted_refresh(project) -> None:
+    project.write(".bruin.yml", "environments:\n  default:\n    connections: {}\n")
+    project.write("py/pipeline.yml", "name: py\n")
+    project.write("py/assets/show.py", '"""@bruin\nname: show\ninterval_modifiers: {start: -1d, end: 2h}\n'
+                                       'refresh_restricted: true\n@bruin"""\nimport os\n'
+                                       'print(os.environ["BRUIN_START_DATETIME"], os.environ["BRUIN_END_DATETIME"], '
+                                       'repr(os.environ["BRUIN_FULL_REFRESH"]))\n')  # fmt: skip
+    window = ("--start-date", "2024-05-02", "--end-date", "2024-05-02 10:00:00")
+    plain = project.bruin("run", "--no-log-file", *window, "py")
+    assert "[show] >> 2024-05-02T00:00:00 2024-05-02T10:00:00 ''" in plain.stdout, plain.output
+    shifted = project.bruin("run", "--no-log-file", "--apply-interval-modifiers", *window, "py")
+    assert "[show] >> 2024-05-01T00:00:00 2024-05-02T12:00:00 ''" in shifted.stdout, shifted.output
+    refreshed = project.bruin("run", "--no-log-file", "--full-refresh", *window, "py")
+    assert "[show] >> 2024-05-02T00:00:00 2024-05-02T10:00:00 ''" in refreshed.stdout, refreshed.output

@@ -156,5 +156,43 @@ def date_values(start: datetime, end: datetime, execution: datetime) -> dict[str
     return values
 
 
+def make_context(
+    *,
+    start_date: str | None,
+    end_date: str | None,
+    variables: Sequence[str],
+    declared: Mapping[str, Mapping[str, object]],
+    run_id: str,
+    pipeline: str,
+    commit: str = "",
+    full_refresh: bool = False,
+    schema_prefix: str = "",
+    refresh_restricted: bool = False,
+    apply_interval_modifiers: bool = False,
+) -> RunContext:
+    """The context of a run (or a render) from what the user gave: dates as typed (default: yesterday), and
+    `--var` overrides of the pipeline's declared variables."""
+    start, end = default_interval()
+    if start_date:
+        start = parse_date(start_date, "--start-date")
+    if end_date:
+        end = parse_date(end_date, "--end-date")
+    values, schema = resolve_variables(declared, parse_var_overrides(variables))
+    return RunContext(
+        start=start,
+        end=end,
+        execution=execution_time(),
+        run_id=run_id,
+        pipeline=pipeline,
+        full_refresh=full_refresh,
+        commit=commit,
+        schema_prefix=schema_prefix,
+        variables=values,
+        variables_schema=schema,
+        apply_interval_modifiers=apply_interval_modifiers,
+        refresh_restricted=refresh_restricted,
+    )
+
+
 def execution_time() -> datetime:
     return datetime.now(UTC)

@@ -18,13 +18,19 @@ from pybruin.pipeline.intervals import IntervalError, parse_rendered
 from pybruin.pipeline.materialization import Materialization
 from pybruin.pipeline.model import Asset, Hooks, Pipeline, TimeModifier
 from pybruin.platforms.base import prefixed_name
-from pybruin.run.context import RunContext, format_timestamp
+from pybruin.run.context import RunContext, format_timestamp, make_context
 from pybruin.run.godates import add_date
 from pybruin.run.sql_helpers import DEFAULT, helpers_for
 from pybruin.run.templating import NO_MACROS, Macros, TemplateError, load_macros, render_sql
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pybruin.config.connections import Connection
+    from pybruin.workspace import ProjectSettings
+
+#: The run id `bruin render` renders with, as upstream's.
+RENDER_RUN_ID = "your-run-id"
 
 
 def shift(moment: datetime, modifier: TimeModifier) -> datetime:
@@ -158,3 +164,39 @@ class AssetRenderer:
             return parse_rendered(rendered)
         except IntervalError as exc:
             raise BruinError(f"{prefix}: failed to parse rendered template result '{rendered}': {exc}") from None
+
+
+def render_asset(
+    settings: ProjectSettings,
+    asset_file: Path,
+    *,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    full_refresh: bool = False,
+    apply_interval_modifiers: bool = False,
+    variables: tuple[str, ...] = (),
+    raw: bool = False,
+) -> str:
+    """`bruin render <asset file>`: the SQL the run executes for the asset, rendered with the run's context
+    (run id `your-run-id`, interval modifiers applied when asked even with a full refresh, as upstream's
+    render does), materialized and wrapped in its hooks unless `raw`. The JSON form is `{"query": <this>}`.
+
+    No secret store is opened and no connection is made; secrets are never in the context.
+    """
+    from pybruin.pipeline.connections import effective_connection
+    from pybruin.workspace import load_target, open_project
+
+    project = open_project(settings)
+    pipeline, asset = load_target(asset_file)
+    if asset is None:
+        raise BruinError(f"'{asset_file}' is not an asset file")
+    environment = project.environment
+    context = make_context(
+        start_date=start_date, end_date=end_date, variables=variables, declared=pipeline.variables,
+        run_id=RENDER_RUN_ID, pipeline=pipeline.name, commit=pipeline.commit, full_refresh=full_refresh,
+        schema_prefix=environment.schema_prefix, refresh_restricted=environment.full_refresh_restricted,
+        apply_interval_modifiers=apply_interval_modifiers,
+    )  # fmt: skip
+    name = effective_connection(asset, pipeline)
+    connection = environment.connections.get(name) if name else None  # only for its default schema
+    return AssetRenderer(context, pipeline).sql(asset, connection, raw=raw)

@@ -21,15 +21,7 @@ from pybruin.pipeline.validate import validate_pipeline
 from pybruin.plan import build_plan
 from pybruin.platforms import RUNNABLE_ASSET_TYPES
 from pybruin.run.child_env import ChildEnvironments
-from pybruin.run.context import (
-    RunContext,
-    default_interval,
-    execution_time,
-    new_run_id,
-    parse_date,
-    parse_var_overrides,
-    resolve_variables,
-)
+from pybruin.run.context import RunContext, make_context, new_run_id
 from pybruin.run.output import RunOutput
 from pybruin.run.rendering import AssetRenderer
 from pybruin.run.report import RunReport
@@ -150,25 +142,18 @@ def _run_context(
     declared: Mapping[str, Mapping[str, object]],
     refresh_restricted: bool,
 ) -> RunContext:
-    start, end = default_interval()
-    if settings.start_date:
-        start = parse_date(settings.start_date, "--start-date")
-    if settings.end_date:
-        end = parse_date(settings.end_date, "--end-date")
-    values, schema = resolve_variables(declared, parse_var_overrides(settings.variables))
-    return RunContext(
-        start=start,
-        end=end,
-        execution=execution_time(),
+    return make_context(
+        start_date=settings.start_date,
+        end_date=settings.end_date,
+        variables=settings.variables,
+        declared=declared,
         run_id=new_run_id(environ),
         pipeline=pipeline_name,
-        full_refresh=settings.full_refresh,
         commit=commit,
+        full_refresh=settings.full_refresh,
         schema_prefix=schema_prefix,
-        variables=values,
-        variables_schema=schema,
-        apply_interval_modifiers=settings.apply_interval_modifiers and not settings.full_refresh,
         refresh_restricted=refresh_restricted,
+        apply_interval_modifiers=settings.apply_interval_modifiers and not settings.full_refresh,
     )
 
 
