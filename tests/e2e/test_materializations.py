@@ -11,6 +11,8 @@ import pytest
 from warehouses import Warehouse, csv_rows, sql_file
 
 PLATFORMS = ["duckdb", "postgres"]
+# For what does not depend on the platform (rendering, validation), DuckDB alone.
+DUCKDB_ONLY = pytest.mark.parametrize("warehouse", ["duckdb"], indirect=True)
 
 
 @pytest.fixture(params=PLATFORMS)
@@ -361,6 +363,7 @@ def test_a_seed_whose_values_do_not_fit_fails_in_one_line_and_keeps_the_table(wa
 # --- macros (upstream's macros-pipeline) -------------------------------------------------------------------------
 
 
+@DUCKDB_ONLY
 def test_macros_are_available_to_every_asset(warehouse: Warehouse) -> None:
     project = warehouse.project
     project.write("p/macros/filters.sql", "{# filters #}\n{% macro active(col) %}{{ col }} = 'active'{% endmacro %}")
@@ -440,6 +443,7 @@ HOURLY = (
 )  # fmt: skip
 
 
+@DUCKDB_ONLY
 def test_interval_modifiers_shift_the_interval_when_asked(warehouse: Warehouse) -> None:
     write(warehouse, "products", MODIFIED, HOURLY)
     window = ("--start-date", "2025-04-02T09:30:00.000Z", "--end-date", "2025-04-02T11:30:00.000Z")
@@ -473,6 +477,7 @@ BAD = {
 }
 
 
+@DUCKDB_ONLY
 @pytest.mark.parametrize("case", list(BAD))
 def test_bad_materializations_are_refused_in_one_line(warehouse: Warehouse, case: str) -> None:
     header, message = BAD[case]
@@ -506,6 +511,7 @@ BAD_FILES: dict[str, tuple[dict[str, str], str, Callable[[str], bool]]] = {
 
 
 @pytest.mark.parametrize("case", list(BAD_FILES))
+@DUCKDB_ONLY
 def test_bad_files_fail_in_one_line(warehouse: Warehouse, case: str) -> None:
     files, message, checked_by = BAD_FILES[case]
     for relative, content in files.items():
