@@ -76,6 +76,10 @@ class TaskSpec:
         return json.dumps(asdict(self), sort_keys=True)
 
 
+#: The spec's keys the DAG file fixes (the others are the run's).
+_FIXED_KEYS = tuple(key for key in TaskSpec.__dataclass_fields__ if key not in _RUN_VALUES and key != "variables")
+
+
 def spec_template(fixed: TaskSpec, variables: tuple[str, ...]) -> str:
     """The Jinja template of `fixed`'s spec: its fixed values as JSON, the run's values as expressions.
 
@@ -83,9 +87,8 @@ def spec_template(fixed: TaskSpec, variables: tuple[str, ...]) -> str:
     a Jinja marker is refused rather than escaped: no asset path or name needs one.
     """
     values: dict[str, str] = {}
-    for key, value in asdict(fixed).items():
-        if key in _RUN_VALUES or key == "variables":
-            continue
+    for key in _FIXED_KEYS:
+        value = getattr(fixed, key)
         encoded = json.dumps(value)
         if any(marker in encoded for marker in _JINJA_MARKERS):
             raise BruinError(f"'{value}' ({key}) cannot be part of an Airflow template: it contains a Jinja marker")
