@@ -70,7 +70,7 @@ class BruinTaskOperator(BaseOperator):
         return outcome
 
     def on_kill(self) -> None:
-        """Stop the task's process group; pybruin stops its assets and statements on SIGTERM."""
+        """Stop the task's process group (pybruin and its asset processes): SIGTERM, then SIGKILL."""
         process = self._process
         if process is None or process.poll() is not None:
             return
