@@ -197,6 +197,8 @@ def test_credentials_in_the_workers_settings_are_refused(project: BruinProject) 
     assert build_layout(path, DagOptions(env={"BRUIN_VAULT_ROLE": "bruin"})).env == {"BRUIN_VAULT_ROLE": "bruin"}
     with pytest.raises(BruinError, match=r"env must not hold credentials \(AWS_SECRET_ACCESS_KEY, BRUIN_VAULT_TOKEN\)"):
         build_layout(path, DagOptions(env={"BRUIN_VAULT_TOKEN": "t", "AWS_SECRET_ACCESS_KEY": "k"}))
+    with pytest.raises(BruinError, match=r"\(BRUIN_CONFIG_FILE_CONTENT\)"):
+        build_layout(path, DagOptions(env={"BRUIN_CONFIG_FILE_CONTENT": "environments: {}"}))
 
 
 def test_building_reads_no_config_nor_store_and_imports_nothing_heavy(project: BruinProject) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pybruin.airflow.spec import TaskSpec, spec_template
+from pybruin.config.bruin_yml import CONTENT_VARIABLE
 from pybruin.config.project import find_project_root
 from pybruin.errors import BruinError
 from pybruin.pipeline.loader import load_pipeline
@@ -245,7 +246,7 @@ def _pod(asset: Asset, options: DagOptions) -> dict[str, Any]:
 
 def _check_env(env: Mapping[str, str]) -> None:
     """Refuse credentials in the DAG: what a DAG file holds ends up in Airflow's database and its UI."""
-    credentials = SECRET_VALUED_VARIABLES.union(*(store.sdk_credentials for store in STORES.values()))
+    credentials = SECRET_VALUED_VARIABLES.union({CONTENT_VARIABLE}, *(s.sdk_credentials for s in STORES.values()))
     refused = sorted(name for name in env if name in credentials)
     if refused:
         raise BruinError(
