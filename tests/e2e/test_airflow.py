@@ -44,9 +44,23 @@ type: duckdb.sql
 materialization:
   type: table
 tags: [raw]
+columns:
+  - name: id
+    checks:
+      - name: not_null
+custom_checks:
+  - name: orders
+    value: 2
+    query: select count(*) from raw.orders
 @bruin */
 select 1 as id, '{{ start_date }}' as first_day union all select 2, '{{ end_date }}'
 """
+
+#: The Airflow tasks of the shop pipeline and their XComs when everything succeeds.
+SHOP_TASKS = ["raw.orders", "raw.orders__id__not_null", "raw.orders__custom-check__orders", "reports.daily"]
+SHOP_PLAN_TASKS = {"raw.orders": "raw.orders", "raw.orders__id__not_null": "raw.orders:id:not_null",
+                   "raw.orders__custom-check__orders": "raw.orders:custom-check:orders",
+                   "reports.daily": "reports.daily"}  # fmt: skip
 
 REPORT_PY = '''
 """ @bruin
@@ -133,7 +147,7 @@ def test_dag_runs_each_asset_in_its_own_task_with_secrets_from_bruin_yml(
     pipeline = shop(project)
     run = airflow.run_dag(dag_file(pipeline), env={"AIRFLOW__CORE__FERNET_KEY": FERNET_CANARY})
 
-    assert run.states == {"raw.orders": "success", "reports.daily": "success"}, run.log
+    assert run.states == dict.fromkeys(SHOP_TASKS, "success"), run.log
     row = report(project)
     assert row["orders"] == 2
     assert row["key_sha"] == hashlib.sha256(API_KEY.encode()).hexdigest()
@@ -149,8 +163,8 @@ def test_dag_runs_each_asset_in_its_own_task_with_secrets_from_bruin_yml(
     # The task log is pybruin's masked output, closed by the manifest; XCom holds names and statuses.
     assert "[reports.daily] >> the key is **** and the password ****" in run.log
     assert "--- bruin run manifest ---" in run.log and '"source": ".bruin.yml"' in run.log
-    assert airflow.xcoms() == {"raw.orders": {"task": "raw.orders", "status": "succeeded"},
-                               "reports.daily": {"task": "reports.daily", "status": "succeeded"}}  # fmt: skip
+    assert airflow.xcoms() == {name: {"task": task, "status": "succeeded"} for name, task in SHOP_PLAN_TASKS.items()}
+    assert "Running:  raw.orders:id:not_null" in run.log
     spec = json.loads(airflow.rendered()["reports.daily"]["spec"])
     assert spec["run_id"] == run_id and spec["start"] == "2024-03-04T00:00:00+00:00"
     assert spec["asset"] == "shop/assets/report.py" and spec["task"] == "reports.daily"
@@ -173,7 +187,7 @@ def test_dag_tasks_resolve_their_secrets_from_openbao_in_the_worker(
 
     run = airflow.run_dag(dag_file(pipeline, dag_id="shop_vault"), env=worker)
 
-    assert run.states == {"raw.orders": "success", "reports.daily": "success"}, run.log
+    assert run.states == dict.fromkeys(SHOP_TASKS, "success"), run.log
     row = report(project)
     assert row["key_sha"] == hashlib.sha256(API_KEY.encode()).hexdigest() and row["leaked"] == ""
     assert '"source": "vault"' in run.log
@@ -189,14 +203,23 @@ def test_a_failing_asset_fails_its_task_and_its_downstream_is_upstream_failed(
     project.write("p/assets/a.py", '"""@bruin\nname: a\nsecrets: [{key: API_KEY}]\n@bruin"""\n'
                   'import os, sys\nsys.exit("cannot use " + os.environ["API_KEY"])\n')  # fmt: skip
     project.write("p/assets/b.py", '"""@bruin\nname: b\ndepends: [a]\n@bruin"""\nprint("b ran")\n')
-    project.write("p/assets/c.py", '"""@bruin\nname: c\n@bruin"""\nprint("c ran")\n')
+    checked = "/* @bruin\nname: {}\ntype: duckdb.sql\nmaterialization: {{type: table}}\n{}@bruin */\nselect {} as id\n"
+    project.write("p/assets/t.sql", checked.format("t", "columns: [{name: id, checks: [{name: not_null}]}]\n", "null"))
+    project.write("p/assets/u.sql", checked.format("u", "custom_checks: [{name: soft, value: 5, blocking: false, "
+                                                        "query: select 1}]\n", 1))  # fmt: skip
+    project.write("p/assets/after_t.py", '"""@bruin\nname: after_t\ndepends: [t]\n@bruin"""\nprint("after t")\n')
+    project.write("p/assets/after_u.py", '"""@bruin\nname: after_u\ndepends: [u]\n@bruin"""\nprint("after u")\n')
 
     run = airflow.run_dag(dag_file(project.root / "p"))
 
-    assert run.states == {"a": "failed", "b": "upstream_failed", "c": "success"}, run.log
-    assert "[a] >> cannot use ****" in run.log and "b ran" not in run.log
+    # A failing asset or blocking check fails its task and its downstream; a non-blocking check holds nothing up.
+    assert run.states == {"a": "failed", "b": "upstream_failed", "t": "success", "t__id__not_null": "failed",
+                          "after_t": "upstream_failed", "u": "success", "u__custom-check__soft": "failed",
+                          "after_u": "success"}, run.log  # fmt: skip
+    assert "[a] >> cannot use ****" in run.log and "b ran" not in run.log and "after t" not in run.log
     assert "bruin task a failed (exit code 1)" in run.log
-    assert airflow.xcoms() == {"c": {"task": "c", "status": "succeeded"}}
+    assert "bruin task t:id:not_null failed (exit code 1)" in run.log
+    assert airflow.xcoms() == {name: {"task": name, "status": "succeeded"} for name in ("t", "u", "after_u")}
     assert_no_canary(airflow, run.log, [API_KEY])
 
 
@@ -217,7 +240,7 @@ def test_the_kubernetes_variant_renders_pods_with_the_asset_image_and_instance(
     assert run.returncode == 0, run.log
     pods = json.loads(run.log.split("PODS ", 1)[1].splitlines()[0])
     assert pods.pop("upstream") == ["reports.daily"]
-    assert set(pods) == {"raw.orders", "reports.daily", "heavy"}
+    assert set(pods) == {*SHOP_TASKS, "heavy"}
     heavy, report_pod = pods["heavy"], pods["reports.daily"]
     container = heavy["spec"]["containers"][0]
     assert container["image"] == "registry.example/heavy:2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,8 @@ if os.environ.get("FAIL"):
 @pytest.fixture
 def task_project(project: BruinProject) -> BruinProject:
     project.write(".bruin.yml", f"environments:\n  default:\n    connections:\n      generic:\n"
-                                f"        - name: API_KEY\n          value: {SECRET}\n")  # fmt: skip
+                                f"        - name: API_KEY\n          value: {SECRET}\n"
+                                "      duckdb:\n        - name: duckdb-default\n          path: w.db\n")  # fmt: skip
     project.write("p/pipeline.yml", "name: p\nvariables:\n  limit: {type: integer, default: 3}\n")
     project.write("p/assets/report.py", ASSET)
     project.write("p/assets/other.py", '"""@bruin\nname: other\n@bruin"""\nprint("other ran")\n')
@@ -97,3 +99,39 @@ def test_the_spec_names_the_store_else_the_workers_environment_does(task_project
 def test_the_command_is_hidden_from_help(task_project: BruinProject) -> None:
     done = task_project.bruin("--help")
     assert done.returncode == 0 and "airflow-task" not in done.stdout
+
+
+CHECKED = """/* @bruin
+name: t
+type: duckdb.sql
+materialization:
+  type: table
+columns:
+  - name: id
+    checks:
+      - name: not_null
+      - name: positive
+@bruin */
+select 0 as id
+"""
+
+
+def test_a_main_task_runs_without_its_checks_and_a_check_task_runs_its_check_alone(
+    task_project: BruinProject, tmp_path: Path
+) -> None:
+    task_project.write("p/assets/t.sql", CHECKED)
+    result = tmp_path / "result.json"
+
+    main = task_project.bruin("airflow-task", "--result", str(result), spec(task_project, asset="p/assets/t.sql",
+                                                                            task="t"))  # fmt: skip
+    assert main.returncode == 0, main.output
+    assert "Finished: t" in main.stdout and "t:id:" not in main.stdout
+    assert json.loads(result.read_text()) == {"task": "t", "status": "succeeded"}
+
+    for check, status in (("not_null", "succeeded"), ("positive", "failed")):
+        check_id = hashlib.sha256(f"t-id-{check}".encode()).hexdigest()
+        text = spec(task_project, asset="p/assets/t.sql", task=f"t:id:{check}", check=check_id)
+        done = task_project.bruin("airflow-task", "--result", str(result), text)
+        assert done.returncode == (0 if status == "succeeded" else 1), done.output
+        assert json.loads(result.read_text()) == {"task": f"t:id:{check}", "status": status}
+        assert "Running:  t\n" not in done.stdout and f"t:id:{check}" in done.stdout

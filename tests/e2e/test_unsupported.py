@@ -25,22 +25,6 @@ R_HEADER = '"@bruin\nname: bad\ntype: r\n@bruin"\ncat("ran\\n")\n'
 
 # Entry key -> (files to write besides the pipeline, the file the asset is defined in, pipeline.yml extra lines).
 ASSET_LEVEL = {
-    "columns[].checks (column checks)": (
-        {
-            "assets/bad.sql": SQL_HEADER.format(
-                type="duckdb.sql", extra="columns:\n  - name: id\n    checks:\n      - name: not_null\n"
-            )
-        },
-        "assets/bad.sql",
-    ),
-    "custom_checks": (
-        {
-            "assets/bad.sql": SQL_HEADER.format(
-                type="duckdb.sql", extra="custom_checks:\n  - name: c\n    query: select 0\n"
-            )
-        },
-        "assets/bad.sql",
-    ),
     "hooks": (
         {"assets/bad.sql": SQL_HEADER.format(type="duckdb.sql", extra="hooks:\n  pre:\n    - query: select 1\n")},
         "assets/bad.sql",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import subprocess
 import sys
@@ -216,3 +217,42 @@ def test_building_reads_no_config_nor_store_and_imports_nothing_heavy(project: B
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "2 []"
+
+
+CHECKED_SQL = """/* @bruin
+name: t
+type: duckdb.sql
+materialization:
+  type: table
+columns:
+  - name: id
+    checks:
+      - name: not_null
+      - name: unique
+        blocking: false
+custom_checks:
+  - name: Row Count
+    value: 1
+    query: select count(*) from t
+@bruin */
+select 1 as id
+"""
+
+
+def test_one_task_per_check_as_upstream_names_them_and_only_blocking_checks_hold_up_downstream(
+    project: BruinProject,
+) -> None:
+    path = pipeline(project, assets={"d": "depends: [t]\n"})
+    project.write("p/assets/t.sql", CHECKED_SQL)
+    layout = build_layout(path, DagOptions())
+
+    tasks = {task.task_id: task for task in layout.tasks}
+    assert list(tasks) == ["d", "t", "t__id__not_null", "t__id__unique", "t__custom-check__row_count"]
+    assert tasks["d"].upstream == ("t", "t__id__not_null", "t__custom-check__row_count")
+    assert {tasks[name].upstream for name in list(tasks)[2:]} == {("t",)}
+    specs = {name: render(task.spec, run_id="r", start=None, params={"full_refresh": False})
+             for name, task in tasks.items()}  # fmt: skip
+    assert (specs["t"].task, specs["t"].check) == ("t", None)
+    assert specs["t__id__not_null"].task == "t:id:not_null" and specs["t__id__not_null"].asset == "p/assets/t.sql"
+    assert specs["t__id__not_null"].check == hashlib.sha256(b"t-id-not_null").hexdigest()
+    assert specs["t__custom-check__row_count"].check

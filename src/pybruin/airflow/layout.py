@@ -160,6 +160,7 @@ def _task_layouts(plan: Plan, options: DagOptions) -> tuple[TaskLayout, ...]:
             project=options.project_dir or str(root),
             asset=asset.definition_file.relative_to(root).as_posix(),
             task=task.id,
+            check=task.check_id,
             environment=options.environment,
             config_file=options.config_file,
             secrets_backend=options.secrets_backend,

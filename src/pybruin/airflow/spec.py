@@ -30,7 +30,8 @@ _RUN_VALUES = {
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One task of one run: which plan task of which asset, in which project, with which run values."""
+    """One task of one run: which plan task of which asset (its main task, or one of its checks), in which
+    project, with which run values."""
 
     #: The project root in the worker (absolute).
     project: str
@@ -38,6 +39,8 @@ class TaskSpec:
     asset: str
     #: The plan task's id (upstream's name for it: the asset name for its main task).
     task: str
+    #: A check task's check id (what `--single-check` takes); None for the asset's main task.
+    check: str | None = None
     environment: str | None = None
     #: `.bruin.yml` to use instead of the project's, relative to `project` unless absolute.
     config_file: str | None = None
@@ -63,7 +66,7 @@ class TaskSpec:
         for key in ("project", "asset", "task"):
             if not isinstance(data.get(key), str) or not data[key]:
                 raise BruinError(f"invalid task spec: '{key}' must be a non-empty string")
-        for key in ("environment", "config_file", "secrets_backend", "start", "end", "run_id"):
+        for key in ("check", "environment", "config_file", "secrets_backend", "start", "end", "run_id"):
             if data.get(key) is not None and not isinstance(data[key], str):
                 raise BruinError(f"invalid task spec: '{key}' must be a string")
         if not isinstance(data.get("full_refresh", False), bool):

@@ -48,8 +48,9 @@ def run_settings(
     secrets_backend: str | None,
     fallback_on_error: bool,
 ) -> RunSettings:
-    """The run of exactly `spec`'s task: its asset file, the run's interval, params and id, no files written
-    into the project (the task log and the result are the run's record).
+    """The run of exactly `spec`'s task: its asset's main task alone (`--only main`: its checks are tasks of
+    their own), or its one check (`--single-check`); the run's interval, params and id; no files written into
+    the project (the task log and the result are the run's record).
 
     The spec's config file and store win over the worker's (`config_file`, `secrets_backend`: its
     `BRUIN_CONFIG_FILE` and `BRUIN_SECRETS_BACKEND`).
@@ -70,6 +71,8 @@ def run_settings(
         end_date=spec.end,
         full_refresh=spec.full_refresh,
         variables=(json.dumps(dict(spec.variables)),) if spec.variables else (),
+        only=("main",) if spec.check is None else (),
+        single_check=spec.check,
         log_file=False,
         write_manifest=False,
         timestamps=False,
@@ -86,4 +89,5 @@ def run_task(settings: RunSettings, spec: TaskSpec, masker: Masker, terminal: Bi
     if outcome.report is None:  # nothing to run: the asset is disabled
         return TaskOutcome(spec.task, str(Status.SKIPPED))
     statuses = {result.name: result.status for result in outcome.report.results}
+    statuses.update({check.task.id: check.result.status for check in outcome.report.checks})
     return TaskOutcome(spec.task, str(statuses.get(spec.task, Status.FAILED)))

@@ -21,6 +21,8 @@ from pybruin.cli.options import config_file_option, environment_option
 @click.option("--var", "variables", multiple=True, help="Override a pipeline variable: name=<json value>.")
 @click.option("--workers", default=16, show_default=True, type=click.IntRange(min=1), help="Assets run at once.")
 @click.option("--downstream", is_flag=True, help="With an asset file: also run everything downstream of it.")
+@click.option("--only", multiple=True, help="Run only these task types: main, checks, push-metadata (repeatable).")
+@click.option("--single-check", help="Run only the check with this id (see `bruin internal parse-asset`).")
 @click.option(
     "--mask-credentials",
     type=click.BOOL,
@@ -46,6 +48,8 @@ def command(
     variables: tuple[str, ...],
     workers: int,
     downstream: bool,
+    only: tuple[str, ...],
+    single_check: str | None,
     mask_credentials: bool,
     pristine_env: bool,
     no_log_file: bool,
@@ -65,6 +69,8 @@ def command(
         variables=variables,
         workers=workers,
         downstream=downstream,
+        only=only,
+        single_check=single_check,
         mask_credentials=mask_credentials,
         pristine_env=pristine_env,
         log_file=not no_log_file,

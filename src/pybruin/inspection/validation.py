@@ -3,19 +3,32 @@ needs checked against the selected store, and warnings when the config file is t
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from pybruin.config.bruin_yml import CONTENT_VARIABLE
 from pybruin.config.exposure import exposure_warnings
 from pybruin.masking import Masker
+from pybruin.pipeline.checks import has_checks
 from pybruin.pipeline.model import Pipeline
 from pybruin.pipeline.needs import asset_needs
 from pybruin.pipeline.validate import Issue, validate_pipeline
 from pybruin.plan.unsupported import unsupported_reasons
-from pybruin.platforms import SQL_ASSET_TYPES
+from pybruin.platforms import SQL_ASSET_TYPES, platform_for_connection
 from pybruin.secrets.view import StoreView
 from pybruin.workspace import Project, ProjectSettings, open_project, open_store, pipelines_under
+
+if TYPE_CHECKING:
+    from pybruin.config.connections import Connection
+
+
+class KnownConnections(Protocol):
+    """The connections of the selected store: `name in known`, and the connection itself."""
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def get(self, name: str) -> Connection | None: ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +55,7 @@ def validate_project(settings: ProjectSettings, masker: Masker) -> ValidationRep
     if settings.secrets_backend:
         with open_store(project, settings, masker) as store:
             store.prefetch(name for pipeline in pipelines for name in _names(pipeline))
-            known: Container[str] = StoreNames(store)
+            known: KnownConnections = StoreNames(store)
             where = f"secrets backend '{store.store_name}'"
             for pipeline in pipelines:
                 issues += _pipeline_issues(pipeline, known, where, sql_types)
@@ -53,12 +66,30 @@ def validate_project(settings: ProjectSettings, masker: Masker) -> ValidationRep
     return ValidationReport(pipelines, issues)
 
 
-def _pipeline_issues(pipeline: Pipeline, known: Container[str], where: str, sql_types: frozenset[str]) -> list[Issue]:
+def _pipeline_issues(
+    pipeline: Pipeline, known: KnownConnections, where: str, sql_types: frozenset[str]
+) -> list[Issue]:
     issues = validate_pipeline(pipeline, known, where)
     for asset in pipeline.assets:
         for reason in unsupported_reasons(asset, pipeline, sql_types):
             issues.append(Issue("error", asset.name or None, asset.definition_file, reason))
+    issues.extend(_check_connection_issues(pipeline, known))
     return issues
+
+
+def _check_connection_issues(pipeline: Pipeline, known: KnownConnections) -> Iterator[Issue]:
+    """The checks of an asset that is not a SQL asset (Python, R, ...) query its `connection:`, which must be a
+    database pybruin runs SQL on (a SQL asset's connection is checked against its platform when it runs)."""
+    for asset in pipeline.assets:
+        if asset.type in SQL_ASSET_TYPES or not has_checks(asset) or not asset.connection:
+            continue
+        connection = known.get(asset.connection)
+        if connection is not None and platform_for_connection(connection.type_key) is None:
+            message = (
+                f"connection '{connection.name}' is a {connection.type_key} connection, which cannot run the "
+                "asset's quality checks"
+            )
+            yield Issue("error", asset.name or None, asset.definition_file, message)
 
 
 class StoreNames:
@@ -69,6 +100,10 @@ class StoreNames:
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._store.get(name) is not None
+
+    def get(self, name: str) -> Connection | None:
+        resolved = self._store.get(name)
+        return resolved.connection if resolved is not None else None
 
 
 def _names(pipeline: Pipeline) -> list[str]:

@@ -17,7 +17,15 @@ import yaml
 
 from pybruin.config.yamlfiles import yaml_error
 from pybruin.errors import BruinError
-from pybruin.pipeline.model import Dependency, SecretMapping
+from pybruin.pipeline.model import (
+    CheckValue,
+    Column,
+    ColumnCheck,
+    CustomCheck,
+    Dependency,
+    ForeignKey,
+    SecretMapping,
+)
 
 YAML_ASSET_SUFFIXES = ("asset.yml", "asset.yaml", "task.yml", "task.yaml")
 
@@ -40,6 +48,9 @@ _GO_BOOLS = {
     **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False),
 }
 _SECRET_EXAMPLE = "'{key: NAME, inject_as: ENV_VAR}'"
+_COLUMN_EXAMPLE = "'{name: id, checks: [{name: not_null}]}'"
+_CHECK_EXAMPLE = "'{name: not_null}'"
+_CUSTOM_CHECK_EXAMPLE = "'{name: NAME, query: SELECT ...}'"
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -173,6 +184,28 @@ class Definition:
             raise self.error(f"'{key}' must be a mapping, got {_kind(value)}", key)
         return dict(value)
 
+    def integer(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(f"'{key}' must be a whole number, got {_kind(value)}", key)
+        return value
+
+    def items(self, key: str, example: str) -> list[Definition]:
+        """The mappings of a list of mappings, each as a child definition (for its line numbers)."""
+        items = self.data.get(key)
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise self.error(f"'{key}' must be a list of mappings like {example}, got {_kind(items)}", key)
+        children = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise self.error(f"each {key} item must be a mapping like {example}, got {_kind(item)}", key, index)
+            children.append(self.child(item, key, index))
+        return children
+
     def texts(self, key: str) -> list[str]:
         """A list of strings; a single scalar counts as a list of one."""
         value = self.data.get(key)
@@ -207,6 +240,8 @@ class HeaderFields:
     parameters: dict = field(default_factory=dict)
     materialization: dict = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    columns: list[Column] = field(default_factory=list)
+    custom_checks: list[CustomCheck] = field(default_factory=list)
 
 
 _TEXT_FIELDS = ("name", "type", "description", "connection", "image", "instance", "owner", "start_date", "run")
@@ -225,28 +260,73 @@ def read_fields(definition: Definition) -> HeaderFields:
         parameters=definition.mapping("parameters"),
         materialization=materialization,
         tags=definition.texts("tags"),
+        columns=[_column(item) for item in definition.items("columns", _COLUMN_EXAMPLE)],
+        custom_checks=[_custom_check(item) for item in definition.items("custom_checks", _CUSTOM_CHECK_EXAMPLE)],
     )
 
 
 def _secrets(definition: Definition) -> list[SecretMapping]:
     """`secrets:` items; an empty `inject_as` means the variable is named like the key."""
-    items = definition.data.get("secrets")
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        raise definition.error(
-            f"'secrets' must be a list of mappings like {_SECRET_EXAMPLE}, got {_kind(items)}", "secrets"
-        )
     mappings = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise definition.error(
-                f"each secrets item must be a mapping like {_SECRET_EXAMPLE}, got {_kind(item)}", "secrets", index
-            )
-        entry = definition.child(item, "secrets", index)
+    for entry in definition.items("secrets", _SECRET_EXAMPLE):
         key = entry.text("key") or ""
         mappings.append(SecretMapping(key=key, inject_as=entry.text("inject_as") or key))
     return mappings
+
+
+def _column(entry: Definition) -> Column:
+    foreign = entry.child(entry.mapping("foreign_key"), "foreign_key")
+    declared = entry.data.get("foreign_key") is not None
+    return Column(
+        name=entry.text("name") or "",
+        type=(entry.text("type") or "").strip(),
+        description=entry.text("description") or "",
+        primary_key=bool(entry.flag("primary_key")),
+        checks=tuple(_column_check(item) for item in entry.items("checks", _CHECK_EXAMPLE)),
+        foreign_key=(
+            ForeignKey((foreign.text("table") or "").strip(), (foreign.text("column") or "").strip())
+            if declared
+            else None
+        ),
+    )
+
+
+def _column_check(entry: Definition) -> ColumnCheck:
+    return ColumnCheck(
+        name=(entry.text("name") or "").strip(),
+        value=_check_value(entry),
+        blocking=entry.flag("blocking"),
+        description=entry.text("description") or "",
+    )
+
+
+def _check_value(entry: Definition) -> CheckValue:
+    """Upstream's decoding: a list of whole numbers stays numbers, any other list becomes the items' text."""
+    value = entry.data.get("value")
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if not isinstance(value, list):
+        raise entry.error(f"'value' must be a number, a string, a boolean or a list, got {_kind(value)}", "value")
+    if all(isinstance(item, int) and not isinstance(item, bool) for item in value):
+        return tuple(value)
+    texts = []
+    for index, item in enumerate(value):
+        text = _scalar_text(item)
+        if text is None:
+            raise entry.error(f"'value' must be a list of numbers or strings, got {_kind(item)} in it", "value", index)
+        texts.append(text)
+    return tuple(texts)
+
+
+def _custom_check(entry: Definition) -> CustomCheck:
+    return CustomCheck(
+        name=entry.text("name") or "",
+        query=entry.text("query") or "",
+        value=entry.integer("value") or 0,
+        count=entry.integer("count"),
+        blocking=entry.flag("blocking"),
+        description=entry.text("description") or "",
+    )
 
 
 def _depends(definition: Definition) -> list[Dependency]:

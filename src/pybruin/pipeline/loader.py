@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
 from pybruin.errors import BruinError
+from pybruin.pipeline.checks import column_check_id, custom_check_id
 from pybruin.pipeline.headers import (
     YAML_ASSET_SUFFIXES,
     AssetSource,
@@ -18,7 +20,7 @@ from pybruin.pipeline.headers import (
     read_fields,
     read_text,
 )
-from pybruin.pipeline.model import Asset, Pipeline, SecretMapping
+from pybruin.pipeline.model import Asset, Column, ColumnCheck, CustomCheck, Pipeline, SecretMapping
 
 PIPELINE_FILE_NAMES = ("pipeline.yml", "pipeline.yaml")
 ASSET_DIRECTORIES = ("tasks", "assets")
@@ -43,6 +45,7 @@ SKIP_DIRECTORIES = frozenset(
 )
 
 _T = TypeVar("_T")
+_Named = TypeVar("_Named", Column, ColumnCheck, CustomCheck)
 
 
 def load_pipeline(path: Path) -> Pipeline:
@@ -147,8 +150,9 @@ def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Ass
     if connection and all(secret.key != connection for secret in secrets):
         secrets.append(SecretMapping(key=connection, inject_as=connection))
     dependencies = _append_missing(own.depends, defaults.depends, key=lambda dep: (dep.kind, dep.value))
+    name = own.name or _name_from_path(source.definition_file, root)
     return Asset(
-        name=own.name or _name_from_path(source.definition_file, root),
+        name=name,
         type=own.type or _inferred_type(source.executable_file) or defaults.type or "",
         definition_file=source.definition_file,
         executable_file=source.executable_file,
@@ -169,7 +173,70 @@ def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Ass
         instance=own.instance or defaults.instance or None,
         start_date=own.start_date or defaults.start_date or None,
         tags=_append_missing(own.tags, defaults.tags, key=str),
+        columns=[
+            _with_check_ids(column, name) for column in _merge_by_name(own.columns, defaults.columns, _filled_column)
+        ],
+        custom_checks=[
+            replace(check, id=custom_check_id(name, check.name))
+            for check in _merge_by_name(own.custom_checks, defaults.custom_checks, _filled_custom_check)
+        ],
     )
+
+
+def _merge_by_name(
+    own: Iterable[_Named], defaults: Iterable[_Named], fill: Callable[[_Named, _Named], _Named]
+) -> list[_Named]:
+    """Upstream's defaults for columns, their checks and custom checks: a default fills the empty fields of
+    the item with the same name (case-insensitively); one the asset lacks is appended."""
+    merged = list(own)
+    for default in defaults:
+        index = _index_by_name(merged, default.name)
+        if index is None:
+            merged.append(default)
+        else:
+            merged[index] = fill(merged[index], default)
+    return merged
+
+
+def _filled_column(column: Column, default: Column) -> Column:
+    return replace(
+        column,
+        type=column.type or default.type,
+        description=column.description or default.description,
+        primary_key=column.primary_key or default.primary_key,
+        foreign_key=column.foreign_key or default.foreign_key,
+        checks=tuple(_merge_by_name(column.checks, default.checks, _filled_check)),
+    )
+
+
+def _filled_check(check: ColumnCheck, default: ColumnCheck) -> ColumnCheck:
+    return replace(
+        check,
+        value=default.value if check.value is None else check.value,
+        blocking=default.blocking if check.blocking is None else check.blocking,
+        description=check.description or default.description,
+    )
+
+
+def _filled_custom_check(check: CustomCheck, default: CustomCheck) -> CustomCheck:
+    return replace(
+        check,
+        description=check.description or default.description,
+        value=check.value or default.value,
+        count=default.count if check.count is None else check.count,
+        blocking=default.blocking if check.blocking is None else check.blocking,
+        query=check.query or default.query,
+    )
+
+
+def _index_by_name(items: list[_Named], name: str) -> int | None:
+    return next((index for index, item in enumerate(items) if item.name.lower() == name.lower()), None)
+
+
+def _with_check_ids(column: Column, asset_name: str) -> Column:
+    """Ids from the asset's final name (upstream hashes the header's `name`, empty for a nameless asset)."""
+    checks = tuple(replace(check, id=column_check_id(asset_name, column.name, check.name)) for check in column.checks)
+    return replace(column, checks=checks)
 
 
 def _append_missing(own: list[_T], defaults: Iterable[_T], key: Callable[[_T], Hashable]) -> list[_T]:

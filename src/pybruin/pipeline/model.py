@@ -24,6 +24,66 @@ class Dependency:
     mode: Literal["full", "symbolic"] = "full"
 
 
+#: A column check's `value` as declared: unset, a scalar, or a list of ints or of strings.
+CheckValue = None | bool | int | float | str | tuple[int, ...] | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ColumnCheck:
+    """One `columns[].checks[]` item. `id` is upstream's (sha256 of asset, column and check name), set
+    once the asset's name is known; `blocking` None means unset (it blocks)."""
+
+    name: str
+    value: CheckValue = None
+    blocking: bool | None = None
+    description: str = ""
+    id: str = ""
+
+    @property
+    def blocks(self) -> bool:
+        return self.blocking is not False
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """A column's `foreign_key`: the asset and column it references (what `relationships` checks)."""
+
+    table: str
+    column: str
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = ""
+    description: str = ""
+    primary_key: bool = False
+    checks: tuple[ColumnCheck, ...] = ()
+    foreign_key: ForeignKey | None = None
+
+
+@dataclass(frozen=True)
+class CustomCheck:
+    """One `custom_checks` item: a query whose single value must equal `value` (or, with `count`, whose
+    row count must equal `count`)."""
+
+    name: str
+    query: str = ""
+    value: int = 0
+    count: int | None = None
+    blocking: bool | None = None
+    description: str = ""
+    id: str = ""
+
+    @property
+    def blocks(self) -> bool:
+        return self.blocking is not False
+
+    @property
+    def expected(self) -> int:
+        return self.value if self.count is None else self.count
+
+
 @dataclass
 class Asset:
     name: str
@@ -46,6 +106,8 @@ class Asset:
     instance: str | None = None
     start_date: str | None = None
     tags: list[str] = field(default_factory=list)
+    columns: list[Column] = field(default_factory=list)
+    custom_checks: list[CustomCheck] = field(default_factory=list)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from pybruin.errors import BruinError
+from pybruin.pipeline.checks import check_problems
 from pybruin.pipeline.dag import find_cycles
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.needs import asset_needs
@@ -115,6 +116,8 @@ def _asset_problems(
         yield "error", "A task with materialization must have a connection defined"
 
     yield from _secret_problems(asset)
+    for severity, _rule, message in check_problems(asset, pipeline):
+        yield severity, message
     if known_connections is not None:
         yield from _missing_connections(asset, pipeline, known_connections, store)
 

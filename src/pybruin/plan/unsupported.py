@@ -45,11 +45,6 @@ def _declared(key: str) -> Callable[[Asset, Pipeline], bool]:
     return lambda asset, pipeline: bool(asset.header.get(key)) or bool(_defaults(pipeline).get(key))
 
 
-def _column_checks(asset: Asset, pipeline: Pipeline) -> bool:
-    columns = [*_mappings(asset.header.get("columns")), *_mappings(_defaults(pipeline).get("columns"))]
-    return any(column.get("checks") for column in columns)
-
-
 def _python_materialization(asset: Asset, _pipeline: Pipeline) -> bool:
     return asset.type == "python" and bool(asset.materialization.get("type"))
 
@@ -86,8 +81,6 @@ def _macros(_asset: Asset, pipeline: Pipeline) -> bool:
 
 #: Everything pybruin does not do yet. A test enumerates it; later issues shrink it.
 UNSUPPORTED: tuple[Unsupported, ...] = (
-    Unsupported("columns[].checks (column checks)", _column_checks),
-    Unsupported("custom_checks", _declared("custom_checks")),
     Unsupported("hooks", _declared("hooks")),
     Unsupported("timeout", _declared("timeout")),
     Unsupported("interval_modifiers", _declared("interval_modifiers")),
@@ -137,10 +130,6 @@ def _materialization_problems(asset: Asset) -> Iterator[str]:
 def _defaults(pipeline: Pipeline) -> dict:
     defaults = pipeline.definition.get("default")
     return defaults if isinstance(defaults, dict) else {}
-
-
-def _mappings(value: object) -> list[dict]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _relative(path: Path, start: Path) -> str:

@@ -6,8 +6,12 @@
   a missing or half-built table, and a failed (or cancelled) build leaves the old table untouched;
 * `table` + `append`: the first run creates the table from its rows, later runs insert theirs.
 
-Every strategy first makes sure the target's schema exists. A platform module subclasses
-`AnsiPlatform` and replaces what its database does differently.
+Every strategy first makes sure the target's schema exists.
+
+The column checks are upstream's queries (`SELECT count(*)` of the offending rows, expected 0) with two
+differences: the table and the column are quoted the platform's way, and values (thresholds, accepted
+values, patterns) are written as literals with their quotes doubled, where upstream pastes both verbatim.
+A platform module subclasses `AnsiPlatform` and replaces what its database does differently.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from functools import partial
 from types import MappingProxyType
 from typing import ClassVar
 
-from pybruin.platforms.base import Platform, Session, Strategy, Target
+from pybruin.pipeline.checks import value_text
+from pybruin.platforms.base import CheckedColumn, ColumnCheckSql, Platform, Session, Strategy, Target
+from pybruin.platforms.checks import CheckQuery
 
 _PLAIN_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SCHEMA_COLUMNS = ("catalog_name", "schema_name")
@@ -63,16 +69,98 @@ STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType(
 )
 
 
+def _counted(condition: str, message: str) -> ColumnCheckSql:
+    """A check counting the rows where `condition` holds (`{c}`: the column, `{v}`: the value as SQL);
+    `message` gets `{c}` (the column as declared), `{n}` (the count) and `{v}` (the value as upstream shows it)."""
+
+    def build(platform: Platform, subject: CheckedColumn) -> CheckQuery:
+        column, value = subject.column.name, subject.check.value
+        where = condition.format(c=platform.quote_column(column), v=_sql_value(platform, value))
+        return CheckQuery(
+            subject.check.name,
+            f"SELECT count(*) FROM {subject.table.qualified} WHERE {where}",
+            0,
+            lambda count: message.format(c=column, n=count, v=value_text(value)),
+        )
+
+    return build
+
+
+def _unique(platform: Platform, subject: CheckedColumn) -> CheckQuery:
+    column = platform.quote_column(subject.column.name)
+    return CheckQuery(
+        "unique",
+        f"SELECT COUNT({column}) - COUNT(DISTINCT {column}) FROM {subject.table.qualified}",
+        0,
+        lambda count: f"column '{subject.column.name}' has {count} non-unique values",
+    )
+
+
+def _relationships(platform: Platform, subject: CheckedColumn) -> CheckQuery:
+    """Child rows whose non-null value the referenced column lacks (NULLs removed on both sides)."""
+    key, reference = subject.column.foreign_key, subject.reference
+    assert key is not None and reference is not None, subject  # the runner resolves both first
+    child, parent = platform.quote_column(subject.column.name), platform.quote_column(key.column)
+    sql = (
+        f"SELECT COUNT(*) FROM {subject.table.qualified} bruin_relationship_child "
+        f"WHERE bruin_relationship_child.{child} IS NOT NULL AND bruin_relationship_child.{child} NOT IN "
+        f"(SELECT bruin_relationship_parent.{parent} FROM {reference.qualified} bruin_relationship_parent "
+        f"WHERE bruin_relationship_parent.{parent} IS NOT NULL)"
+    )
+    return CheckQuery(
+        "relationships",
+        sql,
+        0,
+        lambda count: (
+            f"column '{subject.column.name}' has {count} rows with values missing from '{key.table}.{key.column}'"
+        ),
+    )
+
+
+def _sql_value(platform: Platform, value: object) -> str:
+    """A check value in SQL: numbers as written (floats with six decimals, as upstream), text as a literal,
+    a list as a comma-separated list of text literals (the column is compared as text)."""
+    if isinstance(value, tuple):
+        return ",".join(platform.literal(str(item)) for item in value)
+    if isinstance(value, float):
+        return f"{value:f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return platform.literal(str(value))
+
+
+COLUMN_CHECKS: Mapping[str, ColumnCheckSql] = MappingProxyType(
+    {
+        "not_null": _counted("{c} IS NULL", "column '{c}' has {n} null values"),
+        "unique": _unique,
+        "positive": _counted("{c} <= 0", "column '{c}' has {n} non-positive values"),
+        "non_negative": _counted("{c} < 0", "column '{c}' has {n} negative values"),
+        "negative": _counted("{c} >= 0", "column '{c}' has {n} non negative values"),
+        "min": _counted("{c} < {v}", "column '{c}' has {n} values below minimum {v}"),
+        "max": _counted("{c} > {v}", "column '{c}' has {n} values above maximum {v}"),
+        "accepted_values": _counted(
+            "CAST({c} as TEXT) NOT IN ({v})", "column '{c}' has {n} rows that are not in the accepted values"
+        ),
+        "pattern": _counted("{c} !~ {v}", "column {c} has {n} values that don't satisfy the pattern {v}"),
+        "relationships": _relationships,
+    }
+)
+
+
 class AnsiPlatform(Platform):
-    """Double-quoted identifiers and the strategies above."""
+    """Double-quoted identifiers, the strategies and the column checks above."""
 
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
+    column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = COLUMN_CHECKS
 
     def quote_identifier(self, part: str) -> str:
         """Plain names stay unquoted, so they fold the way the user's own SQL folds them."""
         if _PLAIN_IDENTIFIER.match(part):
             return part
         return '"' + part.replace('"', '""') + '"'
+
+    def literal(self, text: str) -> str:
+        return literal(text)
 
 
 def exists(session: Session, view: str, columns: tuple[str, ...], parts: tuple[str, ...]) -> bool:

@@ -19,13 +19,20 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
+from pybruin.pipeline.checks import value_problem
+from pybruin.platforms.checks import CheckQuery
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
+    from pybruin.pipeline.model import Column, ColumnCheck, CustomCheck
 
 Strategy = Callable[["Session", "Target", str], None]
 """Builds a target from a query (a SELECT without trailing semicolons) inside a session."""
 
+ColumnCheckSql = Callable[["Platform", "CheckedColumn"], CheckQuery]
+"""Builds the query of one built-in column check."""
+
+_PATH_PART = re.compile(r'"(?:[^"]|"")*"|[^.]+')
 _PASSWORD_SETTING = re.compile(r"""(?i)\b(password|passwd|pwd)(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s,;&]+)""")
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 
@@ -51,8 +58,19 @@ class Target:
         return ".".join(self.quoted)
 
 
+@dataclass(frozen=True)
+class CheckedColumn:
+    """What a column check is about: the asset's table, the column and its check as declared, and for a
+    `relationships` check the table the column's foreign key references."""
+
+    table: Target
+    column: Column
+    check: ColumnCheck
+    reference: Target | None = None
+
+
 class Platform(abc.ABC):
-    """One SQL platform: identity, naming, materializations, error scrubbing, connection checks."""
+    """One SQL platform: identity, naming, materializations, quality checks, error scrubbing, connection checks."""
 
     name: ClassVar[str]
     """The platform's name, e.g. ``duckdb``."""
@@ -62,6 +80,8 @@ class Platform(abc.ABC):
     """The SQL asset types it runs, e.g. ``duckdb.sql``."""
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]]
     """Materialization type -> strategy name -> how to build it; ``""`` is the strategy when none is set."""
+    column_checks: ClassVar[Mapping[str, ColumnCheckSql]]
+    """Built-in column check name -> how to query it (`pybruin.pipeline.checks.COLUMN_CHECKS` names them)."""
 
     @abc.abstractmethod
     def default_schema(self, connection: Connection) -> str:
@@ -70,6 +90,39 @@ class Platform(abc.ABC):
     @abc.abstractmethod
     def quote_identifier(self, part: str) -> str:
         """One name part as it appears in SQL."""
+
+    @abc.abstractmethod
+    def literal(self, text: str) -> str:
+        """A SQL string literal holding `text` exactly, whatever characters it has."""
+
+    def quote_column(self, name: str) -> str:
+        """A column as declared, which may be a dotted path into nested fields (`payload.id`): each part
+        quoted, except parts the user wrote in double quotes already."""
+        parts = _PATH_PART.findall(name)
+        return ".".join(part if len(part) > 1 and part[0] == part[-1] == '"' else self.quote_identifier(part.strip())
+                        for part in parts)  # fmt: skip
+
+    def column_check_query(
+        self, table: Target, column: Column, check: ColumnCheck, reference: Target | None = None
+    ) -> CheckQuery:
+        """The query of a built-in column check on `table` (`reference`: what a `relationships` check's
+        foreign key points to); a BruinError (upstream's text) for a value the check cannot use."""
+        problem = value_problem(check)
+        if problem:
+            raise BruinError(problem)
+        build = self.column_checks.get(check.name)
+        if build is None:
+            raise BruinError(f"there is no executor configured for the check type, check cannot be run: {check.name}")
+        return build(self, CheckedColumn(table, column, check, reference))
+
+    def custom_check_query(self, check: CustomCheck, rendered: str) -> CheckQuery:
+        """A custom check's rendered query; with `count`, the number of rows it returns is what is compared."""
+        sql = rendered if check.count is None else f"SELECT count(*) FROM ({select_body(rendered)}) AS t"
+        expected = check.expected
+        return CheckQuery(
+            check.name, sql, expected,
+            lambda value: f"custom check '{check.name}' has returned {value} instead of the expected {expected}",
+        )  # fmt: skip
 
     @abc.abstractmethod
     def open(self, connection: Connection) -> Database:
@@ -253,6 +306,14 @@ class Session:
         """Mark the session over; whether its handle may serve another session."""
         with self._lock:
             return not self._cancelled
+
+
+def select_body(sql: str) -> str:
+    """The query without trailing semicolons, ending in a newline so a trailing `--` comment stays closed."""
+    body = sql.strip()
+    while body.endswith(";"):
+        body = body[:-1].rstrip()
+    return body + "\n"
 
 
 def _alternatives(names: Sequence[str]) -> str:

@@ -1,7 +1,10 @@
-"""What a run uses: the databases its SQL assets share, and running one asset's rendered SQL.
+"""What a run uses: the databases its SQL assets share, running one asset's rendered SQL, and running its
+quality checks.
 
 Without a materialization an asset's SQL runs as written (several statements are fine); with one,
-its platform's strategy builds the object named after the asset (see `base.Platform.target`).
+its platform's strategy builds the object named after the asset (see `base.Platform.target`). Checks
+query that same object: a SQL asset's on its platform, a Python or R asset's on the platform of its
+`connection:`.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from typing import TYPE_CHECKING
 
 from pybruin.errors import BruinError
 from pybruin.platforms import PLATFORMS, SQL_ASSET_TYPES, platform_for_asset_type, platform_for_connection
+from pybruin.platforms.base import select_body
+from pybruin.platforms.checks import CheckOutcome, evaluate
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
-    from pybruin.pipeline.model import Asset
+    from pybruin.pipeline.model import Asset, Column, ColumnCheck, CustomCheck
     from pybruin.platforms.base import Database, Platform, Session
 
 
@@ -100,11 +105,47 @@ def run_sql_asset(
             step = partial(_run_script, script=rendered_sql)
         else:
             target = platform.target(asset.name, connection, schema_prefix)
-            step = partial(strategy, target=target, query=_select_body(rendered_sql))
+            step = partial(strategy, target=target, query=select_body(rendered_sql))
         with databases.session(connection) as session:
             step(session)
     except BruinError as exc:
         raise BruinError(f"asset '{asset.name}': {exc}") from None
+
+
+def run_column_check(
+    asset: Asset, column: Column, check: ColumnCheck, connection: Connection, databases: Databases, *,
+    schema_prefix: str,
+) -> CheckOutcome:  # fmt: skip
+    """Run one built-in check on the asset's table; `CheckFailed` / `CheckError` / BruinError when it fails."""
+    platform = _check_platform(asset, connection, check.name)
+    table = platform.target(asset.name, connection, schema_prefix)
+    key = column.foreign_key
+    reference = None
+    if check.name == "relationships":
+        if key is None or not key.table or not key.column:
+            raise BruinError(
+                f"relationships check on column '{column.name}' requires foreign_key.table and foreign_key.column"
+            )
+        reference = platform.target(key.table, connection, schema_prefix)
+    query = platform.column_check_query(table, column, check, reference)
+    return evaluate(partial(databases.session, connection), query)
+
+
+def run_custom_check(
+    asset: Asset, check: CustomCheck, connection: Connection, databases: Databases, *, rendered_query: str
+) -> CheckOutcome:
+    """Run one custom check (its query already rendered); failures as for `run_column_check`."""
+    query = _check_platform(asset, connection, check.name).custom_check_query(check, rendered_query)
+    return evaluate(partial(databases.session, connection), query)
+
+
+def _check_platform(asset: Asset, connection: Connection, check_name: str) -> Platform:
+    if asset.type in SQL_ASSET_TYPES:
+        return _platform(asset, connection)
+    platform = platform_for_connection(connection.type_key)
+    if platform is None:
+        raise BruinError(f"connection '{connection.name}' cannot be used for the check '{check_name}'")
+    return platform
 
 
 def _platform(asset: Asset, connection: Connection) -> Platform:
@@ -117,14 +158,6 @@ def _platform(asset: Asset, connection: Connection) -> Platform:
             f"but '{asset.type}' assets need a {' or '.join(platform.connection_types)} connection"
         )
     return platform
-
-
-def _select_body(sql: str) -> str:
-    """The query without trailing semicolons, ending in a newline so a trailing `--` comment stays closed."""
-    body = sql.strip()
-    while body.endswith(";"):
-        body = body[:-1].rstrip()
-    return body + "\n"
 
 
 def _run_script(session: Session, script: str) -> None:

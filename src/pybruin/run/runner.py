@@ -1,4 +1,5 @@
-"""Executes a frozen plan: each task by the kind of its asset, in dependency order, reported at the end."""
+"""Executes a frozen plan: each main task by the kind of its asset, each check on the asset's connection, in
+dependency order, reported at the end."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pybruin.errors import BruinError
-from pybruin.plan import Plan, Task
+from pybruin.pipeline.model import ColumnCheck, CustomCheck
+from pybruin.plan import Plan, Task, TaskKind
 from pybruin.plan.unsupported import NO_OP_TYPES
 from pybruin.platforms import SQL_ASSET_TYPES
 from pybruin.run.child_env import ChildEnvironments, ConnectionSource, ReceivedSecret, missing_secret_message
 from pybruin.run.context import RunContext
 from pybruin.run.output import RunOutput
 from pybruin.run.processes import ChildProcesses, PythonEnvironments, rscript_path
-from pybruin.run.report import RunReport
+from pybruin.run.report import CheckReport, RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
 
 if TYPE_CHECKING:
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from pybruin.config.connections import Connection
     from pybruin.pipeline.model import Asset
     from pybruin.pipeline.needs import Needs
+    from pybruin.platforms.checks import CheckOutcome
     from pybruin.platforms.run import Databases
 
 PROCESS_KINDS = {"python": "Python", "r": "R"}
@@ -68,6 +71,7 @@ class Runner:
         self.workers = workers
         self.debug = debug
         self._received: dict[str, list[ReceivedSecret]] = {}
+        self._check_outcomes: dict[str, CheckOutcome] = {}
         self._children = ChildProcesses()
         self._pythons = PythonEnvironments(python_cache, environments.tool(), self._children)
         self._databases: Databases | None = None
@@ -104,12 +108,17 @@ class Runner:
             )
         finally:
             self._close_databases()
-        skipped = set(self.plan.skipped)
         pipeline = self.plan.pipeline
+        shown = set(self.plan.skipped) | {task.asset for task in self.plan.tasks}
         ordered = [
             results.get(asset.name) or TaskResult(asset.name, Status.SKIPPED)
             for asset in pipeline.assets
-            if asset.name in results or asset.name in skipped
+            if asset.name in shown
+        ]
+        checks = [
+            CheckReport(task, results[task.id], self._check_outcomes.get(task.id))
+            for task in self.plan.tasks
+            if task.kind is not TaskKind.MAIN and task.id in results
         ]
         return RunReport(
             run_id=self.context.run_id,
@@ -120,12 +129,16 @@ class Runner:
             results=ordered,
             received=self._received,
             types={asset.name: asset.type for asset in pipeline.assets},
+            checks=checks,
         )
 
     def _run_one(self, task_id: str) -> None:
         task = self._tasks[task_id]
         self.output.line(f"Running:  {task.id}")
-        self._execute(task)
+        if task.kind is TaskKind.MAIN:
+            self._execute(task)
+        else:
+            self._execute_check(task)
 
     def _lookup_quietly(self, name: str) -> Connection | None:
         try:
@@ -194,7 +207,6 @@ class Runner:
 
     def _execute_sql(self, asset: Asset, needs: Needs) -> None:
         from pybruin.platforms.run import run_sql_asset
-        from pybruin.run.templating import render_sql
 
         assert needs.connection is not None  # every SQL platform asset has an effective connection
         name = needs.connection
@@ -203,19 +215,57 @@ class Runner:
             raise BruinError(self.connections.missing_message(name))
         self._check_resolvable(needs)
         self._received[asset.name] = [ReceivedSecret(name, "", resolved.connection.type_key, resolved.source)]
-        rendered = render_sql(
-            asset.content,
-            self.context.template_values(asset.name),
-            asset_name=asset.name,
-            secret_names={s.key for s in asset.secrets} | {s.inject_as for s in asset.secrets},
-        )
         run_sql_asset(
             asset,
             resolved.connection,
             self._shared_databases(),
-            rendered_sql=rendered,
+            rendered_sql=self._render(asset, asset.content),
             schema_prefix=self.context.schema_prefix,
         )
+
+    def _render(self, asset: Asset, sql: str) -> str:
+        """SQL of the asset (its body, a custom check's query) rendered with the asset's Jinja context."""
+        from pybruin.run.templating import render_sql
+
+        return render_sql(
+            sql,
+            self.context.template_values(asset.name),
+            asset_name=asset.name,
+            secret_names={s.key for s in asset.secrets} | {s.inject_as for s in asset.secrets},
+        )
+
+    def _execute_check(self, task: Task) -> None:
+        """A column or custom check, on the connection the asset's table lives on; what it queried and got is
+        kept for the report, passed or not."""
+        from pybruin.platforms.checks import CheckFailed
+
+        asset = self.plan.asset(task)
+        name = self.plan.needs[asset.name].connection
+        if name is None:
+            raise BruinError(f"asset '{asset.name}' has no connection to run its quality checks on")
+        resolved = self.connections.get(name)
+        if resolved is None:
+            raise BruinError(self.connections.missing_message(name))
+        try:
+            self._check_outcomes[task.id] = self._decide(task, asset, resolved.connection)
+        except CheckFailed as failed:
+            self._check_outcomes[task.id] = failed.outcome
+            raise
+
+    def _decide(self, task: Task, asset: Asset, connection: Connection) -> CheckOutcome:
+        from pybruin.platforms.run import run_column_check, run_custom_check
+
+        databases = self._shared_databases()
+        if isinstance(task.check, ColumnCheck):
+            assert task.column is not None, task
+            return run_column_check(asset, task.column, task.check, connection, databases,
+                                    schema_prefix=self.context.schema_prefix)  # fmt: skip
+        assert isinstance(task.check, CustomCheck), task
+        try:
+            rendered = self._render(asset, task.check.query)
+        except BruinError as exc:
+            raise BruinError(f"failed to render custom check query: {exc}") from None
+        return run_custom_check(asset, task.check, connection, databases, rendered_query=rendered)
 
     def _shared_databases(self) -> Databases:
         with self._databases_lock:

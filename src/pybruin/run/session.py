@@ -51,6 +51,10 @@ class RunSettings:
     variables: tuple[str, ...] = ()
     workers: int = 16
     downstream: bool = False
+    #: `--only` values: `main`, `checks`, `push-metadata` (none: everything).
+    only: tuple[str, ...] = ()
+    #: `--single-check`: the id of the one check to run.
+    single_check: str | None = None
     mask_credentials: bool = True
     pristine_env: bool = False
     log_file: bool = True
@@ -85,12 +89,17 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
     if settings.downstream and target is None:
         raise BruinError("cannot use the --downstream flag when running the whole pipeline")
     require_valid(pipeline)
-    plan = build_plan(
-        pipeline,
-        sql_types=frozenset(SQL_ASSET_TYPES),
-        targets=[target] if target is not None else (),
-        downstream=settings.downstream,
-    )
+    try:
+        plan = build_plan(
+            pipeline,
+            sql_types=frozenset(SQL_ASSET_TYPES),
+            targets=[target] if target is not None else (),
+            downstream=settings.downstream,
+            only=settings.only,
+            single_check=settings.single_check,
+        )
+    except BruinError as exc:
+        raise BruinError(f"Failed to filter assets: {exc}") from None
     context = _run_context(settings, project.environ, pipeline_name=pipeline.name, commit=pipeline.commit,
                            schema_prefix=project.environment.schema_prefix, declared=pipeline.variables)  # fmt: skip
 
