@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,21 @@ pytest_plugins = sorted(
 )
 
 BRUIN = [sys.executable, "-m", "pybruin"]
+
+#: A Python asset receiving secret `API_KEY` and connection `pg`: writes the digest of both values to `out/digest`
+#: (so no value ever reaches a file) and prints the key, which must show masked. Append checks of its own.
+DIGEST_READER = '''"""@bruin
+name: reader
+secrets:
+  - key: API_KEY
+  - key: pg
+@bruin"""
+import hashlib, json, os, pathlib
+pathlib.Path("out").mkdir(exist_ok=True)
+pg = json.loads(os.environ["pg"])
+pathlib.Path("out/digest").write_text(hashlib.sha256((os.environ["API_KEY"] + pg["password"]).encode()).hexdigest())
+print("api key:", os.environ["API_KEY"])
+'''
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -55,13 +71,47 @@ class BruinProject:
         path.write_text(textwrap.dedent(text).lstrip("\n"))
         return path
 
-    def bruin(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120) -> Result:
+    def bruin(
+        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120, stdin: str | None = None
+    ) -> Result:
+        """Run `bruin` here; its stdin is `stdin` (a pipe), or nothing."""
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BRUIN_")}
         full_env.update(env or {})
         done = subprocess.run(
-            [*BRUIN, *args], cwd=self.root, env=full_env, capture_output=True, text=True, timeout=timeout
+            [*BRUIN, *args],
+            cwd=self.root,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
         )
         return Result(done.returncode, done.stdout, done.stderr)
+
+    def spawn(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+        """`bruin` started in a session of its own, so a test can signal it or its process group; output piped."""
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("BRUIN_")}
+        full_env.update(env or {})
+        return subprocess.Popen(
+            [*BRUIN, *args],
+            cwd=self.root,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
+    def wait_for_text(self, relative: str, process: subprocess.Popen[str], timeout: float = 60) -> str:
+        """The text of a file an asset writes, once it is there and not empty, while `process` still runs."""
+        path = self.root / relative
+        deadline = time.monotonic() + timeout
+        while not (path.exists() and path.read_text()):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, f"{relative} was not written within {timeout}s"
+            time.sleep(0.05)
+        return path.read_text()
 
     def files_containing(self, needle: str) -> list[Path]:
         """Every file under the project whose bytes contain `needle` (for canary checks)."""

@@ -102,7 +102,8 @@ def test_unsupported_secrets_backend(project, placement):
     }[placement]
     env = {"BRUIN_SECRETS_BACKEND": "nope"} if placement == "env" else {}
     assert_one_line_error(
-        project.bruin(*args, env=env), 'unsupported secrets backend "nope"; possible values: vault, doppler, aws, azure'
+        project.bruin(*args, env=env),
+        'unsupported secrets backend "nope"; possible values: vault, doppler, aws, azure, gcp, keyring',
     )
 
 

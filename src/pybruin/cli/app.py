@@ -100,7 +100,7 @@ def global_options(command: F) -> F:
         envvar="BRUIN_SECRETS_BACKEND",
         expose_value=False,
         callback=_remember_backend,
-        help="The source of secrets if different from .bruin.yml: vault, doppler, aws or azure; "
+        help="The source of secrets if different from .bruin.yml: vault, doppler, aws, azure, gcp or keyring; "
         "or several, asked in order, such as vault,aws (local means .bruin.yml).",
     )(command)
     command = click.option(

@@ -16,6 +16,7 @@ import yaml
 
 from pybruin.config.connections import CONNECTION_TYPES, Connection, ConnectionConfigError, build_connection
 from pybruin.config.expand import expand_set_variables
+from pybruin.config.sops import decrypt, is_encrypted
 from pybruin.config.yamlfiles import load_config_yaml, yaml_error
 from pybruin.errors import BruinError
 
@@ -44,6 +45,8 @@ class BruinConfig:
     _raw_environments: Mapping[str, object] = field(repr=False)  # by name, as parsed: before any expansion
     _environ: Mapping[str, str] = field(repr=False)
     _built: dict[str, Environment] = field(default_factory=dict, repr=False)
+    #: Whether the text was SOPS-encrypted (and decrypted in memory only).
+    encrypted: bool = False
 
     def environment(self, name: str | None) -> Environment:
         """The named environment (``None``: the default one), raising BruinError if it is unusable."""
@@ -105,6 +108,7 @@ def load_config(project_root: Path, config_file: Path | None, environ: Mapping[s
     ``<project_root>/.bruin.yml``; a relative one is taken from the working directory.
     ``BRUIN_CONFIG_FILE_CONTENT``, when non-empty, is parsed instead of the file, which is then
     neither read nor written. ``environ`` is copied: expansion sees the variables as they were now.
+    Either may be SOPS-encrypted: it is then decrypted in memory (see ``sops.py``).
     """
     chosen = config_file or environ.get("BRUIN_CONFIG_FILE") or Path(project_root, DEFAULT_CONFIG_NAME)
     path = Path(os.path.abspath(chosen))
@@ -117,6 +121,9 @@ def load_config(project_root: Path, config_file: Path | None, environ: Mapping[s
             _create_default(path)
         text = read_config_text(path)
     document = _parse(text, source)
+    encrypted = is_encrypted(document)
+    if encrypted:
+        document = _parse(decrypt(text, source, environ), source)
     environ = dict(environ)
 
     raw_environments = document.get("environments") or {}
@@ -133,6 +140,7 @@ def load_config(project_root: Path, config_file: Path | None, environ: Mapping[s
         _source=source,
         _raw_environments=by_name,
         _environ=environ,
+        encrypted=encrypted,
     )
 
 

@@ -65,6 +65,8 @@ class RunReport:
     types: Mapping[str, str] = field(default_factory=dict)
     #: The checks that ran or were due to run, in plan order; any failure fails the run, blocking or not.
     checks: Sequence[CheckReport] = ()
+    #: The run's per-run credentials (see `run/leases.py`): lease ids, TTLs, whether revoked — never a credential.
+    leases: Sequence[Mapping[str, object]] = ()
 
     @property
     def succeeded(self) -> bool:
@@ -92,6 +94,7 @@ class RunReport:
                 }
                 for result in self.results
             ],
+            "leases": list(self.leases),
         }
 
     def manifest_json(self) -> str:

@@ -9,8 +9,11 @@ too. The CLI only turns flags into `RunSettings`; the Airflow integration and th
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +33,7 @@ from pybruin.run.context import (
     parse_var_overrides,
     resolve_variables,
 )
+from pybruin.run.leases import RunLeases
 from pybruin.run.output import RunOutput
 from pybruin.run.report import RunReport
 from pybruin.run.runner import Runner
@@ -84,6 +88,11 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
     `masker` is the caller's: whatever it registers stays masked in the caller's own error messages.
     Raises BruinError for anything that stops the run before it starts (bad config, invalid pipeline).
     """
+    with _terminate_interrupts():
+        return _run(settings, masker, terminal)
+
+
+def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcome:
     project = open_project(settings.project)
     pipeline, target = load_target(settings.project.path)
     if settings.downstream and target is None:
@@ -112,7 +121,9 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
         if not plan.tasks:
             output.line("No tasks to run.")
             return RunOutcome(None, None)
-        with open_store(project, settings.project, masker) as connections:
+        # The leases are revoked before the store closes: on success, failure, Ctrl-C and SIGTERM alike.
+        with open_store(project, settings.project, masker) as connections, RunLeases(output, shown) as leases:
+            leases.obtain(connections, plan.names_needed())
             environments = ChildEnvironments(
                 project.environ,
                 store_credentials=connections.sdk_credentials,
@@ -132,6 +143,7 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
                 debug=settings.debug,
                 python_cache=settings.python_cache,
             ).run()
+        report.leases = leases.records()  # after the `with`: revoked by now
         color = settings.color and terminal.isatty() and "NO_COLOR" not in project.environ
         output.block(report.render_summary(color=color, mask=shown.mask, width=_terminal_width(terminal)))
         manifest = masker.mask(report.manifest_json())
@@ -169,6 +181,27 @@ def _run_context(
         variables=values,
         variables_schema=schema,
     )
+
+
+@contextlib.contextmanager
+def _terminate_interrupts() -> Iterator[None]:
+    """While the run lasts, SIGTERM interrupts it as Ctrl-C does, so it unwinds and revokes its leases.
+
+    Only when nobody else handles SIGTERM (its default would end the process without unwinding), and only
+    on the main thread, which is where signals arrive.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _terminal_width(terminal: BinaryIO) -> int:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from pybruin.config.bruin_yml import Environment
     from pybruin.config.connections import Connection
+    from pybruin.secrets.leases import Leased
 
 BackendErrorKind = Literal["denied", "unreachable", "malformed", "wrong_type", "error"]
 
@@ -73,6 +74,23 @@ class SecretsBackend(abc.ABC):
     def shadowed(self, name: str) -> list[str]:
         """Stores that also hold ``name`` but are hidden by the one answering; only a chain has any."""
         return []
+
+    def lease(self, name: str) -> Leased | None:
+        """Issue per-run credentials for connection ``name``, already read with :meth:`get_connection`.
+
+        ``None`` when its credentials are fixed (the default: most stores issue nothing). Each call
+        creates a new credential, so a run calls it once per connection and owns what it returns
+        (see :mod:`pybruin.secrets.leases`). Raises :class:`BackendError` when issuing fails.
+        """
+        return None
+
+    def describe_lease(self, name: str) -> str | None:
+        """Check, without issuing anything, that per-run credentials for ``name`` could be issued.
+
+        Returns where they would come from (``database/creds/etl``), ``None`` when the connection's
+        credentials are fixed; raises :class:`BackendError` when they could not be issued.
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release network clients; the default holds nothing."""

@@ -48,6 +48,17 @@ class Model:
         instance._hold(values, extra)
         return instance
 
+    def replaced(self, **changes: str) -> Self:
+        """A copy with some text fields changed, by attribute name (a store's per-run ``username`` and ``password``).
+
+        The new values are used as given: no ``${VAR}`` expansion, which a generated password must not undergo.
+        """
+        values = {field.name: getattr(self, field.name) for field in self.declared_fields}
+        unknown = sorted(name for name in changes if not isinstance(values.get(name, 0), str))
+        if unknown:
+            raise ValueError(f"{type(self).__name__} has no text fields {unknown}")
+        return self.from_values({**values, **changes}, self.__dict__.get("_extra"))
+
     def _hold(self, values: dict[str, object], extra: dict[str, object] | None) -> None:
         self.__dict__.update(values)
         if extra is not None:
