@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from pybruin.durations import SECOND
+from pybruin.errors import BruinError
 from pybruin.pipeline.checks import check_problems
 from pybruin.pipeline.dag import find_cycles
 from pybruin.pipeline.hooks import SQL_ASSET_TYPES
@@ -77,6 +78,13 @@ def validate_pipeline(
     for cycle in find_cycles(pipeline):
         issues.append(Issue("error", None, pipeline.definition_file, f"dependency cycle: {' -> '.join(cycle)}"))
     return issues
+
+
+def require_valid(pipeline: Pipeline) -> None:
+    """Refuse a pipeline with structural errors, before anything is built from it (a run, a DAG)."""
+    problems = [issue for issue in validate_pipeline(pipeline, None) if issue.severity == "error"]
+    if problems:
+        raise BruinError("validation failed: " + "; ".join(f"{i.asset or i.file}: {i.message}" for i in problems))
 
 
 def _pipeline_problems(pipeline: Pipeline) -> Iterator[str]:

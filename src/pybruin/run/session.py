@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
-from pybruin.pipeline.validate import validate_pipeline
+from pybruin.pipeline.validate import require_valid
 from pybruin.plan import build_plan
 from pybruin.platforms import RUNNABLE_ASSET_TYPES
 from pybruin.run.child_env import ChildEnvironments
@@ -56,6 +56,8 @@ class RunSettings:
     mask_credentials: bool = True
     pristine_env: bool = False
     log_file: bool = True
+    #: Whether the manifest is also written to logs/runs/<run_id>.json (it is always in the outcome).
+    write_manifest: bool = True
     timestamps: bool = True
     color: bool = True
     debug: bool = False
@@ -90,9 +92,7 @@ def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcom
     pipeline, target = load_target(settings.project.path)
     if settings.downstream and target is None:
         raise BruinError("cannot use the --downstream flag when running the whole pipeline")
-    problems = [issue for issue in validate_pipeline(pipeline, None) if issue.severity == "error"]
-    if problems:
-        raise BruinError("validation failed: " + "; ".join(f"{i.asset or i.file}: {i.message}" for i in problems))
+    require_valid(pipeline)
     try:
         plan = build_plan(
             pipeline,
@@ -150,7 +150,8 @@ def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcom
         color = settings.color and terminal.isatty() and "NO_COLOR" not in project.environ
         output.block(report.render_summary(color=color, mask=shown.mask, width=_terminal_width(terminal)))
         manifest = masker.mask(report.manifest_json())
-        report.write_manifest(project.root / "logs" / "runs" / f"{context.run_id}.json", manifest)
+        if settings.write_manifest:
+            report.write_manifest(project.root / "logs" / "runs" / f"{context.run_id}.json", manifest)
     finally:
         output.close()
     return RunOutcome(report, manifest)
