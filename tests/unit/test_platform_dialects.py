@@ -11,8 +11,9 @@ import pytest
 
 from pybruin.config.connections import Connection, build_connection
 from pybruin.errors import BruinError
-from pybruin.platforms import mysql, platform_for_asset_type, platform_for_connection, snowflake
-from pybruin.platforms.ansi import create_or_replace_table
+from pybruin.pipeline.materialization import Materialization
+from pybruin.platforms import ansi, bigquery, mysql, platform_for_asset_type, platform_for_connection, snowflake
+from pybruin.platforms.base import Build
 from pybruin.platforms.bigquery import BigQueryPlatform
 from pybruin.platforms.mysql import MySQLPlatform
 from pybruin.platforms.snowflake import SnowflakePlatform
@@ -89,23 +90,42 @@ def test_names_each_platform_cannot_materialize(platform, conn, asset_name: str,
     assert str(caught.value) == message
 
 
-@pytest.mark.parametrize("platform", [MySQLPlatform(), SnowflakePlatform(), BigQueryPlatform()], ids=lambda p: p.name)
-def test_strategies(platform) -> None:
+@pytest.mark.parametrize(
+    ("platform", "advice"),
+    [(MySQLPlatform(), "create+replace or append"), (BigQueryPlatform(), "create+replace or append"),
+     (SnowflakePlatform(), "create+replace, append, delete+insert, truncate+insert or time_interval")],
+    ids=lambda p: getattr(p, "name", ""),
+)  # fmt: skip
+def test_strategies(platform, advice: str) -> None:
     table = platform.strategy({"type": "table"})
 
     assert platform.strategy({}) is None
     assert platform.strategy({"type": "table", "strategy": "create+replace"}) is table
-    assert platform.strategy({"type": "table", "strategy": "append"}) is platform.strategies["table"]["append"]
-    assert platform.strategy({"type": "view"}) is platform.strategies["view"][""]
+    assert platform.strategy({"type": "table", "strategy": "append"}) is ansi.append_to_table
+    assert platform.strategy({"type": "view"}) is ansi.create_view
+    assert platform.rebuilds["append"] is table  # an append whose table is missing builds it
     with pytest.raises(BruinError) as caught:
         platform.strategy({"type": "table", "strategy": "scd2_by_time"})
-    assert str(caught.value) == "materialization strategy 'scd2_by_time' is not supported; use create+replace or append"
+    assert str(caught.value) == f"materialization strategy 'scd2_by_time' is not supported; use {advice}"
 
 
-def test_which_table_replacement_each_platform_uses() -> None:
-    assert MySQLPlatform().strategy({"type": "table"}) is mysql.replace_table  # the RENAME swap
-    for platform in (SnowflakePlatform(), BigQueryPlatform()):
-        assert platform.strategy({"type": "table"}).func is create_or_replace_table  # atomic in one statement
+@pytest.mark.parametrize(
+    ("platform", "module"), [(MySQLPlatform(), mysql), (SnowflakePlatform(), snowflake), (BigQueryPlatform(), bigquery)]
+)
+def test_which_table_replacement_each_platform_uses(platform, module) -> None:
+    assert platform.strategy({"type": "table"}) is module.replace_table
+
+
+def test_the_mysql_swap_renames_both_names_in_one_statement() -> None:
+    build = Build(target=MySQLPlatform().target("users", MYSQL, ""), query="select 1 as id;",
+                  materialization=Materialization.of({"type": "table"}))  # fmt: skip
+    lines = mysql.replace_table(build).split(";\n")
+
+    assert lines[0].startswith("CREATE TABLE shop.`__pybruin_tmp_") and lines[0].endswith(" AS\nselect 1 as id")
+    assert lines[1].startswith("CREATE TABLE IF NOT EXISTS shop.users LIKE shop.`__pybruin_tmp_")
+    assert lines[2].startswith("RENAME TABLE shop.users TO shop.`__pybruin_old_")
+    assert lines[2].endswith(" TO shop.users")
+    assert lines[3].startswith("DROP TABLE shop.`__pybruin_old_")
 
 
 def test_mysql_keeps_its_own_using_password_phrase() -> None:

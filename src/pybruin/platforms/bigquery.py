@@ -33,8 +33,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pybruin.config.connections.files import read_for_injection, read_for_masking
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
-from pybruin.platforms.ansi import COLUMN_CHECKS, counted, create_or_replace_table, strategies
-from pybruin.platforms.base import ColumnCheckSql, Database, Platform, Session, Strategy, Target, import_driver
+from pybruin.platforms.ansi import COLUMN_CHECKS, append_to_table, counted, create_view, select_body
+from pybruin.platforms.base import (
+    AskEachTime,
+    Build,
+    ColumnCheckSql,
+    Database,
+    Platform,
+    Session,
+    Strategy,
+    TableLookup,
+    Target,
+    import_driver,
+)
 from pybruin.platforms.pool import PooledDatabase
 
 if TYPE_CHECKING:
@@ -76,17 +87,16 @@ class BigQuerySession(Session):
             raise self._database.error(exc) from None
 
 
-def ensure_dataset(session: Session, target: Target) -> None:
-    _session(session).ensure_dataset(target)
+def replace_table(build: Build) -> str:
+    """One atomic statement: BigQuery swaps the table in when the query has finished."""
+    return f"CREATE OR REPLACE TABLE {build.target.qualified} AS\n{select_body(build.query)}"
 
 
-def table_exists(session: Session, target: Target) -> bool:
-    return _session(session).table_exists(target)
-
-
-STRATEGIES: Mapping[str, Mapping[str, Strategy]] = strategies(
-    ensure=ensure_dataset, exists=table_exists, replace=partial(create_or_replace_table, ensure=ensure_dataset)
-)
+STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType({
+    "table": MappingProxyType({"": replace_table, "create+replace": replace_table, "append": append_to_table}),
+    "view": MappingProxyType({"": create_view}),
+})  # fmt: skip
+REBUILDS: Mapping[str, Strategy] = MappingProxyType({"append": replace_table})
 
 #: Upstream's BigQuery checks, but `pattern` counts the values that do *not* match, as documented (upstream
 #: counts the matching ones).
@@ -105,13 +115,20 @@ class BigQueryPlatform(Platform):
     connection_types = ("google_cloud_platform",)
     asset_types = ("bq.sql",)
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
+    rebuilds: ClassVar[Mapping[str, Strategy]] = REBUILDS
     column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = CHECKS
+
+    def ensure_schema(self, session: Session, target: Target) -> None:
+        _session(session).ensure_dataset(target)
+
+    def tables(self, session: Session) -> TableLookup:
+        return AskEachTime(lambda session, target: _session(session).table_exists(target))
 
     def literal(self, text: str) -> str:
         """GoogleSQL reads backslash escapes in string literals, which hold no raw line breaks."""
         return "'" + text.translate(_ESCAPES) + "'"
 
-    def default_schema(self, connection: Connection) -> str:
+    def default_schema(self, connection: Connection | None) -> str:
         raise BruinError("the asset name must be dataset.table or project.dataset.table to materialize on BigQuery")
 
     def quote_identifier(self, part: str) -> str:

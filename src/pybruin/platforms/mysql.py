@@ -25,8 +25,19 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pybruin.errors import BruinError
-from pybruin.platforms.ansi import COLUMN_CHECKS, counted, strategies
-from pybruin.platforms.base import ColumnCheckSql, Database, Platform, Session, Strategy, Target, import_driver
+from pybruin.platforms.ansi import COLUMN_CHECKS, append_to_table, counted, create_view, select_body, statements
+from pybruin.platforms.base import (
+    AskEachTime,
+    Build,
+    ColumnCheckSql,
+    Database,
+    Platform,
+    Session,
+    Strategy,
+    TableLookup,
+    Target,
+    import_driver,
+)
 from pybruin.platforms.pool import PooledDatabase
 
 if TYPE_CHECKING:
@@ -60,22 +71,26 @@ def table_exists(session: Session, target: Target) -> bool:
     return found[0][0] > 0
 
 
-def replace_table(session: Session, target: Target, query: str) -> None:
-    """Build under a staging name, then swap both names in one atomic `RENAME TABLE` (module docstring)."""
-    ensure_database(session, target)
+def replace_table(build: Build) -> str:
+    """Build under a staging name, then swap both names in one atomic `RENAME TABLE` (module docstring). On the
+    first run an empty table of the new shape stands in for the old one, so the same swap applies."""
+    target = build.target
     suffix = uuid.uuid4().hex[:12]
     staging = f"{target.container}.{_quote(f'__pybruin_tmp_{suffix}')}"
     previous = f"{target.container}.{_quote(f'__pybruin_old_{suffix}')}"
-    session.execute(f"CREATE TABLE {staging} AS\n{query}")
-    if table_exists(session, target):
-        session.execute(f"RENAME TABLE {target.qualified} TO {previous}, {staging} TO {target.qualified}")
-        session.execute(f"DROP TABLE {previous}")
-    else:
-        session.execute(f"RENAME TABLE {staging} TO {target.qualified}")
+    return statements(
+        f"CREATE TABLE {staging} AS\n{select_body(build.query)}",
+        f"CREATE TABLE IF NOT EXISTS {target.qualified} LIKE {staging}",
+        f"RENAME TABLE {target.qualified} TO {previous}, {staging} TO {target.qualified}",
+        f"DROP TABLE {previous}",
+    )
 
 
-STRATEGIES: Mapping[str, Mapping[str, Strategy]] = strategies(ensure=ensure_database, exists=table_exists,
-                                                                replace=replace_table)
+STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType({
+    "table": MappingProxyType({"": replace_table, "create+replace": replace_table, "append": append_to_table}),
+    "view": MappingProxyType({"": create_view}),
+})  # fmt: skip
+REBUILDS: Mapping[str, Strategy] = MappingProxyType({"append": replace_table})
 
 #: Upstream's MySQL checks, but `pattern` is a regular expression, as documented (upstream uses LIKE).
 CHECKS: Mapping[str, ColumnCheckSql] = MappingProxyType({
@@ -91,10 +106,19 @@ class MySQLPlatform(Platform):
     connection_types = ("mysql",)
     asset_types = ("my.sql",)
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
+    rebuilds: ClassVar[Mapping[str, Strategy]] = REBUILDS
     column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = CHECKS
 
-    def default_schema(self, connection: Connection) -> str:
+    def ensure_schema(self, session: Session, target: Target) -> None:
+        ensure_database(session, target)
+
+    def tables(self, session: Session) -> TableLookup:
+        return AskEachTime(table_exists)
+
+    def default_schema(self, connection: Connection | None) -> str:
         """The connection's `database`."""
+        if connection is None:
+            raise BruinError("without a connection, the asset name must be database.table")
         if not connection.database:
             raise BruinError(
                 f"mysql connection '{connection.name}' sets no database, so the asset name must be database.table"
@@ -108,7 +132,7 @@ class MySQLPlatform(Platform):
         """MySQL reads backslashes in string literals as escapes."""
         return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
-    def target(self, asset_name: str, connection: Connection, schema_prefix: str) -> Target:
+    def target(self, asset_name: str, connection: Connection | None, schema_prefix: str) -> Target:
         parts = asset_name.split(".")
         if len(parts) == 3 and all(parts):
             raise BruinError("the asset name must be table or database.table to materialize on MySQL")

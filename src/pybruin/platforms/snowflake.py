@@ -28,14 +28,33 @@ import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pybruin.config.connections.files import read_for_injection
 from pybruin.errors import BruinError
-from pybruin.platforms.ansi import COLUMN_CHECKS, AnsiPlatform, counted, create_or_replace_table, strategies
-from pybruin.platforms.base import ColumnCheckSql, Database, Session, Strategy, Target, import_driver
+from pybruin.platforms.ansi import (
+    COLUMN_CHECKS,
+    AnsiPlatform,
+    append_to_table,
+    counted,
+    create_view,
+    delete_insert,
+    select_body,
+    time_interval,
+    truncate_insert,
+)
+from pybruin.platforms.base import (
+    AskEachTime,
+    Build,
+    ColumnCheckSql,
+    Database,
+    Session,
+    Strategy,
+    TableLookup,
+    Target,
+    import_driver,
+)
 from pybruin.platforms.pool import PooledDatabase
 
 if TYPE_CHECKING:
@@ -44,6 +63,7 @@ if TYPE_CHECKING:
 LOGIN_TIMEOUT_SECONDS = 30
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # as AnsiPlatform leaves unquoted
 _OPENS_TRANSACTION = re.compile(r"^\s*(BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE)
+_ENDS_TRANSACTION = re.compile(r"^\s*(COMMIT|ROLLBACK)\b", re.IGNORECASE)
 # Out-of-band telemetry reports client errors to Snowflake outside the session; nothing leaves but queries.
 _SESSION_PARAMETERS = MappingProxyType({"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False})
 
@@ -68,8 +88,21 @@ def table_exists(session: Session, target: Target) -> bool:
     return found[0][0] > 0
 
 
-STRATEGIES: Mapping[str, Mapping[str, Strategy]] = strategies(
-    ensure=ensure_schema, exists=table_exists, replace=partial(create_or_replace_table, ensure=ensure_schema)
+def replace_table(build: Build) -> str:
+    """One atomic statement: Snowflake swaps the table in when the query has finished."""
+    return f"CREATE OR REPLACE TABLE {build.target.qualified} AS\n{select_body(build.query)}"
+
+
+#: Upstream's Snowflake strategies that share ANSI SQL (transactions, temporary tables), and its own replace.
+STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType({
+    "table": MappingProxyType({
+        "": replace_table, "create+replace": replace_table, "append": append_to_table,
+        "delete+insert": delete_insert, "truncate+insert": truncate_insert, "time_interval": time_interval,
+    }),
+    "view": MappingProxyType({"": create_view}),
+})  # fmt: skip
+REBUILDS: Mapping[str, Strategy] = MappingProxyType(
+    dict.fromkeys(("append", "delete+insert", "truncate+insert", "time_interval"), replace_table)
 )
 
 #: Upstream's Snowflake checks: `pattern` with REGEXP, which matches the whole value.
@@ -86,15 +119,22 @@ class SnowflakePlatform(AnsiPlatform):
     connection_types = ("snowflake",)
     asset_types = ("sf.sql",)
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
+    rebuilds: ClassVar[Mapping[str, Strategy]] = REBUILDS
     column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = CHECKS
+
+    def ensure_schema(self, session: Session, target: Target) -> None:
+        ensure_schema(session, target)
+
+    def tables(self, session: Session) -> TableLookup:
+        return AskEachTime(table_exists)
 
     def literal(self, text: str) -> str:
         """Snowflake reads backslashes in string literals as escapes."""
         return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
-    def default_schema(self, connection: Connection) -> str:
+    def default_schema(self, connection: Connection | None) -> str:
         """The connection's `schema`, else PUBLIC."""
-        return connection.schema_ or "PUBLIC"
+        return (connection.schema_ if connection else "") or "PUBLIC"
 
     def open(self, connection: Connection) -> Database:
         return SnowflakeDatabase(self, connection)
@@ -153,7 +193,10 @@ class SnowflakeDatabase(PooledDatabase):
         for statement, _ in split_statements(io.StringIO(sql), remove_comments=True):
             statement = statement.strip().rstrip(";").strip()
             if statement:
-                handle.opened_transaction |= bool(_OPENS_TRANSACTION.match(statement))
+                if _OPENS_TRANSACTION.match(statement):
+                    handle.opened_transaction = True
+                elif _ENDS_TRANSACTION.match(statement):
+                    handle.opened_transaction = False
                 self._statement(handle, statement, None, fetch=False)
         return []
 
