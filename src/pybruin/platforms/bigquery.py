@@ -223,6 +223,11 @@ class BigQueryDatabase(PooledDatabase):
                 job.cancel(retry=self._retry())
 
     def _run(self, handle: _Handle, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
+        if sql.strip().upper() == "ROLLBACK":
+            return []  # a transaction lives inside one script's job, which rolls it back when it fails
+        with handle.lock:
+            if handle.cancelled:
+                raise BigQueryError("cancelled")  # no new job after a cancel
         bq = self._bigquery
         config = bq.QueryJobConfig(
             query_parameters=[bq.ScalarQueryParameter(None, _parameter_type(value), value) for value in params or ()]

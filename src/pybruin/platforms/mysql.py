@@ -79,7 +79,7 @@ def replace_table(build: Build) -> str:
     staging = f"{target.container}.{_quote(f'__pybruin_tmp_{suffix}')}"
     previous = f"{target.container}.{_quote(f'__pybruin_old_{suffix}')}"
     return statements(
-        f"CREATE TABLE {staging} AS\n{select_body(build.query)}",
+        f"CREATE TABLE {staging} AS\n{_one_statement(build.query)}",
         f"CREATE TABLE IF NOT EXISTS {target.qualified} LIKE {staging}",
         f"RENAME TABLE {target.qualified} TO {previous}, {staging} TO {target.qualified}",
         f"DROP TABLE {previous}",
@@ -214,6 +214,16 @@ class MySQLDatabase(PooledDatabase):
             while cursor.nextset():  # a later statement of a script that fails raises here
                 pass
         return rows
+
+
+def _one_statement(query: str) -> str:
+    """The query without its trailing `;` even when a `-- comment` follows it: a script of several statements
+    must not hold an empty one, which MySQL refuses."""
+    body = select_body(query).rstrip()
+    head, semicolon, tail = body.rpartition(";")
+    if semicolon and tail.strip().startswith("--") and "\n" not in tail.strip():
+        body = head
+    return select_body(body)
 
 
 def _quote(part: str) -> str:
