@@ -39,10 +39,7 @@ from pybruin.platforms.ansi import (
     append_to_table,
     counted,
     create_view,
-    delete_insert,
     select_body,
-    time_interval,
-    truncate_insert,
 )
 from pybruin.platforms.base import (
     AskEachTime,
@@ -93,17 +90,11 @@ def replace_table(build: Build) -> str:
     return f"CREATE OR REPLACE TABLE {build.target.qualified} AS\n{select_body(build.query)}"
 
 
-#: Upstream's Snowflake strategies that share ANSI SQL (transactions, temporary tables), and its own replace.
 STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType({
-    "table": MappingProxyType({
-        "": replace_table, "create+replace": replace_table, "append": append_to_table,
-        "delete+insert": delete_insert, "truncate+insert": truncate_insert, "time_interval": time_interval,
-    }),
+    "table": MappingProxyType({"": replace_table, "create+replace": replace_table, "append": append_to_table}),
     "view": MappingProxyType({"": create_view}),
 })  # fmt: skip
-REBUILDS: Mapping[str, Strategy] = MappingProxyType(
-    dict.fromkeys(("append", "delete+insert", "truncate+insert", "time_interval"), replace_table)
-)
+REBUILDS: Mapping[str, Strategy] = MappingProxyType({"append": replace_table})
 
 #: Upstream's Snowflake checks: `pattern` with REGEXP, which matches the whole value.
 CHECKS: Mapping[str, ColumnCheckSql] = MappingProxyType({
