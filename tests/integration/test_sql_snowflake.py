@@ -268,15 +268,3 @@ def _running(databases: Databases) -> bool:
     """Whether a session has sent a statement and waits for it (the slow one: it is the script's first)."""
     return any(session._handle.running is not None for session in list(databases._sessions))
 
-
-def test_incremental_strategies_share_the_ansi_sql(database: SnowflakeDatabase, databases: Databases) -> None:
-    sf = connection_to(database)
-    run(sql_asset("marts.d", "select 1 as k, 'a' as v union all select 2, 'b'", type="table"), sf, databases)
-
-    run(sql_asset("marts.d", "select 2 as k, 'B' as v union all select 3, 'c'", type="table",
-                  strategy="delete+insert", incremental_key="k"), sf, databases)  # fmt: skip
-    after_delete_insert = database.rows("select k, v from marts.d")
-    run(sql_asset("marts.d", "select 9 as k, 'z' as v", type="table", strategy="truncate+insert"), sf, databases)
-
-    assert after_delete_insert == [(1, "a"), (2, "B"), (3, "c")]
-    assert database.rows("select k, v from marts.d") == [(9, "z")]

@@ -93,7 +93,7 @@ def test_names_each_platform_cannot_materialize(platform, conn, asset_name: str,
 @pytest.mark.parametrize(
     ("platform", "advice"),
     [(MySQLPlatform(), "create+replace or append"), (BigQueryPlatform(), "create+replace or append"),
-     (SnowflakePlatform(), "create+replace, append, delete+insert, truncate+insert or time_interval")],
+     (SnowflakePlatform(), "create+replace or append")],
     ids=lambda p: getattr(p, "name", ""),
 )  # fmt: skip
 def test_strategies(platform, advice: str) -> None:
