@@ -1,6 +1,5 @@
-"""The `bruin` command line. Kept import-light: `bruin --version` loads nothing but this module."""
-
-from __future__ import annotations
+"""The `bruin` command line. Kept import-light: `bruin --version` loads nothing but this module (not even
+`__future__`)."""
 
 import sys
 

@@ -14,7 +14,7 @@ from pybruin.pipeline.checks import has_checks
 from pybruin.pipeline.model import Pipeline
 from pybruin.pipeline.needs import asset_needs
 from pybruin.pipeline.validate import Issue, validate_pipeline
-from pybruin.plan.unsupported import unsupported_reasons
+from pybruin.plan.unsupported import NearbyFiles, unsupported_reasons
 from pybruin.platforms import RUNNABLE_ASSET_TYPES, SQL_ASSET_TYPES, platform_for_connection
 from pybruin.secrets.view import StoreView
 from pybruin.workspace import Project, ProjectSettings, open_project, open_store, pipelines_under
@@ -70,8 +70,9 @@ def _pipeline_issues(
     pipeline: Pipeline, known: KnownConnections, where: str, sql_types: frozenset[str]
 ) -> list[Issue]:
     issues = validate_pipeline(pipeline, known, where)
+    files = NearbyFiles()
     for asset in pipeline.assets:
-        for reason in unsupported_reasons(asset, pipeline, sql_types):
+        for reason in unsupported_reasons(asset, pipeline, sql_types, files):
             issues.append(Issue("error", asset.name or None, asset.definition_file, reason))
     issues.extend(_check_connection_issues(pipeline, known))
     return issues

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +17,7 @@ from pathlib import Path
 
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Asset
-from pybruin.run.bootstrap import SECRETS_FD_VARIABLE, secrets_payload
+from pybruin.run.bootstrap import SECRETS_FD_VARIABLE, bootstrap_payload
 from pybruin.run.cancel import Cancellation
 from pybruin.run.output import AssetStream
 
@@ -72,11 +70,13 @@ class ChildProcesses:
         stream: AssetStream,
         cancellation: Cancellation | None = None,
         hidden: Mapping[str, str] | None = None,
+        compiled: bytes | None = None,
     ) -> int:
         """Run a process with stdout and stderr merged into `stream`; returns the exit code (negative: the
         signal that ended it). `cancellation` stops the process group. `hidden` variables reach the process
-        through a pipe that the Python bootstrap reads (`pybruin.run.bootstrap`), never its environment block."""
-        group = self._start(argv, env=env, cwd=cwd, hidden=hidden)
+        through a pipe that the Python bootstrap reads (`pybruin.run.bootstrap`), never its environment block;
+        so does `compiled`, the asset's code compiled by `bootstrap.precompiled`."""
+        group = self._start(argv, env=env, cwd=cwd, hidden=hidden, compiled=compiled)
         try:
             with cancellation.on_cancel(group.terminate) if cancellation else nullcontext():
                 group.pump(stream, grace=self.GRACE_SECONDS, drain=self.DRAIN_SECONDS)
@@ -95,7 +95,13 @@ class ChildProcesses:
             group.terminate()
 
     def _start(
-        self, argv: list[str], *, env: Mapping[str, str], cwd: Path, hidden: Mapping[str, str] | None
+        self,
+        argv: list[str],
+        *,
+        env: Mapping[str, str],
+        cwd: Path,
+        hidden: Mapping[str, str] | None,
+        compiled: bytes | None,
     ) -> _Group:
         if self._stopping:
             raise BruinError("the run was interrupted")
@@ -124,7 +130,7 @@ class ChildProcesses:
             if hidden is not None:
                 os.close(reader)
         if hidden is not None:
-            _send_and_close(writer, secrets_payload(hidden))
+            _send_and_close(writer, bootstrap_payload(hidden, compiled))
         group = _Group(process)
         with self._lock:
             self._live.add(group)
@@ -258,9 +264,16 @@ def seal_this_process() -> None:
     """
     if sys.platform != "linux":
         return
-    import ctypes
+    # Through `_ctypes`, as the bootstrap does in each asset: importing `ctypes` costs more than the rest of this.
+    import _ctypes
 
-    ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    class Prctl(_ctypes.CFuncPtr):
+        _flags_ = _ctypes.FUNCFLAG_CDECL
+
+    class Libc:
+        _handle = _ctypes.dlopen(None)
+
+    Prctl(("prctl", Libc()))(_PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 class PythonEnvironments:
@@ -281,6 +294,8 @@ class PythonEnvironments:
         requirements = find_requirements(asset.executable_file, project_root)
         if requirements is None:
             return sys.executable
+        import hashlib
+
         version = python_version(asset.image)
         digest = hashlib.sha256(requirements.read_bytes() + version.encode()).hexdigest()[:16]
         venv = self._cache_dir / f"py{version}-{digest}"
@@ -294,6 +309,8 @@ class PythonEnvironments:
             return self._locks.setdefault(key, threading.Lock())
 
     def _build(self, venv: Path, version: str, requirements: Path, cwd: Path, stream: AssetStream) -> None:
+        import shutil
+
         from uv import find_uv_bin
 
         uv = find_uv_bin()
@@ -316,6 +333,8 @@ def python_version(image: str | None) -> str:
 
 
 def rscript_path() -> str:
+    import shutil
+
     path = shutil.which("Rscript")
     if path is None:
         raise BruinError(

@@ -3,6 +3,7 @@ dependency order, reported at the end."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import traceback
@@ -18,7 +19,7 @@ from pybruin.pipeline.model import ColumnCheck, CustomCheck
 from pybruin.plan import Plan, Task, TaskKind
 from pybruin.plan.unsupported import NO_OP_TYPES
 from pybruin.platforms import SEED_ASSET_TYPES, SQL_ASSET_TYPES
-from pybruin.run.bootstrap import python_command
+from pybruin.run.bootstrap import precompiled, python_command
 from pybruin.run.cancel import Cancellation, Why, deadline
 from pybruin.run.child_env import (
     ChildEnvironments,
@@ -283,7 +284,7 @@ class Runner:
             self._databases.release_idle()
         stream = self.output.asset_stream(asset.name)
         file = str(asset.executable_file.resolve())
-        hidden = None
+        hidden = compiled = None
         try:
             if python:
                 interpreter = self._pythons.interpreter(asset, self.project_root, stream)
@@ -292,10 +293,18 @@ class Runner:
                     argv = python_command(interpreter, file)
                     hidden = {secret.inject_as: env.pop(secret.inject_as) for secret in received
                               if secret.inject_as in env}  # fmt: skip
+                    if interpreter == sys.executable:  # the same Python: it can run code compiled here
+                        compiled = precompiled(file)
             else:
                 argv = [rscript_path(), file]
             code = self._children.run(
-                argv, env=env, cwd=self.project_root, stream=stream, cancellation=cancellation, hidden=hidden
+                argv,
+                env=env,
+                cwd=self.project_root,
+                stream=stream,
+                cancellation=cancellation,
+                hidden=hidden,
+                compiled=compiled,
             )
         finally:
             stream.close()
