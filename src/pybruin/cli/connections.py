@@ -11,11 +11,12 @@ from typing import Any
 import click
 
 from pybruin.cli.app import global_options, state
+from pybruin.cli.flags import BruinGroup
 from pybruin.cli.options import config_file_option, environment_option, output_option, path_argument
 from pybruin.tables import plain_table
 
 
-@click.group("connections")
+@click.group("connections", cls=BruinGroup)
 @global_options
 def command() -> None:
     """List, test, add and delete the connections of .bruin.yml."""

@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 
 from pybruin.cli.app import global_options, state
+from pybruin.cli.flags import BruinCommand
 from pybruin.cli.options import config_file_option, environment_option
 
 
-@click.command("run")
+@click.command("run", cls=BruinCommand)
 @click.argument("path", default=".", type=click.Path(exists=True, path_type=Path))
 @environment_option
 @config_file_option

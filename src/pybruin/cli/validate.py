@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from pybruin.cli.app import global_options, state
+from pybruin.cli.flags import BruinCommand
 from pybruin.cli.options import config_file_option, environment_option, path_argument
 
 
-@click.command("validate")
+@click.command("validate", cls=BruinCommand)
 @path_argument
 @environment_option
 @config_file_option
