@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -94,8 +93,6 @@ def test_init_inside_a_git_work_tree_puts_the_config_at_its_root(project):
 
 @pytest.mark.parametrize("template", ["default", "duckdb", "duckdb-lineage", "empty", "python", "r"])
 def test_every_listed_template_runs_at_once(project, template):
-    if template == "r" and shutil.which("Rscript") is None:
-        pytest.skip("R is not installed")
     listed = json.loads(project.bruin("internal", "list-templates", "-o", "json").stdout)
     assert template in listed["templates"] and listed["count"] == len(listed["templates"])
     created = project.bruin("init", template)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -54,6 +54,8 @@ class Issue:
     asset: str | None  # None for pipeline-wide issues
     file: Path
     message: str
+    #: The rule that found it, named as upstream names its lint rules (pybruin's own rules have their own names).
+    rule: str = field(default="", compare=False)
 
 
 def validate_pipeline(
@@ -64,13 +66,17 @@ def validate_pipeline(
     `known_connections` (the names `store` holds, e.g. "environment 'dev'" or "secrets backend 'vault'")
     enables the pre-flight check; None skips it, as upstream's `bruin validate` does.
     """
-    issues = [Issue("error", None, pipeline.definition_file, message) for message in _pipeline_problems(pipeline)]
+    issues = [
+        Issue("error", None, pipeline.definition_file, message, "valid-pipeline-name")
+        for message in _pipeline_problems(pipeline)
+    ]
     names = {asset.name for asset in pipeline.assets}
     for asset in pipeline.assets:
-        for severity, message in _asset_problems(asset, pipeline, names, known_connections, store):
-            issues.append(Issue(severity, asset.name or None, asset.definition_file, message))
+        for severity, rule, message in _asset_problems(asset, pipeline, names, known_connections, store):
+            issues.append(Issue(severity, asset.name or None, asset.definition_file, message, rule))
     for cycle in find_cycles(pipeline):
-        issues.append(Issue("error", None, pipeline.definition_file, f"dependency cycle: {' -> '.join(cycle)}"))
+        message = f"dependency cycle: {' -> '.join(cycle)}"
+        issues.append(Issue("error", None, pipeline.definition_file, message, "acyclic-pipeline"))
     return issues
 
 
@@ -86,41 +92,46 @@ def _pipeline_problems(pipeline: Pipeline) -> Iterator[str]:
 
 def _asset_problems(
     asset: Asset, pipeline: Pipeline, names: set[str], known_connections: Container[str] | None, store: str
-) -> Iterator[tuple[Severity, str]]:
+) -> Iterator[tuple[Severity, str, str]]:
     if not asset.name:
-        yield "error", "A task must have a name"
+        yield "error", "task-name-valid", "A task must have a name"
     elif not _VALID_NAME.fullmatch(asset.name):
-        yield "error", "A task name must be made of alphanumeric characters, dashes, dots and underscores"
+        yield (
+            "error",
+            "task-name-valid",
+            "A task name must be made of alphanumeric characters, dashes, dots and underscores",
+        )
 
     if not asset.type:
-        yield "error", "A task must have a type, e.g. 'bq.sql' for a GoogleCloudPlatform SQL task"
+        yield "error", "valid-task-type", "A task must have a type, e.g. 'bq.sql' for a GoogleCloudPlatform SQL task"
     elif asset.type not in KNOWN_TYPES:
-        yield "error", f"Invalid asset type '{asset.type}'"
+        yield "error", "valid-task-type", f"Invalid asset type '{asset.type}'"
 
     for dependency in [*asset.depends, *(dep.value for dep in asset.other_depends if dep.kind == "asset")]:
         if not dependency:
-            yield "error", "Assets cannot have empty dependencies"
+            yield "error", "dependency-exists", "Assets cannot have empty dependencies"
         elif dependency not in names:
-            yield "error", f"Dependency '{dependency}' does not exist"
+            yield "error", "dependency-exists", f"Dependency '{dependency}' does not exist"
 
     if asset.type == "python" and asset.materialization.get("type") == "table" and not asset.connection:
-        yield "error", "A task with materialization must have a connection defined"
+        yield "error", "materialization-config", "A task with materialization must have a connection defined"
 
     yield from _secret_problems(asset)
     if known_connections is not None:
         yield from _missing_connections(asset, pipeline, known_connections, store)
 
 
-def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:
+def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str, str]]:
     keys_by_variable: dict[str, str] = {}
     for secret in asset.secrets:
         if not secret.key.strip():
-            yield "error", "Secrets must have a `key` attribute"
+            yield "error", "secret-mapping-key-exists", "Secrets must have a `key` attribute"
             continue
         earlier = keys_by_variable.setdefault(secret.inject_as, secret.key)
         if earlier != secret.key:
             yield (
                 "warning",
+                "secret-mapping-injected-once",
                 (
                     f"secrets '{earlier}' and '{secret.key}' are both injected as '{secret.inject_as}'; "
                     f"only '{secret.key}' will be visible"
@@ -131,9 +142,9 @@ def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:
 
 def _missing_connections(
     asset: Asset, pipeline: Pipeline, known_connections: Container[str], store: str
-) -> Iterator[tuple[Severity, str]]:
+) -> Iterator[tuple[Severity, str, str]]:
     needs = asset_needs(asset, pipeline)
     for name in needs.names:
         if name not in known_connections:
             kind = "connection" if name == needs.connection else "secret"
-            yield "error", f"{kind} '{name}' is not defined in {store}"
+            yield "error", f"{kind}-exists", f"{kind} '{name}' is not defined in {store}"
