@@ -24,9 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pybruin.config.expand import expand_unset_to_empty
 from pybruin.errors import BruinError
 
-#: Every connection type key upstream Bruin accepts under ``connections:`` (reference §6).
-KNOWN_TYPE_KEYS: frozenset[str] = frozenset(
-    {
+#: Every connection type key upstream Bruin accepts under ``connections:`` (reference §6), in the order of
+#: upstream's ``Connections`` struct, which is the order its JSON listings use.
+TYPE_KEYS: tuple[str, ...] = (
         "aws", "athena", "google_cloud_platform", "snowflake", "postgres", "redshift", "mssql", "databricks",
         "adls", "synapse", "fabric", "onelake", "mongo", "cassandra", "couchbase", "cratedb", "csv", "cursor",
         "mongo_atlas", "mysql", "doris", "vitess", "planetscale_mysql", "notion", "allium", "hana", "hostaway",
@@ -45,8 +45,8 @@ KNOWN_TYPE_KEYS: frozenset[str] = frozenset(
         "trello", "jira", "monday", "plusvibeai", "bruin", "primer", "indeed", "customerio", "clevertap",
         "sendgrid", "twilio", "braze", "espn", "apifootball", "footballdata", "balldontlie", "vertica",
         "surveymonkey", "typeform", "dune",
-    }
 )  # fmt: skip
+KNOWN_TYPE_KEYS: frozenset[str] = frozenset(TYPE_KEYS)
 
 
 class ConnectionConfigError(BruinError):
