@@ -167,7 +167,7 @@ def delete_command(environment: str, name: str, config_file: str | None, output_
     from pybruin.config.editing import delete_connection
     from pybruin.inspection.connection_listing import editable_config
 
-    delete_connection(editable_config(config_file, os.environ), environment, name)
+    delete_connection(editable_config(config_file, os.environ), environment, name, keep_copy=True)
     if output_format == "json":
         from pybruin.documents.encoding import encode
         from pybruin.documents.environments import ConnectionDeleted

@@ -49,18 +49,20 @@ def add_connection(
     config.save(config.insertion(env, type_key, entry))
 
 
-def delete_connection(config_path: Path, environment: str, name: str) -> None:
+def delete_connection(config_path: Path, environment: str, name: str, *, keep_copy: bool = False) -> None:
     """Remove the connection called ``name`` from an environment, and its type's list if that empties.
 
-    Its fields, as written, are kept beside the config (``kept_copy``) until the next ``add`` uses them: an
-    editor that deletes and re-adds a connection gives back ``****`` for the values it was never shown.
+    With ``keep_copy`` its fields, as written, are kept beside the config (``kept_copy``) until the next
+    ``add`` uses them: an editor that deletes and re-adds a connection gives back ``****`` for the values
+    it was never shown (``bruin connections delete`` keeps one).
     """
     config = _ConfigText.read(config_path)
     found = config.find(config.environment(environment).value, name)
     if found is None:
         raise BruinError(f"connection '{name}' not found in environment '{environment}'")
-    type_key, fields = config.written(environment, found)
-    _keep_copy(config_path, {"environment": environment, "name": name, "type": type_key, "fields": fields})
+    if keep_copy:
+        type_key, fields = config.written(environment, found)
+        _keep_copy(config_path, {"environment": environment, "name": name, "type": type_key, "fields": fields})
     config.save(config.removal(found))
 
 

@@ -223,7 +223,7 @@ def asset_document(asset: Asset, pipeline: Pipeline, *, content: bool) -> doc.As
         domains=_merged_texts(header.get("domains"), defaults.get("domains")),
         meta=_sorted({**_mapping(defaults.get("meta")), **_mapping(header.get("meta"))}),
         materialization=_materialization(asset.materialization),
-        upstreams=_upstreams(header.get("depends"), defaults.get("depends")),
+        upstreams=asset_upstreams(asset, pipeline),
         image=asset.image or "",
         instance=asset.instance or "",
         owner=asset.owner or "",
@@ -282,6 +282,12 @@ def _executable(asset: Asset, content: bool) -> doc.ExecutableFile:
         raw = asset.definition_file.name.endswith(YAML_ASSET_SUFFIXES)
         text = read_text(path) if raw else asset.content
     return doc.ExecutableFile(path.name, str(path), text)
+
+
+def asset_upstreams(asset: Asset, pipeline: Pipeline) -> list[doc.Upstream]:
+    """The asset's `depends` entries as written, then the pipeline default's it lacks."""
+    defaults = _mapping(pipeline.definition.get("default"))
+    return _upstreams(asset.header.get("depends"), defaults.get("depends"))
 
 
 def _upstreams(*sources: object) -> list[doc.Upstream]:

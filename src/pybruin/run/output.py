@@ -14,6 +14,7 @@ from pybruin.masking import Masker
 ADD_MASK_COMMAND = b"::add-mask::"
 _MAX_PENDING_LINE = 64 * 1024
 _ANSI_ESCAPE = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_ERASE_LINE = b"\r\x1b[2K"
 
 
 class RunOutput:
@@ -34,6 +35,7 @@ class RunOutput:
         self._terminal = terminal
         self._timestamps = timestamps
         self._lock = threading.Lock()
+        self._status = b""  # the progress line under the output, on a terminal only
         self._log: BinaryIO | None = None
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,11 +71,20 @@ class RunOutput:
             data = b"".join(self._uncoloured_if_hiding(line) for line in data.splitlines(keepends=True))
             plain = _ANSI_ESCAPE.sub(b"", data)
         with self._lock:
+            if self._status:
+                data = _ERASE_LINE + data + self._status
             self._terminal.write(data)
             self._terminal.flush()
             if self._log is not None:
                 self._log.write(plain)
                 self._log.flush()
+
+    def status(self, text: str | None) -> None:
+        """Show (or, with None, remove) a line below everything written; it never reaches the log."""
+        with self._lock:
+            self._status = self.masker.mask(text).encode() if text else b""
+            self._terminal.write(_ERASE_LINE + self._status)
+            self._terminal.flush()
 
     def _uncoloured_if_hiding(self, line: bytes) -> bytes:
         """The line as is, or without its colour codes and masked when they were splitting a secret."""

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from pybruin.run.child_env import ReceivedSecret
 from pybruin.run.scheduler import Status, TaskResult
-from pybruin.tables import plain_table
 
 MANIFEST_VERSION = 1
 
@@ -28,6 +27,10 @@ class RunReport:
     results: list[TaskResult]
     received: Mapping[str, Sequence[ReceivedSecret]] = field(default_factory=dict)
     types: Mapping[str, str] = field(default_factory=dict)
+    #: Task id → the asset it belongs to (a main task's id is its asset's name).
+    task_assets: Mapping[str, str] = field(default_factory=dict)
+    #: Task id → whether it is a check (its result goes to the `Quality checks` line).
+    task_checks: Mapping[str, bool] = field(default_factory=dict)
 
     @property
     def succeeded(self) -> bool:
@@ -66,32 +69,148 @@ class RunReport:
             handle.write(text)
 
     def render_summary(self, *, color: bool, mask: Callable[[str], str], width: int = 100) -> str:
-        """Counts and time per status, then every asset that did not succeed, then one verdict line.
+        """Upstream's closing block (what tools grep), then, on a colour terminal, the tables people read.
 
-        Per-asset durations of successful assets are already in the `Finished:` lines and the manifest.
-        On a terminal (`color`) the tables are rich; in logs and pipes they are plain aligned text, which
-        reads better there and spares loading rich. Cells are masked before layout: a table may wrap a
-        long error across lines, and a secret cut in two can no longer be recognised.
+        Per asset one `PASS`/`FAIL`/`UPSTREAM FAILED` row with a mark per check (`.`, `F`, `U`), the verdict
+        line, the counts, and the tree of failures. Cells and errors are masked before layout: a table
+        may wrap a long error across lines, and a secret cut in two can no longer be recognised.
         """
+        lines = ["", "=" * 50, ""]
+        rows = self._rows()
+        lines += [f"{status} {asset} {marks}" for status, asset, marks in rows]
+        verdict = "completed successfully" if self.succeeded else "completed with failures"
+        lines += ["", "", f"bruin run {verdict} in {go_duration(self.duration)}", ""]
+        lines += self._counts()
+        failures = self._failure_tree(mask)
+        if failures:
+            lines += ["", "", *failures, ""]
+        text = "\n".join(lines) + "\n"
+        if not color:
+            return text
+        return text + _rich_summary(self._totals(), self._problems(mask), width)
+
+    def render_minimal(self, mask: Callable[[str], str]) -> str:
+        """`--minimal-logs`: one line of counts, and each failed task's error."""
+        failed = [result for result in self.results if result.status is Status.FAILED]
+        if not failed:
+            ran = sum(result.status is Status.SUCCEEDED for result in self.results)
+            return f"\n\nExecuted {ran} tasks in {go_duration(self.duration)}\n"
+        details = "".join(f"\n  {self._asset(r.name)}: {mask(r.error or '')}\n" for r in failed)
+        return f"\n\nFailed {len(failed)} tasks in {go_duration(self.duration)}\n{details}"
+
+    def _asset(self, task: str) -> str:
+        return self.task_assets.get(task, task)
+
+    def _is_check(self, task: str) -> bool:
+        return self.task_checks.get(task, False)
+
+    def _rows(self) -> list[tuple[str, str, str]]:
+        rows: dict[str, list[str]] = {}
+        main: dict[str, Status] = {}
+        for result in self.results:
+            if result.status is Status.SKIPPED:
+                continue
+            asset = self._asset(result.name)
+            marks = rows.setdefault(asset, [])
+            if self._is_check(result.name):
+                marks.append(_MARKS.get(result.status, ""))
+            else:
+                main[asset] = result.status
+        return [(_ROW_STATUS.get(main.get(asset), "SKIP"), asset, "".join(marks)) for asset, marks in rows.items()]
+
+    def _counts(self) -> list[str]:
+        mains = [r for r in self.results if not self._is_check(r.name) and r.status is not Status.SKIPPED]
+        checks = [r for r in self.results if self._is_check(r.name) and r.status is not Status.SKIPPED]
+        failed_checks = {self._asset(r.name) for r in checks if r.status is Status.FAILED}
+        lines = []
+        if mains:
+            failed = sum(r.status is Status.FAILED for r in mains)
+            due_to_checks = sum(r.status is Status.SUCCEEDED and self._asset(r.name) in failed_checks for r in mains)
+            skipped = sum(r.status is Status.UPSTREAM_FAILED for r in mains)
+            lines.append(_count_line("Assets executed", len(mains), failed, due_to_checks, skipped))
+        if checks:
+            failed = sum(r.status is Status.FAILED for r in checks)
+            skipped = sum(r.status is Status.UPSTREAM_FAILED for r in checks)
+            lines.append(_count_line("Quality checks", len(checks), failed, 0, skipped))
+        return lines
+
+    def _failure_tree(self, mask: Callable[[str], str]) -> list[str]:
+        by_asset: dict[str, list[str]] = {}
+        for result in self.results:
+            if result.status is not Status.FAILED:
+                continue
+            error = mask(result.error or "")
+            asset = self._asset(result.name)
+            if self._is_check(result.name):
+                check = result.name.removeprefix(f"{asset}:")
+                kind, _, name = check.partition(":")
+                error = f"{name} custom check - {error}" if kind == "custom-check" else f"{kind}.{name} - {error}"
+            by_asset.setdefault(asset, []).append(error)
+        if not by_asset:
+            return []
+        lines = [f"{len(by_asset)} assets failed"]
+        for index, (asset, errors) in enumerate(by_asset.items()):
+            last = index == len(by_asset) - 1
+            lines.append(("└── " if last else "├── ") + asset)
+            for position, error in enumerate(errors):
+                branch = "└── " if position == len(errors) - 1 else "├── "
+                lines.append(("    " if last else "│   ") + branch + error)
+        return lines
+
+    def _totals(self) -> list[tuple[Status, str, str]]:
         totals = []
         for status in Status:
             matching = [r for r in self.results if r.status is status]
             if matching:
                 ran = status in (Status.SUCCEEDED, Status.FAILED)
                 totals.append((status, str(len(matching)), f"{sum(r.duration for r in matching):.2f}s" if ran else "-"))
-        problems = [
+        return totals
+
+    def _problems(self, mask: Callable[[str], str]) -> list[tuple[str, Status, str]]:
+        return [
             (result.name, result.status, mask(result.error or ""))
             for result in self.results
             if result.status in (Status.FAILED, Status.UPSTREAM_FAILED)
         ]
-        verdict = "completed successfully" if self.succeeded else "completed with failures"
-        closing = f"bruin run {verdict} in {self.duration:.2f}s"
-        if not color:
-            blocks = [plain_table(("Status", "Assets", "Time"), [(str(s), n, t) for s, n, t in totals])]
-            if problems:
-                blocks.append(plain_table(("Asset", "Status", "Error"), [(a, str(s), e) for a, s, e in problems]))
-            return "\n" + "\n\n".join(blocks) + "\n" + closing + "\n"
-        return _rich_summary(totals, problems, closing, width)
+
+
+_ROW_STATUS = {
+    Status.SUCCEEDED: "PASS",
+    Status.FAILED: "FAIL",
+    Status.UPSTREAM_FAILED: "UPSTREAM FAILED",
+}
+_MARKS = {Status.SUCCEEDED: ".", Status.FAILED: "F", Status.UPSTREAM_FAILED: "U"}
+
+
+def _count_line(label: str, total: int, failed: int, due_to_checks: int, skipped: int) -> str:
+    """` ✓ Assets executed      3 succeeded`, or ` ✗ ...` with upstream's ` / `-joined parts."""
+    succeeded = total - failed - due_to_checks - skipped
+    if not (failed or due_to_checks or skipped):
+        return f" ✓ {label.ljust(21)}{succeeded} succeeded"
+    parts = [
+        f"{count} {word}"
+        for count, word in (
+            (failed, "failed"), (due_to_checks, "failed due to checks"), (succeeded, "succeeded"), (skipped, "skipped")
+        )
+        if count
+    ]  # fmt: skip
+    return f" ✗ {label.ljust(21)}{' / '.join(parts) or '0'}"
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as Go's `Duration.String()` prints it, truncated to milliseconds (`12ms`, `1.234s`, `2m3.5s`)."""
+    milliseconds = int(seconds * 1000)
+    if milliseconds == 0:
+        return "0s"
+    if milliseconds < 1000:
+        return f"{milliseconds}ms"
+    hours, rest = divmod(milliseconds, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    whole, fraction = divmod(rest, 1000)
+    text = f"{whole}.{fraction:03d}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{hours}h{minutes}m{text}"
+    return f"{minutes}m{text}" if minutes else text
 
 
 _STYLES = {
@@ -102,9 +221,7 @@ _STYLES = {
 }
 
 
-def _rich_summary(
-    totals: list[tuple[Status, str, str]], problems: list[tuple[str, Status, str]], closing: str, width: int
-) -> str:
+def _rich_summary(totals: list[tuple[Status, str, str]], problems: list[tuple[str, Status, str]], width: int) -> str:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -122,10 +239,8 @@ def _rich_summary(
 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=width, highlight=False)
-    console.print()
     console.print(totals_table)
     if problems:
         console.print()
         console.print(problems_table)
-    console.print(closing)
     return buffer.getvalue()

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Protocol
 
 from pybruin.errors import BruinError
 from pybruin.plan import Plan, Task
+from pybruin.plan.tasks import is_check
 from pybruin.plan.unsupported import NO_OP_TYPES
 from pybruin.run.child_env import ChildEnvironments, ConnectionSource, ReceivedSecret, missing_secret_message
 from pybruin.run.context import RunContext
 from pybruin.run.output import RunOutput
 from pybruin.run.processes import ChildProcesses, PythonEnvironments, rscript_path
+from pybruin.run.progress import Progress
 from pybruin.run.report import RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
 from pybruin.run.sql import SQL_ASSET_PLATFORMS
@@ -57,6 +59,8 @@ class Runner:
         workers: int,
         debug: bool,
         python_cache: Path,
+        announce: bool = True,
+        progress: Progress | None = None,
     ) -> None:
         self.plan = plan
         self.context = context
@@ -67,12 +71,15 @@ class Runner:
         self.environment_name = environment_name
         self.workers = workers
         self.debug = debug
+        self.announce = announce
+        self.progress = progress
         self._received: dict[str, list[ReceivedSecret]] = {}
         self._children = ChildProcesses()
         self._pythons = PythonEnvironments(python_cache, environments.tool(), self._children)
         self._databases: Databases | None = None
         self._databases_lock = threading.Lock()
         self._tasks = {task.id: task for task in plan.tasks}
+        self._began: set[str] = set()  # tasks a worker started (a refused task fails without starting)
 
     def run(self) -> RunReport:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -88,8 +95,8 @@ class Runner:
                     caps[name] = connection.max_concurrent_assets
         limits = Limits(caps, {task.id: self.plan.connections_used(task) for task in self.plan.tasks})
 
-        self.output.line(f"Interval: {self.context.start.isoformat()} - {self.context.end.isoformat()}")
-        self.output.line("Starting the pipeline execution...")
+        if self.progress is not None:
+            self.progress.attach(self.output.status)
         try:
             results = run_tasks(
                 [task.id for task in self.plan.tasks],
@@ -103,13 +110,20 @@ class Runner:
                 refused=self.plan.refused,
             )
         finally:
+            if self.progress is not None:
+                self.progress.close()
             self._close_databases()
         skipped = set(self.plan.skipped)
         pipeline = self.plan.pipeline
+        by_asset: dict[str, list[TaskResult]] = {}
+        for task in self.plan.tasks:
+            if task.id in results:
+                by_asset.setdefault(task.asset, []).append(results[task.id])
         ordered = [
-            results.get(asset.name) or TaskResult(asset.name, Status.SKIPPED)
+            result
             for asset in pipeline.assets
-            if asset.name in results or asset.name in skipped
+            for result in by_asset.get(asset.name)
+            or ([TaskResult(asset.name, Status.SKIPPED)] if asset.name in skipped else [])
         ]
         return RunReport(
             run_id=self.context.run_id,
@@ -120,11 +134,17 @@ class Runner:
             results=ordered,
             received=self._received,
             types={asset.name: asset.type for asset in pipeline.assets},
+            task_assets={task.id: task.asset for task in self.plan.tasks},
+            task_checks={task.id: is_check(task.kind) for task in self.plan.tasks},
         )
 
     def _run_one(self, task_id: str) -> None:
         task = self._tasks[task_id]
-        self.output.line(f"Running:  {task.id}")
+        self._began.add(task_id)
+        if self.progress is not None:
+            self.progress.started()
+        if self.announce:
+            self.output.line(f"Running:  {task.id}")
         self._execute(task)
 
     def _lookup_quietly(self, name: str) -> Connection | None:
@@ -135,6 +155,10 @@ class Runner:
         return resolved.connection if resolved else None
 
     def _announce(self, result: TaskResult) -> None:
+        if self.progress is not None:
+            self.progress.settled(result.name in self._began, result.status is Status.FAILED)
+        if not self.announce:
+            return
         if result.status is Status.SUCCEEDED:
             self.output.line(f"Finished: {result.name} ({result.duration:.2f}s)")
         elif result.status is Status.FAILED:
