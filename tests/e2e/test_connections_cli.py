@@ -145,7 +145,7 @@ def test_list_json(configured):
                     "port": pg_port,
                     "database": "app",
                 }
-            ],  # fmt: skip
+            ],
             "generic": [{"name": "API_KEY", "value": "****"}],
         },
         "schema_prefix": "",

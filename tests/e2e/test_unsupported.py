@@ -184,7 +184,8 @@ def test_duckdb_asset_without_connection_fails_validate_like_run_when_the_defaul
     project.write("p/assets/t.sql", "/* @bruin\nname: t\ntype: duckdb.sql\n@bruin */\nselect 1\n")
     validated = project.bruin("validate", "p")
     assert validated.returncode == 1
-    assert "└── connection 'duckdb-default' is not defined in environment 'default' (connection-exists)" in validated.stdout
+    expected = "└── connection 'duckdb-default' is not defined in environment 'default' (connection-exists)"
+    assert expected in validated.stdout
     checked = project.bruin("secrets", "check", "p", "-o", "json")
     assert [(row["key"], row["status"]) for row in json.loads(checked.stdout)] == [("duckdb-default", "missing")]
     ran = project.bruin("run", "p")

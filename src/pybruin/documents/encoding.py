@@ -21,21 +21,22 @@ def json_field(
     name: str | None = None,
     *,
     omit_empty: bool = False,
+    omit_none: bool = False,
     default: Any = dataclasses.MISSING,
     default_factory: Any = dataclasses.MISSING,
 ) -> Any:
     """A document field: `name` is its JSON key (default: the attribute name); `omit_empty` drops it
-    when it holds an empty value (`None`, `""`, `0`, `False`, `[]`, `{}`), as Go's `omitempty` does."""
-    return dataclasses.field(
-        default=default, default_factory=default_factory, metadata={"json": name, "omit_empty": omit_empty}
-    )
+    when it holds an empty value (`None`, `""`, `0`, `False`, `[]`, `{}`), as Go's `omitempty` does;
+    `omit_none` only when it is None (Go's `omitempty` on a pointer: a zero is still written)."""
+    omit = "empty" if omit_empty else "none" if omit_none else ""
+    return dataclasses.field(default=default, default_factory=default_factory, metadata={"json": name, "omit": omit})
 
 
 @functools.cache
-def _layout(cls: type) -> tuple[tuple[str, str, bool], ...]:
-    """(attribute, JSON key, omit when empty) per field, in declaration order."""
+def _layout(cls: type) -> tuple[tuple[str, str, str], ...]:
+    """(attribute, JSON key, when to omit it: "empty", "none" or "") per field, in declaration order."""
     return tuple(
-        (field.name, field.metadata.get("json") or field.name, bool(field.metadata.get("omit_empty")))
+        (field.name, field.metadata.get("json") or field.name, field.metadata.get("omit", ""))
         for field in dataclasses.fields(cls)
     )
 
@@ -48,9 +49,9 @@ def to_data(value: object) -> object:
     """The JSON value of a document: dataclasses become objects in field order, integral floats ints."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         data = {}
-        for attribute, key, omit_empty in _layout(type(value)):
+        for attribute, key, omit in _layout(type(value)):
             item = getattr(value, attribute)
-            if omit_empty and _empty(item):
+            if (omit == "empty" and _empty(item)) or (omit == "none" and item is None):
                 continue
             data[key] = to_data(item)
         return data

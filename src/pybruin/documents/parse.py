@@ -128,7 +128,7 @@ class CustomCheck:
     name: str
     description: str
     value: int
-    count: int | None = json_field(omit_empty=True, default=None)
+    count: int | None = json_field(omit_none=True, default=None)
     blocking: bool = True
     query: str = ""
     retries: int | None = None
@@ -180,7 +180,7 @@ class AssetDocument:
     uri: str
     name: str
     type: str
-    enabled: bool | str | None = json_field(omit_empty=True, default=None)
+    enabled: bool | str | None = json_field(omit_none=True, default=None)
     description: str = ""
     start_date: str = ""
     connection: str = ""
@@ -210,11 +210,11 @@ class AssetDocument:
     starrocks: dict[str, JSONValue] = json_field(omit_empty=True, default_factory=dict)
     routing: dict[str, str] = json_field(omit_empty=True, default_factory=dict)
     interval_modifiers: IntervalModifiers | None = None
-    rerun_cooldown: int | None = json_field(omit_empty=True, default=None)
+    rerun_cooldown: int | None = json_field(omit_none=True, default=None)
     retries: int | None = None
     timeout: int = json_field(omit_empty=True, default=0)
-    retries_delay: int | None = json_field(omit_empty=True, default=None)
-    refresh_restricted: bool | None = json_field(omit_empty=True, default=None)
+    retries_delay: int | None = json_field(omit_none=True, default=None)
+    refresh_restricted: bool | None = json_field(omit_none=True, default=None)
     notifications: JSONValue = json_field(omit_empty=True, default=None)
 
 
@@ -263,11 +263,11 @@ class PipelineDocument:
     catchup: str
     metadata_push: MetadataPush
     retries: int | None
-    retries_delay: int | None = json_field(omit_empty=True, default=None)
+    retries_delay: int | None = json_field(omit_none=True, default=None)
     concurrency: int = 1
     max_active_steps: int | None = None
     #: The pipeline's `default:` block, in upstream's DefaultValues shape (see `default_values`).
-    default: dict[str, JSONValue] | None = json_field(omit_empty=True, default=None)
+    default: dict[str, JSONValue] | None = json_field(omit_none=True, default=None)
     commit: str = ""
     snapshot: str = ""
     agent: bool = False
@@ -296,10 +296,10 @@ class SlimPipelineDocument:
     catchup: str
     metadata_push: MetadataPush
     retries: int | None
-    retries_delay: int | None = json_field(omit_empty=True, default=None)
+    retries_delay: int | None = json_field(omit_none=True, default=None)
     concurrency: int = 1
     max_active_steps: int | None = None
-    default: dict[str, JSONValue] | None = json_field(omit_empty=True, default=None)
+    default: dict[str, JSONValue] | None = json_field(omit_none=True, default=None)
     commit: str = ""
     snapshot: str = ""
     agent: bool = False

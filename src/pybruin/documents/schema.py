@@ -72,9 +72,9 @@ def _reference(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
         definitions[name] = {}  # a placeholder first: documents may nest themselves
         hints = typing.get_type_hints(cls)
         properties, required = {}, []
-        for attribute, key, omit_empty in _layout(cls):
+        for attribute, key, omit in _layout(cls):
             properties[key] = _schema(hints[attribute], definitions)
-            if not omit_empty:
+            if not omit:
                 required.append(key)
         definition: dict[str, Any] = {"type": "object", "properties": properties}
         if required:
