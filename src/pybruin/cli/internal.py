@@ -93,3 +93,19 @@ def list_templates_command(output_format: str) -> None:
         click.echo(light_table(["TEMPLATE"], [[name] for name in names]))
     else:
         raise BruinError(f"Error: invalid output type: {output_format}")
+
+
+@command.command("asset-metadata")
+@click.argument("path", default="")
+@click.option("--start-date", help="Start of the interval.")
+@click.option("--end-date", help="End of the interval.")
+@click.option("--env", "--environment", "environment", help="The environment of .bruin.yml.")
+@global_options
+def asset_metadata_command(path: str, start_date: str | None, end_date: str | None, environment: str | None) -> None:
+    """BigQuery's dry-run metadata of an asset: upstream answers only for BigQuery assets, which pybruin
+    cannot run yet, so every asset gets upstream's answer for the others (the extension calls this on
+    every asset it opens)."""
+    from pybruin.errors import BruinError
+
+    state().json_output = True
+    raise BruinError("asset-metadata is only available for BigQuery SQL assets and BigQuery query sensors")

@@ -30,6 +30,9 @@ from pybruin.cli.options import config_file_option, environment_option
 @click.option("--minimal-logs", is_flag=True, hidden=True, help="Only the validation and a closing line.")
 @click.option("-f", "--force", is_flag=True, help="Accepted for compatibility: pybruin never prompts.")
 @click.option("--push-metadata", is_flag=True, help="Push metadata to the warehouse (not supported yet).")
+@click.option("--apply-interval-modifiers", is_flag=True, help="Apply assets' interval_modifiers to the interval.")
+@click.option("--sensor-mode", default="", help="How sensor assets run: skip, once or wait.")
+@click.option("--variant", help="The pipeline variant to run (variants are not supported yet).")
 @click.option(
     "--mask-credentials",
     type=click.BOOL,
@@ -63,6 +66,9 @@ def command(
     minimal_logs: bool,
     force: bool,
     push_metadata: bool,
+    apply_interval_modifiers: bool,
+    sensor_mode: str,
+    variant: str | None,
     mask_credentials: bool,
     pristine_env: bool,
     no_log_file: bool,
@@ -76,6 +82,10 @@ def command(
 
     if push_metadata:
         raise BruinError("--push-metadata is not supported by pybruin yet")
+    if variant:
+        raise BruinError("variants in pipeline.yml are not supported by pybruin yet (--variant)")
+    if sensor_mode not in ("", "skip", "once", "wait"):
+        raise BruinError(f"invalid value for '--mode' flag: '{sensor_mode}', valid options are --skip ,--once, --wait")
     app = state()
     settings = RunSettings(
         project=app.project_settings(
@@ -95,6 +105,8 @@ def command(
         validation=not no_validation,
         minimal_logs=minimal_logs,
         force=force,
+        apply_interval_modifiers=apply_interval_modifiers,
+        sensor_mode=sensor_mode,
         mask_credentials=mask_credentials,
         pristine_env=pristine_env,
         log_file=not no_log_file,

@@ -75,6 +75,10 @@ class RunSettings:
     #: `--continue`: run again what the pipeline's last run left failed or not run, with its parameters.
     resume: bool = False
     force: bool = False
+    #: Recorded in the run state; assets with interval_modifiers or sensors are refused by the plan, so
+    #: they change nothing else yet.
+    apply_interval_modifiers: bool = False
+    sensor_mode: str = ""
     mask_credentials: bool = True
     pristine_env: bool = False
     log_file: bool = True
@@ -259,6 +263,8 @@ def _write_state(
         exclude_tags=list(dict.fromkeys(settings.exclude_tags)),
         only=list(settings.only) or None,
         config_file_path=settings.project.config_file or "",
+        sensor_mode=settings.sensor_mode,
+        apply_interval_modifiers=settings.apply_interval_modifiers,
     )
     document = RunStateDocument(
         cmdline=list(settings.cmdline),
