@@ -27,6 +27,11 @@ PUBLISHED = {
     "version": "pybruin.documents.version:VersionDocument",
     "connections-list": "pybruin.documents.connections:ConnectionsDocument",
     "environments-list": "pybruin.documents.environments:EnvironmentsDocument",
+    "environments-update": "pybruin.documents.environments:EnvironmentUpdated",
+    "environments-delete": "pybruin.documents.environments:EnvironmentDeleted",
+    "environments-clone": "pybruin.documents.environments:EnvironmentCloned",
+    "connections-delete": "pybruin.documents.environments:ConnectionDeleted",
+    "connections-test": "pybruin.documents.messages:TestedDocument",
     "list-templates": "pybruin.documents.templates:TemplatesDocument",
     "run-state": "pybruin.documents.run_state:RunStateDocument",
     "error": "pybruin.documents.messages:ErrorDocument",
@@ -79,7 +84,7 @@ def _reference(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
         definition: dict[str, Any] = {"type": "object", "properties": properties}
         if required:
             definition["required"] = required
-        if cls.__doc__:
+        if cls.__doc__ and not cls.__doc__.startswith(f"{name}("):  # not dataclasses' generated signature
             definition["description"] = " ".join(cls.__doc__.split())
         definitions[name] = definition
     return {"$ref": f"#/$defs/{name}"}
