@@ -59,6 +59,5 @@ def test_bad_flags_are_named_as_upstream_names_them(args, message):
 
 
 def test_a_group_leaves_the_subcommands_arguments_alone():
-    assert go_style([click.Option(["--debug"], is_flag=True)], ["-debug", "run", "-env", "x"], stop_at_positional=True) == [
-        "--debug", "run", "-env", "x"
-    ]  # fmt: skip
+    debug = [click.Option(["--debug"], is_flag=True)]
+    assert go_style(debug, ["-debug", "run", "-env", "x"], stop_at_positional=True) == ["--debug", "run", "-env", "x"]
