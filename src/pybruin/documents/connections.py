@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from pybruin.documents.encoding import json_field
+from pybruin.documents.encoding import document, json_field
 
 
-@dataclass(frozen=True)
+@document
 class EnvironmentConnections:
     """One environment: its connections by type key (upstream's type order), each list in file order.
 
@@ -23,7 +22,7 @@ class EnvironmentConnections:
     not_found: list[str] = json_field(omit_empty=True, default_factory=list)
 
 
-@dataclass(frozen=True)
+@document
 class ConnectionsDocument:
     default_environment_name: str
     selected_environment_name: str

@@ -17,6 +17,15 @@ from typing import Any
 _ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
+def document(cls: type) -> type:
+    """Declare a document: a dataclass with only the `__init__` a document needs.
+
+    Dataclasses compile each generated method at import; equality, hashing, `repr` and frozen attributes
+    would triple that, and `bruin internal parse-pipeline` imports every document on each call.
+    """
+    return dataclasses.dataclass(cls, repr=False, eq=False)
+
+
 def json_field(
     name: str | None = None,
     *,

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pybruin.documents.encoding import json_field
+from pybruin.documents.encoding import document, json_field
 
 
-@dataclass(frozen=True)
+@document
 class EnvironmentName:
     name: str
 
 
-@dataclass(frozen=True)
+@document
 class EnvironmentsDocument:
     """`environments list`: the default environment and every environment, in file order."""
 
@@ -20,7 +18,7 @@ class EnvironmentsDocument:
     environments: list[EnvironmentName]
 
 
-@dataclass(frozen=True)
+@document
 class EnvironmentUpdated:
     message: str
     new_name: str
@@ -28,7 +26,7 @@ class EnvironmentUpdated:
     schema_prefix: str = json_field(omit_empty=True, default="")
 
 
-@dataclass(frozen=True)
+@document
 class EnvironmentDeleted:
     """`environments delete` (also when the deletion was cancelled at the prompt)."""
 
@@ -36,7 +34,7 @@ class EnvironmentDeleted:
     name: str
 
 
-@dataclass(frozen=True)
+@document
 class EnvironmentCloned:
     message: str
     schema_prefix: str = json_field(omit_empty=True, default="")
@@ -44,7 +42,7 @@ class EnvironmentCloned:
     target_name: str = ""
 
 
-@dataclass(frozen=True)
+@document
 class ConnectionDeleted:
     """`connections delete -o json` (upstream's keys are sorted: message, then status)."""
 

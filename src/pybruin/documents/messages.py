@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pybruin.documents.encoding import document
 
 
-@dataclass(frozen=True)
+@document
 class ErrorDocument:
     """What a command asked for JSON prints on stdout when it fails (exit 1)."""
 
     error: str
 
 
-@dataclass(frozen=True)
+@document
 class StatusDocument:
     """A command's success, for commands whose only answer is that it worked."""
 
@@ -20,7 +20,7 @@ class StatusDocument:
     message: str
 
 
-@dataclass(frozen=True)
+@document
 class TestedDocument:
     """`connections test -o json` on success."""
 

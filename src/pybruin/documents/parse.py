@@ -6,42 +6,42 @@ keeps as YAML wrote them (`parameters`, `meta`, `variables`, check values) are p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
-from pybruin.documents.encoding import json_field
+from pybruin.documents.encoding import document, json_field
 
 #: Any JSON value, as YAML produced it.
 JSONValue = Any
 
 
-@dataclass(frozen=True)
+@document
 class ExecutableFile:
     name: str
     path: str
     content: str
 
 
-@dataclass(frozen=True)
+@document
 class DefinitionFile:
     name: str
     path: str
     type: str
 
 
-@dataclass(frozen=True)
+@document
 class PipelineFile:
     name: str
     path: str
 
 
-@dataclass(frozen=True)
+@document
 class UpstreamColumn:
     name: str
     usage: str = ""
 
 
-@dataclass(frozen=True)
+@document
 class Upstream:
     """One `depends` entry: `type` is `asset` or `uri`, `mode` `full` or `symbolic`."""
 
@@ -52,7 +52,7 @@ class Upstream:
     mode: str = "full"
 
 
-@dataclass(frozen=True)
+@document
 class Materialization:
     type: str
     strategy: str
@@ -63,25 +63,25 @@ class Materialization:
     time_granularity: str
 
 
-@dataclass(frozen=True)
+@document
 class EntityAttribute:
     entity: str
     attribute: str
 
 
-@dataclass(frozen=True)
+@document
 class ForeignKey:
     table: str
     column: str
 
 
-@dataclass(frozen=True)
+@document
 class ColumnUpstream:
     column: str
     table: str
 
 
-@dataclass(frozen=True)
+@document
 class ColumnCheck:
     """`id` is sha256 of `<asset>-<column>-<check>` with the asset name as written in the file."""
 
@@ -94,7 +94,7 @@ class ColumnCheck:
     notifications: JSONValue = json_field(omit_empty=True, default=None)
 
 
-@dataclass(frozen=True)
+@document
 class Column:
     entity_attribute: EntityAttribute | None
     name: str
@@ -120,7 +120,7 @@ class Column:
     upstreams: list[ColumnUpstream] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@document
 class CustomCheck:
     """`id` is sha256 of `<asset>-<check name>`."""
 
@@ -135,19 +135,19 @@ class CustomCheck:
     notifications: JSONValue = json_field(omit_empty=True, default=None)
 
 
-@dataclass(frozen=True)
+@document
 class Hook:
     query: str
 
 
-@dataclass(frozen=True)
+@document
 class Hooks:
     applicable_type: list[str] = json_field(omit_empty=True, default_factory=list)
     pre: list[Hook] = json_field(omit_empty=True, default_factory=list)
     post: list[Hook] = json_field(omit_empty=True, default_factory=list)
 
 
-@dataclass(frozen=True)
+@document
 class TimeModifier:
     months: int = 0
     days: int = 0
@@ -160,19 +160,19 @@ class TimeModifier:
     template: str = ""
 
 
-@dataclass(frozen=True)
+@document
 class IntervalModifiers:
     start: TimeModifier | None
     end: TimeModifier | None
 
 
-@dataclass(frozen=True)
+@document
 class SecretMapping:
     secret_key: str
     injected_key: str
 
 
-@dataclass(frozen=True)
+@document
 class AssetDocument:
     """One asset as upstream's `Asset` struct serialises it."""
 
@@ -218,7 +218,7 @@ class AssetDocument:
     notifications: JSONValue = json_field(omit_empty=True, default=None)
 
 
-@dataclass(frozen=True)
+@document
 class SlimAsset:
     """An asset in `parse-pipeline --exp-slim-response`."""
 
@@ -230,7 +230,7 @@ class SlimAsset:
     upstreams: list[Upstream]
 
 
-@dataclass(frozen=True)
+@document
 class Notifications:
     slack: list[JSONValue] = field(default_factory=list)
     ms_teams: list[JSONValue] = field(default_factory=list)
@@ -239,12 +239,12 @@ class Notifications:
     email: list[JSONValue] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@document
 class MetadataPush:
     bigquery: bool = False
 
 
-@dataclass(frozen=True)
+@document
 class PipelineDocument:
     """The whole pipeline as upstream's `Pipeline` struct serialises it (asset contents left out)."""
 
@@ -278,7 +278,7 @@ class PipelineDocument:
     fixtures: list[JSONValue] = json_field(omit_empty=True, default_factory=list)
 
 
-@dataclass(frozen=True)
+@document
 class SlimPipelineDocument:
     """`parse-pipeline --exp-slim-response`: the pipeline's keys, then `assets` (slim) last, as upstream."""
 
@@ -311,25 +311,25 @@ class SlimPipelineDocument:
     assets: list[SlimAsset] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@document
 class PipelineSummary:
     name: str
     schedule: str
     start_date: str
 
 
-@dataclass(frozen=True)
+@document
 class Repository:
     path: str
 
 
-@dataclass(frozen=True)
+@document
 class LineageIssue:
     name: str
     error: str
 
 
-@dataclass(frozen=True)
+@document
 class AssetEnvelope:
     """`parse-asset`: `asset` is null when the file is not an asset (the extension relies on it)."""
 

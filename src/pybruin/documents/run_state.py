@@ -6,14 +6,12 @@ secrets manifest (who received which secret) stays pybruin's own file, `logs/run
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pybruin.documents.encoding import json_field
+from pybruin.documents.encoding import document, json_field
 
 STATE_VERSION = "1.0.0"
 
 
-@dataclass(frozen=True)
+@document
 class RunParameters:
     """The run's flags as upstream records them; `--continue` runs again with these."""
 
@@ -39,13 +37,13 @@ class RunParameters:
     annotations: str = ""
 
 
-@dataclass(frozen=True)
+@document
 class RunMetadata:
     version: str
     os: str
 
 
-@dataclass(frozen=True)
+@document
 class AssetState:
     """One asset's outcome: `succeeded`, `failed`, `skipped` or `pending`."""
 
@@ -53,7 +51,7 @@ class AssetState:
     status: str
 
 
-@dataclass(frozen=True)
+@document
 class RunStateDocument:
     cmdline: list[str]
     parameters: RunParameters

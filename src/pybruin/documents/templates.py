@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pybruin.documents.encoding import document
 
 
-@dataclass(frozen=True)
+@document
 class TemplatesDocument:
     """The templates `bruin init` can create, sorted, and how many there are."""
 

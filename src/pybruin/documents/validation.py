@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pybruin.documents.encoding import document
 
 
-@dataclass(frozen=True)
+@document
 class IssueDocument:
     asset: str
     description: str
@@ -14,7 +14,7 @@ class IssueDocument:
     severity: str
 
 
-@dataclass(frozen=True)
+@document
 class PipelineIssues:
     """A pipeline's issues by asset name; `issues` is `{}` when the pipeline is clean."""
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pybruin.documents.encoding import document
 
 
-@dataclass(frozen=True)
+@document
 class VersionDocument:
     """pybruin's version, the commit it was built from (`""` when unknown) and the latest release known."""
 
