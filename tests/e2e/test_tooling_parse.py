@@ -172,7 +172,8 @@ def test_defaults_from_the_pipeline(project):
     [
         (["parse-pipeline", "/"], "cannot find a pipeline the given task belongs to. Are you sure this task is in an "
                                   "actual pipeline?"),
-        (["parse-asset", "-c", "p/assets/b.py"], "--column-lineage is not supported by pybruin yet"),
+        (["parse-asset", "--variant", "v", "p/assets/b.py"],
+         "variants in pipeline.yml are not supported by pybruin yet (--variant)"),
     ],
 )  # fmt: skip
 def test_errors_are_json_on_stdout(project, args, error):
@@ -207,3 +208,58 @@ def test_parse_asset_outside_git_and_without_a_path(tmp_path):
         1,
         "Please give an asset path to parse: bruin render <path to the asset file>)\n",
     )
+
+
+LINEAGE = {
+    "users.sql": (
+        "name: users\ncolumns:\n  - name: id\n    type: integer\n    description: Just a number\n"
+        "    primary_key: true\n  - name: name\n    type: varchar\n  - name: country\n    type: varchar\n"
+        "  - name: created_at\n    type: timestamp\n",
+        "select * from user_data",
+    ),
+    "people.sql": ("name: people\ndepends: [users]\n", "select id, name, created_at from users where country = 'UK'"),
+    "report.sql": ("name: report\ndepends: [people, ghost]\n", "select 1 as x"),
+    "summary.sql": (
+        "name: summary\ndepends: [people]\ncolumns:\n  - name: id\n    type: integer\n    primary_key: true\n",
+        "select p.id, p.name, p.created_at as updated_at, 1 as one from people p where p.id > 10",
+    ),
+}
+
+
+@pytest.fixture
+def lineage(project):
+    project.write("p/pipeline.yml", "name: lineage\n")
+    for file, (header, query) in LINEAGE.items():
+        project.write(f"p/assets/{file}", f"/* @bruin\n{header}type: duckdb.sql\n@bruin */\n{query}\n")
+    return project
+
+
+def test_column_lineage_of_a_pipeline(lineage):
+    document = parse(lineage, "parse-pipeline", "-c", "p")
+    by_name = {asset["name"]: asset for asset in document["assets"]}
+    people = by_name["people"]
+    assert [(c["name"], c["type"], c["description"], c["upstreams"]) for c in people["columns"]] == [
+        ("created_at", "timestamp", "", [{"column": "created_at", "table": "users"}]),
+        ("id", "integer", "Just a number", [{"column": "id", "table": "users"}]),
+        ("name", "varchar", "", [{"column": "name", "table": "users"}]),
+    ]
+    assert people["columns"][1]["primary_key"] is False, "keys and checks are not carried down"
+    assert [c["name"] for c in people["upstreams"][0]["columns"]] == ["country", "created_at", "id", "name"]
+    summary = by_name["summary"]
+    assert [(c["name"], c["primary_key"], c["upstreams"]) for c in summary["columns"]] == [
+        ("id", True, [{"column": "id", "table": "people"}]),
+        ("name", False, [{"column": "name", "table": "people"}]),
+        ("one", False, []),
+        ("updated_at", False, [{"column": "created_at", "table": "people"}]),
+    ]
+    assert summary["columns"][2]["type"] == "INT"
+    assert by_name["report"]["columns"] == [], "an unknown upstream stops that asset's lineage only"
+
+
+def test_column_lineage_of_an_asset_reports_its_issues(lineage):
+    envelope = parse(lineage, "parse-asset", "-c", str(lineage.root / "p/assets/report.sql"))
+    assert envelope["lineage_issues"] == [{"name": "report", "error": "upstream asset not found: ghost"}]
+    summary = parse(lineage, "parse-asset", "-c", "p/assets/summary.sql")
+    assert "lineage_issues" not in summary
+    assert summary["asset"]["executable_file"]["content"].startswith("select p.id")
+    assert [c["name"] for c in summary["asset"]["columns"]] == ["id", "name", "one", "updated_at"]

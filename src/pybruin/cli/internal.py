@@ -39,7 +39,7 @@ def _path_given(path: str) -> Path:
 
 @command.command("parse-pipeline")
 @click.argument("path", default="")
-@click.option("-c", "--column-lineage", is_flag=True, help="Add column-level lineage (not supported yet).")
+@click.option("-c", "--column-lineage", is_flag=True, help="Add the columns each SQL query reads and writes.")
 @click.option("--exp-slim-response", is_flag=True, help="Only each asset's identity, files and upstreams.")
 @click.option("--variant", help="The pipeline variant to parse.")
 @global_options
@@ -48,13 +48,13 @@ def parse_pipeline_command(path: str, column_lineage: bool, exp_slim_response: b
     from pybruin.inspection.parsing import parse_pipeline
 
     target = _path_given(path)
-    _refuse_unsupported(column_lineage, variant)
-    _print(parse_pipeline(target, slim=exp_slim_response))
+    _refuse_variant(variant)
+    _print(parse_pipeline(target, slim=exp_slim_response, column_lineage=column_lineage))
 
 
 @command.command("parse-asset")
 @click.argument("path", default="")
-@click.option("-c", "--column-lineage", is_flag=True, help="Add column-level lineage (not supported yet).")
+@click.option("-c", "--column-lineage", is_flag=True, help="Add the columns the SQL query reads and writes.")
 @click.option("--variant", help="The pipeline variant to parse.")
 @global_options
 def parse_asset_command(path: str, column_lineage: bool, variant: str | None) -> None:
@@ -62,15 +62,13 @@ def parse_asset_command(path: str, column_lineage: bool, variant: str | None) ->
     from pybruin.inspection.parsing import parse_asset
 
     target = _path_given(path)
-    _refuse_unsupported(column_lineage, variant)
-    _print(parse_asset(target))
+    _refuse_variant(variant)
+    _print(parse_asset(target, column_lineage=column_lineage))
 
 
-def _refuse_unsupported(column_lineage: bool, variant: str | None) -> None:
+def _refuse_variant(variant: str | None) -> None:
     from pybruin.errors import BruinError
 
-    if column_lineage:
-        raise BruinError("--column-lineage is not supported by pybruin yet")
     if variant:
         raise BruinError("variants in pipeline.yml are not supported by pybruin yet (--variant)")
 

@@ -52,29 +52,56 @@ def git_root(path: Path) -> Path:
     raise BruinError("no git repository found")
 
 
-def parse_pipeline(path: Path, *, slim: bool = False) -> doc.PipelineDocument | doc.SlimPipelineDocument:
-    """The pipeline `path` is in (its folder, `pipeline.yml`, an asset or a sub-folder), contents left out."""
+def parse_pipeline(
+    path: Path, *, slim: bool = False, column_lineage: bool = False
+) -> doc.PipelineDocument | doc.SlimPipelineDocument:
+    """The pipeline `path` is in (its folder, `pipeline.yml`, an asset or a sub-folder), contents left out.
+
+    `column_lineage` adds the columns each SQL query reads and writes; its issues are not reported, as
+    upstream does not report them for a pipeline.
+    """
     pipeline = load_pipeline(pipeline_root(path))
     fields = _pipeline_fields(pipeline)
     if slim:
         assets = [_slim(asset, pipeline) for asset in pipeline.assets]
         return doc.SlimPipelineDocument(**fields, assets=assets)
-    return doc.PipelineDocument(**fields, assets=[asset_document(a, pipeline, content=False) for a in pipeline.assets])
+    documents = [asset_document(a, pipeline, content=False) for a in pipeline.assets]
+    if column_lineage:
+        from pybruin.inspection.lineage import add_column_lineage
+
+        add_column_lineage(documents, {asset.name: asset for asset in pipeline.assets})
+    return doc.PipelineDocument(**fields, assets=documents)
 
 
-def parse_asset(path: Path) -> doc.AssetEnvelope:
-    """The asset file `path` with its pipeline's defaults; `asset` None when the file is not an asset."""
+def parse_asset(path: Path, *, column_lineage: bool = False) -> doc.AssetEnvelope:
+    """The asset file `path` with its pipeline's defaults; `asset` None when the file is not an asset.
+
+    `column_lineage` reads the whole pipeline to follow the asset's upstreams, and reports what it could
+    not read as `lineage_issues`.
+    """
     root = pipeline_root(path)
     repo = git_root(path)
-    pipeline = load_pipeline(root, with_assets=False)
-    asset = load_asset(Path(os.path.abspath(path)), pipeline)
+    file = Path(os.path.abspath(path))
+    pipeline = load_pipeline(root, with_assets=column_lineage)
+    if column_lineage:
+        asset = next((a for a in pipeline.assets if a.definition_file == file), None)
+    else:
+        asset = load_asset(file, pipeline)
+    document = asset_document(asset, pipeline, content=True) if asset is not None else None
+    issues: list[doc.LineageIssue] = []
+    if column_lineage and document is not None and asset is not None:
+        from pybruin.inspection.lineage import add_column_lineage
+
+        others = [asset_document(a, pipeline, content=False) for a in pipeline.assets if a.name != asset.name]
+        issues = add_column_lineage([document, *others], {a.name: a for a in pipeline.assets}, only=asset.name)
     definition = pipeline.definition
     return doc.AssetEnvelope(
-        asset=asset_document(asset, pipeline, content=True) if asset is not None else None,
+        asset=document,
         pipeline=doc.PipelineSummary(
             pipeline.name, _text(definition.get("schedule")), _text(definition.get("start_date"))
         ),
         repo=doc.Repository(str(repo)),
+        lineage_issues=issues,
     )
 
 
