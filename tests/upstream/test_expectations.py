@@ -1,0 +1,97 @@
+"""pybruin's answers compared with upstream Bruin's own expectation files (its integration tests), where the
+upstream checkout is on this machine (`tests/conftest.py` collects this module only then).
+
+Compared as upstream's harness compares them: semantic JSON, ignoring only the keys it skips (`path`,
+`extends`, `commit`, `snapshot`). Differences are pybruin's decisions: credentials masked in listings.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+UPSTREAM = Path("/work/upstream/bruin/integration-tests")
+SKIPPED = {"path", "extends", "commit", "snapshot"}
+
+
+@pytest.fixture(scope="module")
+def tests_folder(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("upstream") / "integration-tests"
+    shutil.copytree(UPSTREAM / "test-pipelines", folder / "test-pipelines")
+    shutil.copy(UPSTREAM / ".bruin.yml", folder / ".bruin.yml")
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    return folder
+
+
+def bruin(folder: Path, *args: str) -> object:
+    done = subprocess.run([sys.executable, "-m", "pybruin", *args], cwd=folder, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
+def without_skipped(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: without_skipped(item) for key, item in value.items() if key not in SKIPPED}
+    if isinstance(value, list):
+        return [without_skipped(item) for item in value]
+    return value
+
+
+def expected(relative: str) -> object:
+    return without_skipped(json.loads((UPSTREAM / relative).read_text()))
+
+
+PARSED = [
+    (("parse-pipeline", "parse-whole-pipeline"), "parse-whole-pipeline/expectations/pipeline.yml.json"),
+    (("parse-pipeline", "parse-default-option"), "parse-default-option/expectations/pipeline.yml.json"),
+    (("parse-pipeline", "parse-happy-path"), "parse-happy-path/expectations/pipeline.yml.json"),
+    (("parse-pipeline", "-c", "parse-lineage-pipeline"), "parse-lineage-pipeline/expectations/lineage.json"),
+    (("parse-asset", "-c", "parse-asset-lineage-pipeline/assets/example.sql"),
+     "parse-asset-lineage-pipeline/expectations/lineage-asset.json"),
+    (("parse-asset", "run-seed-data/assets/seed.asset.yml"), "run-seed-data/expectations/seed.asset.yml.json"),
+    *((("parse-asset", f"parse-happy-path/assets/{name}"), f"parse-happy-path/expectations/{name}.json")
+      for name in ("asset.py", "chess_games.asset.yml", "chess_profiles.asset.yml", "player_summary.sql")),
+    *((("parse-asset", f"parse-default-option/assets/{name}"), f"parse-default-option/expectations/{name}.json")
+      for name in ("asset.py", "chess_games.asset.yml")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "expectation"), PARSED)
+def test_parse_documents(tests_folder, args, expectation):
+    *flags, target = args
+    answer = bruin(tests_folder, "internal", *flags, f"test-pipelines/{target}")
+    assert without_skipped(answer) == expected(f"test-pipelines/{expectation}")
+
+
+def test_validate_json(tests_folder):
+    target = "test-pipelines/missing-upstream-pipeline/assets/nonexistent.sql"
+    assert bruin(tests_folder, "validate", "-o", "json", target) == expected(
+        "test-pipelines/missing-upstream-pipeline/expectations/missing_upstream.json"
+    )
+
+
+def test_connections_list_is_upstreams_with_credentials_masked(tests_folder):
+    listing = expected("expectations/expected_connections.json")
+    for environment in [listing["selected_environment"], *listing["environments"].values()]:
+        for connection in environment["connections"].get("generic", []):
+            connection["value"] = "****"
+    assert without_skipped(bruin(tests_folder, "connections", "list", "-o", "json", ".")) == listing
+
+
+def test_the_compatibility_hash_of_the_continue_pipeline(tests_folder):
+    from pybruin.pipeline.loader import load_pipeline
+    from pybruin.run.state import compatibility_hash
+
+    pipeline = tests_folder / "test-pipelines" / "continue-pipeline"
+    shutil.copy(
+        pipeline / "resources" / "shipping_providers_broken.sql", pipeline / "assets" / "shipping_providers.sql"
+    )
+    state = json.loads(
+        (UPSTREAM / "test-pipelines/continue-pipeline/expectations/continue_pipeline_state_first_run.json").read_text()
+    )
+    assert compatibility_hash(load_pipeline(pipeline)) == state["compatibility_hash"]
