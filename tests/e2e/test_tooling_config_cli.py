@@ -160,3 +160,17 @@ def test_environment_commands(configured):
     plain = configured.bruin("environments", "list")
     assert plain.stdout == "\nSelected environment: main\nAvailable environments:\n- main\n- dev\n- prod\n"
     assert CANARY not in plain.output
+
+
+def test_version_and_templates_in_plain_text(project):
+    from pybruin import __version__
+
+    assert project.bruin("version").stdout == f"Current: {__version__} (unknown commit)\nLatest: {__version__}\n"
+    assert (
+        project.bruin("version", "-o", "json").stdout
+        == f'{{"version":"{__version__}","commit":"","latest":"{__version__}"}}\n'
+    )
+    listed = project.bruin("internal", "list-templates")
+    assert listed.stdout.startswith("Found 6 template(s):\n" + "=" * 30 + "\n┌────────────────┐\n│ TEMPLATE       │\n")
+    bad = project.bruin("internal", "list-templates", "-o", "yaml")
+    assert (bad.returncode, bad.stderr) == (1, "Error: invalid output type: yaml\n")
