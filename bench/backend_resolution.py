@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pybruin.config.bruin_yml import Environment
-from pybruin.secrets import ConnectionCache, open_backend
 from pybruin.secrets.base import MAX_CONCURRENT_READS
+from pybruin.secrets.cache import ConnectionCache
+from pybruin.secrets.registry import open_backend
 
 ASSETS = 200
 SECRETS = 40

@@ -19,7 +19,7 @@ from pybruin.errors import BruinError
 from pybruin.masking import Masker
 from pybruin.pipeline.loader import PIPELINE_FILE_NAMES, find_pipeline_dirs, load_pipeline, pipeline_dir_for_asset
 from pybruin.pipeline.model import Asset, Pipeline
-from pybruin.secrets import SECRET_VALUED_VARIABLES, open_backend
+from pybruin.secrets.registry import credential_values, open_backend
 from pybruin.secrets.view import StoreView
 
 
@@ -100,10 +100,11 @@ def protect_environment(project: Project, masker: Masker) -> None:
 def open_store(project: Project, settings: ProjectSettings, masker: Masker) -> Iterator[StoreView]:
     """The connection store the settings name (`.bruin.yml` by default), closed when the block ends.
 
-    pybruin's own credentials for its stores are masked from here on, like every connection's secrets.
+    pybruin's own credentials for its stores are masked from here on (the secret-valued settings before
+    opening, in case a store's error quotes one), like every connection's secrets.
     """
-    for name in SECRET_VALUED_VARIABLES:
-        masker.protect(project.environ.get(name, ""))
+    for value in credential_values(project.environ):
+        masker.protect(value)
     backend = open_backend(
         settings.secrets_backend,
         project.environment,
@@ -111,9 +112,11 @@ def open_store(project: Project, settings: ProjectSettings, masker: Masker) -> I
         project.environ,
         fallback_on_error=settings.secrets_fallback_on_error,
     )
-    for name in backend.auth_variables:
-        masker.protect(project.environ.get(name, ""))
-    view = StoreView(backend, project.config.path, project.environment.name)
+    view = StoreView(
+        backend, config_path=project.config.path, environment_name=project.environment.name, environ=project.environ
+    )
+    for value in view.credential_values():
+        masker.protect(value)
     try:
         yield view
     finally:

@@ -191,3 +191,19 @@ def test_duckdb_asset_without_connection_fails_validate_like_run_when_the_defaul
     ran = project.bruin("run", "p")
     assert ran.returncode == 1
     assert "connection 'duckdb-default' not found" in _statuses(project)["t"][1]
+
+
+def test_duckdb_lakehouse_connection_is_refused_not_ignored(project) -> None:
+    project.write(
+        ".bruin.yml",
+        "environments:\n  default:\n    connections:\n      duckdb:\n        - name: duckdb-default\n"
+        "          path: lake.db\n          lakehouse:\n            format: ducklake\n",
+    )
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/t.sql", "/* @bruin\nname: t\ntype: duckdb.sql\n@bruin */\nselect 1\n")
+    ran = project.bruin("run", "-o", "json", "p")
+    assert ran.returncode == 1
+    assert json.loads(ran.stdout)["assets"][0]["error"] == (
+        "asset 't': connection 'duckdb-default': 'lakehouse' (an attached Iceberg or DuckLake catalog) "
+        "is not supported by pybruin yet"
+    )

@@ -18,9 +18,9 @@ from fixtures.moto_server import MotoServer
 from fixtures.vault_server import FaultProxy
 from pybruin.config.bruin_yml import Environment
 from pybruin.config.connections import GenericConnection, PostgresConnection
-from pybruin.secrets import open_backend
 from pybruin.secrets.aws import AwsSecretsManagerBackend
 from pybruin.secrets.base import BackendError
+from pybruin.secrets.registry import open_backend
 from servers import free_port
 
 CANARY = "canary-90c2e4ab-aws"

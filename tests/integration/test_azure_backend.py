@@ -15,8 +15,10 @@ import pytest
 import pybruin.secrets.azure
 from pybruin.config.bruin_yml import Environment
 from pybruin.config.connections import GenericConnection, PostgresConnection
-from pybruin.secrets import BackendError, ConnectionCache, open_backend
 from pybruin.secrets.azure import AzureKeyVaultBackend, parse_vault_url
+from pybruin.secrets.base import BackendError
+from pybruin.secrets.cache import ConnectionCache
+from pybruin.secrets.registry import open_backend
 
 if TYPE_CHECKING:
     from fixtures.keyvault_standin import KeyVaultStandin

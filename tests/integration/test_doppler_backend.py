@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,8 +13,9 @@ import pytest
 
 from pybruin.config.bruin_yml import Environment
 from pybruin.config.connections import GenericConnection, PostgresConnection
-from pybruin.secrets import BackendError, open_backend
-from pybruin.secrets.doppler import MAX_ATTEMPTS, DopplerBackend, retry_delay
+from pybruin.secrets.base import BackendError
+from pybruin.secrets.doppler import MAX_ATTEMPTS, RETRY_POLICY, DopplerBackend
+from pybruin.secrets.registry import open_backend
 
 if TYPE_CHECKING:
     from fixtures.doppler_standin import DopplerStandin
@@ -300,4 +302,8 @@ def test_open_backend_names_the_doppler_client(tmp_path: Path) -> None:
     ],
 )
 def test_retry_delay_doubles_and_honours_retry_after(attempt: int, retry_after: str | None, delay: float) -> None:
-    assert retry_delay(attempt, retry_after) == pytest.approx(delay)
+    waited = RETRY_POLICY.wait(attempt, 429, retry_after, now=time.time())
+    if retry_after in (None, "soon"):
+        assert delay / 2 <= waited <= delay, "the backoff, with equal jitter"
+    else:
+        assert waited == pytest.approx(delay)

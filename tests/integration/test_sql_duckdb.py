@@ -13,8 +13,9 @@ import pytest
 from pybruin.config.connections import Connection, build_connection
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Asset
-from pybruin.run.databases import Databases
-from pybruin.run.sql import SQL_ASSET_PLATFORMS, run_sql_asset
+from pybruin.platforms import SQL_ASSET_TYPES
+from pybruin.platforms.duckdb import DuckDBPlatform
+from pybruin.platforms.run import Databases, run_sql_asset
 
 
 def duckdb_connection(path: Path, name: str = "duck", **fields: object) -> Connection:
@@ -64,7 +65,7 @@ def tables(databases: Databases, connection: Connection) -> list[tuple]:
 
 
 def test_platform_map() -> None:
-    assert dict(SQL_ASSET_PLATFORMS) == {"duckdb.sql": "duckdb", "pg.sql": "postgres", "rs.sql": "redshift"}
+    assert dict(SQL_ASSET_TYPES) == {"duckdb.sql": "duckdb", "pg.sql": "postgres", "rs.sql": "redshift"}
 
 
 def test_script_without_materialization_runs_every_statement(duck: Connection, databases: Databases) -> None:
@@ -275,6 +276,72 @@ def test_read_only_connection_cannot_write(tmp_path: Path, databases: Databases)
 
 
 def test_drivers_are_imported_only_when_used() -> None:
-    code = "import sys, pybruin.run.sql, pybruin.run.databases; print(sorted({'duckdb', 'psycopg'} & set(sys.modules)))"
+    code = (
+        "import sys, pybruin.platforms.run, pybruin.platforms.ping; "
+        "print(sorted({'duckdb', 'psycopg'} & set(sys.modules)))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+LONG_QUERY = "select sum(hash(range)) as n from range(10_000_000_000_000)"
+
+
+def test_cancel_stops_a_table_rebuild_and_keeps_the_old_table(duck: Connection, databases: Databases) -> None:
+    run(sql_asset("marts.t", "select 1 as id", type="table"), duck, databases)
+    platform = DuckDBPlatform()
+    rebuild = platform.strategy({"type": "table"})
+    assert rebuild is not None
+    target = platform.target("marts.t", duck, "")
+    building, failures = threading.Event(), []
+
+    with databases.session(duck) as session:
+        execute = session.execute
+
+        def spy(script: str) -> None:
+            if script.startswith("CREATE TABLE"):
+                building.set()
+            execute(script)
+
+        def build() -> None:
+            try:
+                rebuild(session, target, LONG_QUERY)
+            except BruinError as exc:
+                failures.append(str(exc))
+
+        session.execute = spy  # type: ignore[method-assign]
+        worker = threading.Thread(target=build)
+        worker.start()
+        building.wait()
+        while worker.is_alive():  # cancel is idempotent; repeating it covers a cancel landing before the driver starts
+            session.cancel()
+            worker.join(0.05)
+
+    assert failures == ["cancelled"]
+    assert rows(databases, duck, "select id from marts.t") == [(1,)]
+    assert tables(databases, duck) == [("marts", "t", "BASE TABLE")]
+
+
+def test_a_cancelled_session_refuses_later_statements(duck: Connection, databases: Databases) -> None:
+    with databases.session(duck) as session:
+        session.execute("create table kept as select 1 as id")
+        session.cancel()
+        with pytest.raises(BruinError) as caught:
+            session.execute("create table refused as select 1 as id")
+        session.cancel()
+
+    assert str(caught.value) == "cancelled"
+    assert rows(databases, duck, "select table_name from information_schema.tables") == [("kept",)]
+
+
+def test_cancel_all_reaches_every_open_session(duck: Connection, databases: Databases) -> None:
+    databases.cancel_all()  # nothing open: nothing to do
+    with databases.session(duck) as first, databases.session(duck) as second:
+        databases.cancel_all()
+        refused = []
+        for session in (first, second):
+            with pytest.raises(BruinError) as caught:
+                session.query("select 1")
+            refused.append(str(caught.value))
+    assert refused == ["cancelled", "cancelled"]
+    assert rows(databases, duck, "select 1") == [(1,)]

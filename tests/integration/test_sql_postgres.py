@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,8 +15,7 @@ from fixtures.postgres_server import PgDatabase, PgServer
 from pybruin.config.connections import Connection, build_connection
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Asset
-from pybruin.run.databases import Databases
-from pybruin.run.sql import run_sql_asset
+from pybruin.platforms.run import Databases, run_sql_asset
 
 # The password holds characters a hand-built connection string would get wrong.
 CANARY_PASSWORD = "canary-7c1e pw'=\\@x-" + uuid.uuid4().hex[:8]
@@ -276,3 +276,39 @@ def test_redshift_connections_default_to_port_5439(database: PgDatabase, databas
     message = failure(sql_asset("m.x", "select 1", asset_type="rs.sql"), redshift, databases)
 
     assert message.startswith("asset 'm.x': could not connect to redshift connection 'rs' at 127.0.0.1:5439: ")
+
+
+def running_backend(database: PgDatabase, fragment: str) -> int:
+    """The pid of the backend running a statement that contains `fragment`, waiting until there is one."""
+    with database.server.connect(database.name) as conn:
+        while True:
+            found = conn.execute(
+                "select pid from pg_stat_activity where datname = %s and state = 'active' and query like %s",
+                (database.name, f"%{fragment}%"),
+            ).fetchone()
+            if found:
+                return found[0]
+            time.sleep(0.02)
+
+
+def test_cancel_stops_a_table_rebuild_and_keeps_the_old_table(database: PgDatabase, databases: Databases) -> None:
+    pg = connection_to(database)
+    run(sql_asset("marts.t", "select 1 as id", type="table"), pg, databases)
+    failures: list[str] = []
+
+    def rebuild() -> None:
+        try:
+            run(sql_asset("marts.t", "select 2 as id from pg_sleep(3600)", type="table"), pg, databases)
+        except BruinError as exc:
+            failures.append(str(exc))
+
+    worker = threading.Thread(target=rebuild)
+    worker.start()
+    cancelled_pid = running_backend(database, "pg_sleep(3600)")
+    databases.cancel_all()
+    worker.join()
+
+    assert failures == ["asset 'marts.t': cancelled"]
+    assert database.rows("select id from marts.t") == [(1,)]
+    assert database.relations() == [("marts", "t", "BASE TABLE")]
+    assert backend_pid(databases, pg) != cancelled_pid  # a cancelled connection is not pooled again

@@ -19,22 +19,17 @@ import pybruin.secrets.vault
 from fixtures.vault_server import FaultProxy, VaultServer
 from pybruin.config.bruin_yml import Environment
 from pybruin.config.connections import Connection, GenericConnection, PostgresConnection
-from pybruin.secrets import (
-    BACKEND_CREDENTIAL_VARIABLES,
-    LocalBackend,
-    describe_missing,
-    is_backend_variable,
-    open_backend,
-)
 from pybruin.secrets.base import BackendError
 from pybruin.secrets.cache import ConnectionCache
+from pybruin.secrets.local import LocalBackend
+from pybruin.secrets.registry import BACKEND_CREDENTIAL_VARIABLES, is_backend_variable, open_backend
 from pybruin.secrets.vault import (
     VaultBackend,
     VaultSettings,
     parse_go_duration,
-    retry_delay,
     validate_vault_address,
 )
+from pybruin.secrets.view import describe_missing
 from servers import free_port
 
 CANARY = "canary-5b1d0e77-vault"
@@ -234,16 +229,27 @@ def test_backend_checks_its_settings(settings: VaultSettings, message: str) -> N
         VaultBackend(settings, environ={})
 
 
+VAULT_RETRIES = VaultSettings(host="http://vault", path="p", mount_path="m", token="t").retry_policy
+NOW = 1_700_000_000.0
+
+
+def test_the_retry_policy_follows_the_settings() -> None:
+    assert (VAULT_RETRIES.max_attempts, VAULT_RETRIES.deadline) == (4, 30.0), "3 retries after the first try"
+    assert (VAULT_RETRIES.backoff_min, VAULT_RETRIES.backoff_max) == (0.2, 2.0)
+    assert VAULT_RETRIES.wait_max == float("inf"), "Retry-After is obeyed exactly, within the deadline"
+
+
 def test_retry_delay_honours_retry_after_exactly() -> None:
-    assert retry_delay(0, 0.2, 2.0, 503, "3") == 3.0
-    assert retry_delay(2, 0.2, 2.0, 429, "7") == 7.0
+    assert VAULT_RETRIES.wait(1, 503, "3", now=NOW) == 3.0
+    assert VAULT_RETRIES.wait(3, 429, "7", now=NOW) == 7.0
 
 
 def test_retry_delay_is_exponential_with_equal_jitter() -> None:
-    for attempt, full in [(0, 0.2), (1, 0.4), (2, 0.8), (3, 1.6), (4, 2.0), (9, 2.0)]:
+    for retry, full in [(1, 0.2), (2, 0.4), (3, 0.8), (4, 1.6), (5, 2.0), (10, 2.0)]:
         for _ in range(20):
-            assert full / 2 <= retry_delay(attempt, 0.2, 2.0, 500, "3") <= full
-    assert retry_delay(0, 0.2, 2.0, 503, "Wed, 21 Oct 2015 07:28:00 GMT") == 0.2
+            assert full / 2 <= VAULT_RETRIES.wait(retry, 500, "3", now=NOW) <= full
+    # An HTTP-date already past asks for no wait (upstream reads only delta-seconds and backs off instead).
+    assert VAULT_RETRIES.wait(1, 503, "Wed, 21 Oct 2015 07:28:00 GMT", now=NOW) == 0.0
 
 
 # --- opening a backend ----------------------------------------------------------------------------

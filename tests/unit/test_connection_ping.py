@@ -10,7 +10,7 @@ import pytest
 
 from pybruin.config.connections import build_connection
 from pybruin.errors import BruinError
-from pybruin.run.ping import ping
+from pybruin.platforms.ping import ping
 
 
 def connection(type_key: str, **fields: object):

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-import pybruin.secrets
+from fixtures.memory_store import MemoryStore, replace_opener
 from pybruin.config.bruin_yml import Environment
 from pybruin.config.connections import Connection, GenericConnection
-from pybruin.secrets import (
-    BackendError,
-    ChainBackend,
-    ConnectionCache,
-    LocalBackend,
-    MemberError,
-    SecretsBackend,
-    describe_missing,
-    open_backend,
-)
+from pybruin.secrets.base import BackendError, SecretsBackend
+from pybruin.secrets.cache import ConnectionCache
+from pybruin.secrets.chain import ChainBackend, MemberError
+from pybruin.secrets.local import LocalBackend
+from pybruin.secrets.registry import open_backend
+from pybruin.secrets.view import describe_missing
 
 HINT = "--secrets-fallback-on-error would try the next backend"
 ENVIRONMENT = Environment(
@@ -32,29 +27,17 @@ ENVIRONMENT = Environment(
 CONFIG = Path("/project/.bruin.yml")
 
 
-class Store(SecretsBackend):
-    """An in-memory backend: a name maps to a connection value, or to the error reading it raises."""
+class Store(MemoryStore):
+    """An in-memory backend whose reads wait at a gate, open unless a test closes it."""
 
     def __init__(self, name: str, answers: dict[str, str | BackendError] | None = None) -> None:
-        self.name = name
-        self.answers = answers or {}
-        self.reads: Counter[str] = Counter()
-        self.closed = False
+        super().__init__(name, answers)
         self.gate = threading.Event()
         self.gate.set()
-        self._lock = threading.Lock()
 
     def get_connection(self, name: str) -> Connection | None:
-        with self._lock:
-            self.reads[name] += 1
         assert self.gate.wait(timeout=10)
-        answer = self.answers.get(name)
-        if isinstance(answer, BackendError):
-            raise BackendError(str(answer), answer.kind)
-        return None if answer is None else GenericConnection(name=name, value=answer)
-
-    def close(self) -> None:
-        self.closed = True
+        return super().get_connection(name)
 
 
 def failure(kind: str, store: str = "a") -> BackendError:
@@ -247,7 +230,7 @@ def test_bad_specs_name_the_bad_element(spec: str, message: str) -> None:
 
 def test_a_chain_of_local_and_a_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     remote = Store("vault", {"REMOTE": "from-vault", "LOCAL": "shadowed"})
-    monkeypatch.setitem(pybruin.secrets._BACKENDS, "vault", (lambda environ: remote, "vault client"))
+    replace_opener(monkeypatch, "vault", lambda context: remote)
     chain = open_spec(" local , vault ")
     assert isinstance(chain, ChainBackend) and chain.name == "local,vault"
     assert chain.answered_by("LOCAL") == "local" and chain.shadowed("LOCAL") == ["vault"]
@@ -263,14 +246,14 @@ def test_a_member_that_cannot_be_configured_always_fails() -> None:
     assert str(caught.value) == "failed to initialize vault client: BRUIN_VAULT_HOST env variable not set"
 
 
-def unreachable_vault(environ: object) -> SecretsBackend:
+def unreachable_vault(context: object) -> SecretsBackend:
     raise BackendError("failed to login to the secrets backend: could not connect to Vault", kind="unreachable")
 
 
 def test_a_member_that_cannot_be_reached_when_opened(monkeypatch: pytest.MonkeyPatch) -> None:
     opened = Store("aws")
-    monkeypatch.setitem(pybruin.secrets._BACKENDS, "vault", (unreachable_vault, "vault client"))
-    monkeypatch.setitem(pybruin.secrets._BACKENDS, "aws", (lambda environ: opened, "AWS Secrets Manager client"))
+    replace_opener(monkeypatch, "vault", unreachable_vault)
+    replace_opener(monkeypatch, "aws", lambda context: opened)
     expected = "failed to initialize vault client: failed to login to the secrets backend: could not connect to Vault"
 
     with pytest.raises(BackendError) as caught:

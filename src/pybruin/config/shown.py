@@ -13,7 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pybruin.config.connections import CONNECTION_TYPES, credential_fields
+from pybruin.config.connections import CONNECTION_TYPES, Connection, credential_fields
+from pybruin.config.connections.fields import REQUIRED
 from pybruin.config.yamlfiles import PlainScalar, resolve_plain
 
 MASK = "****"
@@ -35,14 +36,13 @@ def shown_fields(type_key: str, entry: Mapping[str, Any]) -> dict[str, Any]:
         keys = ["name", *(key for key in entry if key != "name")] if "name" in entry else list(entry)
         return {str(key): _shown(entry[key], str(key), sensitive, None) for key in keys if entry[key] is not None}
     # Upstream writes a field without `omitempty` even when it is empty: the fields of `json_always`.
-    fields = {info.alias or name: info for name, info in model.model_fields.items()}
-    always = {model.model_fields[name].alias or name for name in model.json_always}
     shown = {}
-    for key, info in fields.items():
-        value = entry.get(key)
-        if value is None and key not in always:
+    for declared in model.declared_fields:
+        value = entry.get(declared.key)
+        if value is None and declared.name not in model.json_always:
             continue
-        shown[key] = info.default if value is None else _shown(value, key, sensitive, info.annotation)
+        empty = declared.default if declared.default is not REQUIRED else ""
+        shown[declared.key] = empty if value is None else _shown(value, declared.key, sensitive, declared.kind)
     if type_key in _HAND_BUILT:  # upstream builds these as maps: sorted keys, GCP's flag as text
         shown.pop("max_concurrent_assets", None)
         if isinstance(shown.get("use_application_default_credentials"), bool):
@@ -63,21 +63,28 @@ def _shown(value: Any, path: str, sensitive: set[str], annotation: Any) -> Any:
     return value
 
 
-def _typed(text: str, annotation: Any) -> Any:
+def _typed(text: str, kind: Any) -> Any:
     """An unquoted scalar as the JSON value of the field it fills (`5432` for a port, text otherwise)."""
-    kinds = set(getattr(annotation, "__args__", None) or (annotation,))
-    if int in kinds and re.fullmatch(r"-?\d+", text):
+    if kind is int and re.fullmatch(r"-?\d+", text):
         return int(text)
-    if float in kinds:
+    if kind is float:
         try:
             return float(text)
         except ValueError:
             return text
-    if bool in kinds and text in _BOOLEAN_TEXTS:
+    if kind is bool and text in _BOOLEAN_TEXTS:
         return _BOOLEAN_TEXTS[text]
-    if annotation is None:
+    if kind is None:
         return resolve_plain(text)
     return text
+
+
+def written_fields(connection: Connection) -> dict[str, Any]:
+    """A built connection's fields (a store's answer) as `.bruin.yml` would hold them: those that differ
+    from their defaults, nested models as mappings, and an untyped connection's own keys."""
+    from pybruin.config.connections.base import payload
+
+    return {**payload(connection, ()), **connection.__dict__.get("_extra", {})}
 
 
 def restore_masked(credentials: Mapping[str, Any], kept: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[str]]:

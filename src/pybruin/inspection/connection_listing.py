@@ -62,8 +62,8 @@ def connections_document(settings: ProjectSettings, masker: Masker) -> Connectio
 
 
 def _environment_document(project: Project, name: str, settings: ProjectSettings, masker: Masker) -> Any:
-    from pybruin.config.connections import TYPE_KEYS
-    from pybruin.config.shown import shown_fields
+    from pybruin.config.connections.catalogue import TYPE_KEYS
+    from pybruin.config.shown import shown_fields, written_fields
     from pybruin.documents.connections import EnvironmentConnections
 
     written = project.config.written(name)
@@ -93,7 +93,7 @@ def _environment_document(project: Project, name: str, settings: ProjectSettings
                     continue
                 connection = found.connection
                 masker.protect_connection(connection)
-                fields = shown_fields(connection.type_key, connection.model_dump(by_alias=True, exclude_defaults=True))
+                fields = shown_fields(connection.type_key, written_fields(connection))
                 by_type.setdefault(connection.type_key, []).append({**fields, "source": found.source})
             extra |= {"secrets_backend": store.store_name, "not_found": missing}
     order = {type_key: index for index, type_key in enumerate(TYPE_KEYS)}
@@ -139,7 +139,7 @@ def _described(connection: Connection) -> dict[str, Any]:
 def test_connection(settings: ProjectSettings, masker: Masker, name: str) -> tuple[Project, bool]:
     """Open connection `name` (from the selected store) and run a trivial query; False when its type
     cannot be tested. Raises BruinError naming the connection, never a credential, when the test fails."""
-    from pybruin.run.ping import ping
+    from pybruin.platforms.ping import ping
 
     project = open_project(settings)
     with open_store(project, settings, masker) as store:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pybruin.masking import Masker
 from pybruin.pipeline.model import Pipeline
 from pybruin.pipeline.needs import asset_needs
-from pybruin.secrets import BackendError, MemberError
-from pybruin.secrets.view import StoreView, label
+from pybruin.secrets.base import BackendError
+from pybruin.secrets.view import StoreView
 from pybruin.workspace import ProjectSettings, open_project, open_store, pipelines_under, protect_environment
 
 STATUS_BY_KIND = {
@@ -94,8 +94,7 @@ def _resolve(store: StoreView, key: str, masker: Masker) -> Outcome:
     try:
         resolved = store.get(key)
     except BackendError as err:
-        failed = err.backend if isinstance(err, MemberError) else store.store_name
-        return Outcome(STATUS_BY_KIND[err.kind], label(failed), str(err))
+        return Outcome(STATUS_BY_KIND[err.kind], store.failure_source(err), str(err))
     if resolved is None:
         return Outcome("missing", None, store.missing_message(key))
     masker.protect_connection(resolved.connection)

@@ -22,7 +22,7 @@ from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.needs import asset_needs
 from pybruin.pipeline.validate import Issue, validate_pipeline
 from pybruin.plan.unsupported import unsupported_reasons
-from pybruin.run.sql import SQL_ASSET_PLATFORMS
+from pybruin.platforms import SQL_ASSET_TYPES
 from pybruin.secrets.view import StoreView
 from pybruin.workspace import Project, ProjectSettings, load_target, open_project, open_store, pipelines_under
 
@@ -92,7 +92,7 @@ def validate_project(
     else:
         pipelines, only = _pipelines(settings.path, exclude_paths), None
     config_issues = _config_issues(project)
-    sql_types = frozenset(SQL_ASSET_PLATFORMS)
+    sql_types = frozenset(SQL_ASSET_TYPES)
     results = []
     if settings.secrets_backend:
         with open_store(project, settings, masker) as store:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from pybruin.errors import BruinError
 from pybruin.pipeline.needs import Needs
 from pybruin.run.context import RunContext, format_timestamp
+from pybruin.secrets.registry import is_backend_variable
 
 if TYPE_CHECKING:
     from pybruin.secrets.view import Resolved
@@ -74,18 +75,27 @@ def run_variables(context: RunContext) -> dict[str, str]:
 
 
 class ChildEnvironments:
-    """The environments of one run's child processes, built from rules fixed when the run starts."""
+    """The environments of one run's child processes, built from rules fixed when the run starts.
+
+    Withheld from every child: every variable that configures a secret store (`BRUIN_VAULT_*`, ...,
+    `BRUIN_CONFIG_FILE_CONTENT`) and the SDK credentials of the selected store (`store_credentials`,
+    such as `AWS_SECRET_ACCESS_KEY`), which are pybruin's own while that store is in use.
+    """
 
     def __init__(
         self,
         parent: Mapping[str, str],
         *,
-        withheld: Callable[[str], bool],
+        store_credentials: frozenset[str],
         pristine: bool,
         context: RunContext,
         project_root: Path,
     ) -> None:
-        self._inherited = {name: value for name, value in parent.items() if not withheld(name)}
+        self._inherited = {
+            name: value
+            for name, value in parent.items()
+            if not is_backend_variable(name) and name not in store_credentials
+        }
         if pristine:
             self._asset_base = {name: parent[name] for name in PRISTINE_VARIABLES if name in parent}
         else:

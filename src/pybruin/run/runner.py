@@ -13,6 +13,7 @@ from pybruin.errors import BruinError
 from pybruin.plan import Plan, Task
 from pybruin.plan.tasks import is_check
 from pybruin.plan.unsupported import NO_OP_TYPES
+from pybruin.platforms import SQL_ASSET_TYPES
 from pybruin.run.child_env import ChildEnvironments, ConnectionSource, ReceivedSecret, missing_secret_message
 from pybruin.run.context import RunContext
 from pybruin.run.output import RunOutput
@@ -20,7 +21,6 @@ from pybruin.run.processes import ChildProcesses, PythonEnvironments, rscript_pa
 from pybruin.run.progress import Progress
 from pybruin.run.report import RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
-from pybruin.run.sql import SQL_ASSET_PLATFORMS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from pybruin.config.connections import Connection
     from pybruin.pipeline.model import Asset
     from pybruin.pipeline.needs import Needs
-    from pybruin.run.databases import Databases
+    from pybruin.platforms.run import Databases
 
 PROCESS_KINDS = {"python": "Python", "r": "R"}
 
@@ -178,7 +178,7 @@ class Runner:
         needs = self.plan.needs[asset.name]
         if asset.type in PROCESS_KINDS:
             self._execute_process(asset, needs)
-        elif asset.type in SQL_ASSET_PLATFORMS:
+        elif asset.type in SQL_ASSET_TYPES:
             self._execute_sql(asset, needs)
         elif asset.type in NO_OP_TYPES:
             self._check_resolvable(needs)
@@ -217,7 +217,7 @@ class Runner:
             raise BruinError(f"failed to execute {PROCESS_KINDS[asset.type]} script: exit status {code}")
 
     def _execute_sql(self, asset: Asset, needs: Needs) -> None:
-        from pybruin.run.sql import run_sql_asset
+        from pybruin.platforms.run import run_sql_asset
         from pybruin.run.templating import render_sql
 
         assert needs.connection is not None  # every SQL platform asset has an effective connection
@@ -244,7 +244,7 @@ class Runner:
     def _shared_databases(self) -> Databases:
         with self._databases_lock:
             if self._databases is None:
-                from pybruin.run.databases import Databases
+                from pybruin.platforms.run import Databases
 
                 self._databases = Databases()
             return self._databases

@@ -23,6 +23,7 @@ from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.validate import validate_pipeline
 from pybruin.plan import build_plan
 from pybruin.plan.tasks import SelectionError
+from pybruin.platforms import SQL_ASSET_TYPES
 from pybruin.run.child_env import ChildEnvironments
 from pybruin.run.context import (
     RunContext,
@@ -37,7 +38,6 @@ from pybruin.run.output import RunOutput
 from pybruin.run.progress import Progress
 from pybruin.run.report import RunReport
 from pybruin.run.runner import Runner
-from pybruin.run.sql import SQL_ASSET_PLATFORMS
 from pybruin.run.state import (
     asset_status,
     compatibility_hash,
@@ -137,7 +137,7 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
         try:
             plan = build_plan(
                 pipeline,
-                sql_types=frozenset(SQL_ASSET_PLATFORMS),
+                sql_types=frozenset(SQL_ASSET_TYPES),
                 targets=targets,
                 downstream=settings.downstream,
                 tag=settings.tag,
@@ -160,7 +160,7 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
         with open_store(project, settings.project, masker) as connections:
             environments = ChildEnvironments(
                 project.environ,
-                withheld=connections.withheld,
+                store_credentials=connections.sdk_credentials,
                 pristine=settings.pristine_env or pipeline.pristine_env,
                 context=context,
                 project_root=project.root,

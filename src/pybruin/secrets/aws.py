@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pybruin.secrets.base import MAX_CONCURRENT_READS, BackendError, BackendErrorKind, SecretsBackend
+from pybruin.secrets.base import (
+    MAX_CONCURRENT_READS,
+    BackendError,
+    BackendErrorKind,
+    SecretsBackend,
+    StoreDeclaration,
+)
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
 from pybruin.secrets.transport import is_header_safe
 
@@ -39,9 +45,6 @@ class AwsSecretsManagerBackend(SecretsBackend):
     """Reads one secret per connection with ``GetSecretValue`` (latest version)."""
 
     name = "aws"
-    auth_variables = frozenset(
-        {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"}
-    )
 
     def __init__(self, client: Any, *, environ: Mapping[str, str]) -> None:
         self._client = client
@@ -131,3 +134,18 @@ def _error_kind(code: str) -> BackendErrorKind:
     if code in _UNAVAILABLE_CODES:
         return "unreachable"
     return "error"
+
+
+STORE = StoreDeclaration(
+    name=AwsSecretsManagerBackend.name,
+    label="AWS Secrets Manager client",
+    open=lambda context: AwsSecretsManagerBackend.from_env(context.environ),
+    settings=frozenset(
+        {"BRUIN_AWS_ACCESS_KEY_ID", "BRUIN_AWS_SECRET_ACCESS_KEY", "BRUIN_AWS_SESSION_TOKEN", "BRUIN_AWS_REGION"}
+    ),
+    settings_prefix="BRUIN_AWS_",
+    secret_settings=frozenset({"BRUIN_AWS_SECRET_ACCESS_KEY", "BRUIN_AWS_SESSION_TOKEN"}),
+    sdk_credentials=frozenset(
+        {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"}
+    ),
+)

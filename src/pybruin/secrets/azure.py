@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pybruin.secrets.base import BackendError, BackendErrorKind, SecretsBackend
+from pybruin.secrets.base import BackendError, BackendErrorKind, SecretsBackend, StoreDeclaration
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
 from pybruin.secrets.transport import http_status_text, is_transient_status, status_kind
 
@@ -120,7 +120,6 @@ class AzureKeyVaultBackend(SecretsBackend):
     """Reads each connection as one Key Vault secret, on demand."""
 
     name = "azure"
-    auth_variables = frozenset({"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD"})
 
     def __init__(
         self,
@@ -258,3 +257,25 @@ def _describe_failure(err: AzureError) -> tuple[str, BackendErrorKind]:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "connection failed"
+
+
+STORE = StoreDeclaration(
+    name=AzureKeyVaultBackend.name,
+    label="Azure Key Vault client",
+    open=lambda context: AzureKeyVaultBackend.from_env(context.environ),
+    settings=frozenset(
+        {
+            "BRUIN_AZURE_KEYVAULT_URL",
+            "BRUIN_AZURE_AUTH_METHOD",
+            "BRUIN_AZURE_TENANT_ID",
+            "BRUIN_AZURE_CLIENT_ID",
+            "BRUIN_AZURE_CLIENT_SECRET",
+            "BRUIN_AZURE_AUTHORITY_HOST",
+            "BRUIN_AZURE_CA_BUNDLE",
+            "BRUIN_AZURE_KEYVAULT_DNS_SUFFIXES",
+        }
+    ),
+    settings_prefix="BRUIN_AZURE_",
+    secret_settings=frozenset({"BRUIN_AZURE_CLIENT_SECRET"}),
+    sdk_credentials=frozenset({"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD"}),
+)

@@ -1,87 +1,36 @@
-"""The interface every secrets backend implements, and the error it raises.
+"""The interface every secrets backend implements, the error it raises, and how a store declares itself.
 
 A backend answers one question: "what is connection ``name``?". It returns ``None``
 when the store simply has no such connection, so callers can say "not found" with
 their own context, and raises :class:`BackendError` when it could not answer at all.
+The chain queries (:meth:`SecretsBackend.answered_by`, :meth:`SecretsBackend.shadowed`)
+have answers for a single store too, so callers never ask which kind they hold.
+
+Each store module ends with a :class:`StoreDeclaration` named ``STORE``: everything
+pybruin must know about the store without opening it. ``registry.py`` lists them.
 """
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from pybruin.errors import BruinError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pybruin.config.bruin_yml import Environment
     from pybruin.config.connections import Connection
 
 BackendErrorKind = Literal["denied", "unreachable", "malformed", "wrong_type", "error"]
-
-#: Environment variables that configure a secrets backend or carry the whole config.
-#: They are credentials for *Bruin*, never for assets, so the run strips them from
-#: every child environment.
-BACKEND_CREDENTIAL_VARIABLES: frozenset[str] = frozenset(
-    {
-        "BRUIN_SECRETS_BACKEND",
-        "BRUIN_SECRETS_FALLBACK_ON_ERROR",
-        "BRUIN_CONFIG_FILE_CONTENT",
-        "BRUIN_VAULT_HOST",
-        "BRUIN_VAULT_TOKEN",
-        "BRUIN_VAULT_ROLE",
-        "BRUIN_VAULT_PATH",
-        "BRUIN_VAULT_MOUNT_PATH",
-        "BRUIN_VAULT_K8S_AUTH_MOUNT",
-        "BRUIN_VAULT_TIMEOUT",
-        "BRUIN_VAULT_RETRY_WAIT_MIN",
-        "BRUIN_VAULT_RETRY_WAIT_MAX",
-        "BRUIN_VAULT_MAX_RETRIES",
-        "BRUIN_DOPPLER_TOKEN",
-        "BRUIN_DOPPLER_PROJECT",
-        "BRUIN_DOPPLER_CONFIG",
-        "BRUIN_DOPPLER_API_HOST",
-        "BRUIN_AWS_ACCESS_KEY_ID",
-        "BRUIN_AWS_SECRET_ACCESS_KEY",
-        "BRUIN_AWS_SESSION_TOKEN",
-        "BRUIN_AWS_REGION",
-        "BRUIN_AZURE_KEYVAULT_URL",
-        "BRUIN_AZURE_AUTH_METHOD",
-        "BRUIN_AZURE_TENANT_ID",
-        "BRUIN_AZURE_CLIENT_ID",
-        "BRUIN_AZURE_CLIENT_SECRET",
-        "BRUIN_AZURE_AUTHORITY_HOST",
-        "BRUIN_AZURE_CA_BUNDLE",
-        "BRUIN_AZURE_KEYVAULT_DNS_SUFFIXES",
-    }
-)
 
 #: How many secrets a run reads at once. A run's distinct connections then resolve in about two
 #: round trips even when there are dozens of them, still far below any store's rate limits;
 #: backends size their HTTP connection pools to match so concurrent reads reuse connections.
 MAX_CONCURRENT_READS = 32
-
-_BACKEND_VARIABLE_PREFIXES = ("BRUIN_VAULT_", "BRUIN_DOPPLER_", "BRUIN_AWS_", "BRUIN_AZURE_")
-
-
-#: The backend variables whose values are themselves secrets (tokens, keys), as opposed to settings
-#: such as a host or a region: pybruin masks their values in everything it prints.
-SECRET_VALUED_VARIABLES: frozenset[str] = frozenset(
-    {
-        "BRUIN_VAULT_TOKEN",
-        "BRUIN_DOPPLER_TOKEN",
-        "BRUIN_AWS_SECRET_ACCESS_KEY",
-        "BRUIN_AWS_SESSION_TOKEN",
-        "BRUIN_AZURE_CLIENT_SECRET",
-    }
-)
-
-
-def is_backend_variable(name: str) -> bool:
-    """Whether ``name`` configures a backend, including variables a backend may add later.
-
-    Filtering child environments by prefix as well as by the known list means a new
-    ``BRUIN_VAULT_*`` knob can never leak to an asset just because this list was not updated.
-    """
-    return name in BACKEND_CREDENTIAL_VARIABLES or name.startswith(_BACKEND_VARIABLE_PREFIXES)
 
 
 class BackendError(BruinError):
@@ -98,13 +47,12 @@ class BackendError(BruinError):
 
 
 class SecretsBackend(abc.ABC):
-    """Where connections come from: ``.bruin.yml`` or a remote secrets store."""
+    """Where connections come from: ``.bruin.yml``, a remote secrets store, or a chain of them."""
 
     name: str
-    #: The standard variables this backend's SDK authenticates with (e.g. ``AWS_SECRET_ACCESS_KEY``).
-    #: They are pybruin's credentials while the backend is selected, so assets do not inherit them;
-    #: an asset that needs cloud access declares a connection for it.
-    auth_variables: frozenset[str] = frozenset()
+    #: Whether this store is the selected ``.bruin.yml`` environment itself, so listing the
+    #: config's connections needs no lookup.
+    is_config_file: bool = False
 
     @abc.abstractmethod
     def get_connection(self, name: str) -> Connection | None:
@@ -114,5 +62,61 @@ class SecretsBackend(abc.ABC):
         malformed secret, unknown connection type).
         """
 
+    def answered_by(self, name: str) -> str | None:
+        """The store whose answer a lookup of ``name`` gives: a single store answers for itself.
+
+        A chain names its member holding ``name``, ``None`` when no member does. Costs no read
+        beyond the lookup itself, and raises what :meth:`get_connection` raises.
+        """
+        return self.name
+
+    def shadowed(self, name: str) -> list[str]:
+        """Stores that also hold ``name`` but are hidden by the one answering; only a chain has any."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release network clients; the default holds nothing."""
+
+
+@dataclass(frozen=True)
+class StoreContext:
+    """What a store may be opened from: the process environment and the loaded ``.bruin.yml``."""
+
+    environ: Mapping[str, str]
+    environment: Environment
+    config_path: Path
+
+
+@dataclass(frozen=True)
+class StoreDeclaration:
+    """What pybruin knows about a store before opening it; each store module declares one as ``STORE``.
+
+    ``settings`` are the variables that configure the store and ``settings_prefix`` covers the ones it may
+    add later; they are pybruin's configuration, withheld from every asset whichever store is selected.
+    ``secret_settings`` are those whose values are secrets (tokens, keys), masked in everything pybruin
+    prints. ``sdk_credentials`` are the standard variables the store's SDK authenticates with
+    (``AWS_SECRET_ACCESS_KEY``): pybruin's credentials while the store is selected, so assets do not
+    inherit them then (an asset that needs cloud access declares a connection for it).
+    """
+
+    #: What ``--secrets-backend`` calls the store.
+    name: str
+    #: What failures to open it are called: ``failed to initialize <label>: ...``.
+    label: str
+    #: Opens the store, validating its settings; imports the store's SDK only now.
+    open: Callable[[StoreContext], SecretsBackend]
+    settings: frozenset[str] = frozenset()
+    settings_prefix: str | None = None
+    secret_settings: frozenset[str] = frozenset()
+    sdk_credentials: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.secret_settings <= self.settings:
+            raise ValueError(f"store {self.name}: secret settings must be settings")
+        if self.settings_prefix is not None and not all(s.startswith(self.settings_prefix) for s in self.settings):
+            raise ValueError(f"store {self.name}: every setting must start with {self.settings_prefix}")
+
+    def configures(self, variable: str) -> bool:
+        """Whether ``variable`` is one of this store's settings, or would be one under its prefix."""
+        prefix = self.settings_prefix
+        return variable in self.settings or (prefix is not None and variable.startswith(prefix))

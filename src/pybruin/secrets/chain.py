@@ -51,7 +51,6 @@ class ChainBackend(SecretsBackend):
     def __init__(self, members: Sequence[SecretsBackend], *, fallback_on_error: bool = False) -> None:
         self.name = ",".join(member.name for member in members)
         self.members = list(members)
-        self.auth_variables = frozenset().union(*(member.auth_variables for member in members))
         self.fallback_on_error = fallback_on_error
         self._caches = [ConnectionCache(member) for member in members]
 

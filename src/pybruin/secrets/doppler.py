@@ -12,23 +12,22 @@ Each connection is a Doppler secret named after it whose value is the JSON docum
 
 Doppler can only hand out a whole config, so it is downloaded once, on the first
 lookup, and every later lookup of the run reads from that copy (or gets the same
-error, if the download failed). Rate limits and
-server errors are retried a few times; error messages give the HTTP status but never
-the response body, which may echo request data.
+error, if the download failed). Rate limits, server errors and failed connections are
+retried a few times under the shared :class:`~pybruin.secrets.retrying.RetryPolicy`;
+error messages give the HTTP status but never the response body, which may echo
+request data.
 """
 
 from __future__ import annotations
 
-import email.utils
 import threading
-import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from pybruin.secrets.base import BackendError, SecretsBackend
+from pybruin.secrets.base import BackendError, SecretsBackend, StoreDeclaration
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
+from pybruin.secrets.retrying import RetryPolicy
 from pybruin.secrets.transport import is_header_safe, is_transient_status, network_reason, status_kind
 
 if TYPE_CHECKING:
@@ -43,6 +42,10 @@ MAX_ATTEMPTS = 4
 BACKOFF_BASE = 0.2
 BACKOFF_MAX = 2.0
 RETRY_AFTER_MAX = 30.0
+#: No overall deadline: each of the attempts is bounded by ``REQUEST_TIMEOUT``, each wait by ``RETRY_AFTER_MAX``.
+RETRY_POLICY = RetryPolicy(
+    max_attempts=MAX_ATTEMPTS, backoff_min=BACKOFF_BASE, backoff_max=BACKOFF_MAX, wait_max=RETRY_AFTER_MAX
+)
 
 _REQUIRED_VARIABLES = ("BRUIN_DOPPLER_TOKEN", "BRUIN_DOPPLER_PROJECT", "BRUIN_DOPPLER_CONFIG")
 
@@ -51,7 +54,6 @@ class DopplerBackend(SecretsBackend):
     """Reads connections from one Doppler config, downloaded once per run."""
 
     name = "doppler"
-    auth_variables = frozenset({"DOPPLER_TOKEN"})
 
     def __init__(
         self,
@@ -121,52 +123,27 @@ class DopplerBackend(SecretsBackend):
         params = {"project": self._project, "config": self._config, "format": "json"}
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         with httpx.Client(base_url=self._api_host, timeout=REQUEST_TIMEOUT) as client:
-            attempt = 0
+            retrying = RETRY_POLICY.start()
             while True:
-                attempt += 1
-                retry_after = None
+                status = retry_after = None
                 try:
                     response = client.get(DOWNLOAD_PATH, params=params, headers=headers)
                 except httpx.TransportError as err:
-                    if attempt == MAX_ATTEMPTS:
-                        raise BackendError(
-                            f"failed to fetch secrets from Doppler: {network_reason(err)}", kind="unreachable"
-                        ) from None
+                    reason = f"failed to fetch secrets from Doppler: {network_reason(err)}"
+                    failure = BackendError(reason, kind="unreachable")
                 else:
                     status = response.status_code
                     if status == 200:
                         return _decode_config(response)
                     transient = is_transient_status(status)
-                    if not transient or attempt == MAX_ATTEMPTS:
-                        kind = status_kind(status, transient=transient)
-                        raise BackendError(f"doppler API returned status {status}", kind=kind)
+                    failure = BackendError(
+                        f"doppler API returned status {status}", kind=status_kind(status, transient=transient)
+                    )
+                    if not transient:
+                        raise failure from None
                     retry_after = response.headers.get("Retry-After")
-                time.sleep(retry_delay(attempt, retry_after))
-
-
-def retry_delay(attempt: int, retry_after: str | None) -> float:
-    """Seconds to wait after failed attempt number ``attempt`` (1-based).
-
-    The server's ``Retry-After`` (seconds or an HTTP date) wins, capped so a run never
-    hangs on one header; otherwise the wait doubles from ``BACKOFF_BASE`` up to ``BACKOFF_MAX``.
-    """
-    requested = _parse_retry_after(retry_after) if retry_after else None
-    if requested is not None:
-        return min(max(requested, 0.0), RETRY_AFTER_MAX)
-    return min(BACKOFF_BASE * 2 ** (attempt - 1), BACKOFF_MAX)
-
-
-def _parse_retry_after(value: str) -> float | None:
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return (when - datetime.now(UTC)).total_seconds()
+                if not retrying.pause(status, retry_after):
+                    raise failure from None
 
 
 def _is_http_url(url: str) -> bool:
@@ -186,3 +163,16 @@ def _decode_config(response: httpx.Response) -> dict[str, object]:
     if not isinstance(document, dict):
         raise BackendError("failed to decode Doppler response: expected a JSON object", kind="error")
     return document
+
+
+STORE = StoreDeclaration(
+    name=DopplerBackend.name,
+    label="doppler client",
+    open=lambda context: DopplerBackend.from_env(context.environ),
+    settings=frozenset(
+        {"BRUIN_DOPPLER_TOKEN", "BRUIN_DOPPLER_PROJECT", "BRUIN_DOPPLER_CONFIG", "BRUIN_DOPPLER_API_HOST"}
+    ),
+    settings_prefix="BRUIN_DOPPLER_",
+    secret_settings=frozenset({"BRUIN_DOPPLER_TOKEN"}),
+    sdk_credentials=frozenset({"DOPPLER_TOKEN"}),
+)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pybruin.secrets.base import SecretsBackend
+from pybruin.config.bruin_yml import CONTENT_VARIABLE
+from pybruin.secrets.base import SecretsBackend, StoreDeclaration
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -17,6 +18,7 @@ class LocalBackend(SecretsBackend):
     """Answers from connections already loaded, validated and expanded with the config file."""
 
     name = "local"
+    is_config_file = True
 
     def __init__(self, environment: Environment, config_path: Path) -> None:
         self.environment = environment
@@ -24,3 +26,12 @@ class LocalBackend(SecretsBackend):
 
     def get_connection(self, name: str) -> Connection | None:
         return self.environment.connections.get(name)
+
+
+#: ``.bruin.yml`` itself; its one setting is the variable that can carry the whole file.
+STORE = StoreDeclaration(
+    name=LocalBackend.name,
+    label="config file",
+    open=lambda context: LocalBackend(context.environment, context.config_path),
+    settings=frozenset({CONTENT_VARIABLE}),
+)

@@ -1,27 +1,33 @@
 """HashiCorp Vault (or OpenBao) KV v2 as the connection store.
 
 Each connection is the secret ``{mount}/data/{path}/{name}`` whose data holds
-``type`` and ``details``. Transient failures are retried here, with jittered
-backoff, inside one overall deadline, so a flaky Vault slows a run down instead of
-failing it, and a dead one fails it within ``BRUIN_VAULT_TIMEOUT``. Vault's error
-bodies are never repeated: only the status code is reported.
+``type`` and ``details``. Transient failures (connection errors, 412, 429, most 5xx)
+are retried under the shared :class:`~pybruin.secrets.retrying.RetryPolicy`, inside one
+overall deadline, so a flaky Vault slows a run down instead of failing it, and a dead
+one fails it within ``BRUIN_VAULT_TIMEOUT``. Vault's error bodies are never repeated:
+only the status code is reported.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import re
 import socket
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from pybruin.secrets.base import MAX_CONCURRENT_READS, BackendError, BackendErrorKind, SecretsBackend
+from pybruin.secrets.base import (
+    MAX_CONCURRENT_READS,
+    BackendError,
+    BackendErrorKind,
+    SecretsBackend,
+    StoreDeclaration,
+)
 from pybruin.secrets.payload import connection_from_payload
+from pybruin.secrets.retrying import RetryPolicy
 from pybruin.secrets.transport import http_status_text, is_header_safe, is_transient_status, network_reason, status_kind
 
 if TYPE_CHECKING:
@@ -37,7 +43,6 @@ _DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _INTEGER = re.compile(r"[-+]?\d+")
-_RETRY_AFTER_STATUSES = frozenset({429, 503})
 _UNIX_BASE_URL = "http://localhost"
 _TOKEN_HEADER = "X-Vault-Token"
 
@@ -54,25 +59,6 @@ def parse_go_duration(text: str) -> float:
         raise ValueError(f"invalid duration {text!r}")
     seconds = sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(text))
     return -seconds if text.startswith("-") else seconds
-
-
-def retry_delay(
-    attempt: int, wait_min: float, wait_max: float, status: int | None = None, retry_after: str | None = None
-) -> float:
-    """Seconds to wait before retry number ``attempt + 1``.
-
-    Exponential from ``wait_min`` capped at ``wait_max``, then "equal jitter" (uniform
-    in ``[d/2, d]``) so many clients retrying together spread out. A 429/503 that says
-    ``Retry-After`` is obeyed exactly: the server knows best when it can answer again.
-    """
-    delay = min(wait_min * 2**attempt, wait_max)
-    if status in _RETRY_AFTER_STATUSES and retry_after:
-        if _INTEGER.fullmatch(retry_after.strip()):
-            delay = max(0.0, float(retry_after.strip()))
-        return delay
-    if delay <= 1e-9:
-        return delay
-    return random.SystemRandom().uniform(delay / 2, delay)
 
 
 def validate_vault_address(host: str) -> None:
@@ -154,12 +140,21 @@ class VaultSettings:
             max_retries=max_retries,
         )
 
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """Upstream's: ``max_retries`` after the first attempt, backoff between the waits, all within ``timeout``."""
+        return RetryPolicy(
+            max_attempts=self.max_retries + 1,
+            backoff_min=self.retry_wait_min,
+            backoff_max=self.retry_wait_max,
+            deadline=self.timeout,
+        )
+
 
 class VaultBackend(SecretsBackend):
     """Reads connections from a KV v2 mount, logging in once when opened."""
 
     name = "vault"
-    auth_variables = frozenset({"VAULT_TOKEN"})
 
     def __init__(
         self,
@@ -251,12 +246,8 @@ class VaultBackend(SecretsBackend):
         """
         import requests
 
-        settings = self.settings
-        deadline = time.monotonic() + settings.timeout
-        for attempt in range(settings.max_retries + 1):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
+        retrying = self.settings.retry_policy.start()
+        while (remaining := retrying.remaining()) > 0:
             try:
                 response = self._adapter.request(method, url, raise_exception=False, timeout=remaining, **kwargs)
             except requests.exceptions.ReadTimeout:
@@ -264,26 +255,22 @@ class VaultBackend(SecretsBackend):
             except requests.exceptions.SSLError as err:
                 raise _NoAnswer(f"TLS connection to Vault failed: {network_reason(err)}") from None
             except requests.exceptions.ConnectionError as err:
-                if attempt == settings.max_retries:
-                    raise _NoAnswer(f"could not connect to Vault: {network_reason(err)}") from None
-                delay = retry_delay(attempt, settings.retry_wait_min, settings.retry_wait_max)
+                if retrying.pause():
+                    continue
+                if retrying.out_of_time:
+                    break
+                raise _NoAnswer(f"could not connect to Vault: {network_reason(err)}") from None
             except (requests.exceptions.RequestException, ValueError) as err:
                 # e.g. a header value the client refuses; its own text would quote the value
                 raise _NoAnswer(f"request to Vault failed: {type(err).__name__}", kind="error") from None
             else:
-                if not _is_transient(response.status_code) or attempt == settings.max_retries:
-                    return response
-                delay = retry_delay(
-                    attempt,
-                    settings.retry_wait_min,
-                    settings.retry_wait_max,
-                    response.status_code,
-                    response.headers.get("Retry-After"),
-                )
-            if time.monotonic() + delay >= deadline:
-                break
-            time.sleep(delay)
-        raise _NoAnswer(f"no answer within {_format_seconds(settings.timeout)} (BRUIN_VAULT_TIMEOUT)")
+                status = response.status_code
+                if _is_transient(status) and retrying.pause(status, response.headers.get("Retry-After")):
+                    continue
+                if retrying.out_of_time:
+                    break
+                return response
+        raise _NoAnswer(f"no answer within {_format_seconds(self.settings.timeout)} (BRUIN_VAULT_TIMEOUT)")
 
 
 class _NoAnswer(Exception):
@@ -402,3 +389,27 @@ def _json_body(response: requests.Response) -> dict[str, Any]:
 
 def _format_seconds(seconds: float) -> str:
     return f"{seconds:g}s" if seconds >= 1 else f"{seconds * 1000:g}ms"
+
+
+STORE = StoreDeclaration(
+    name=VaultBackend.name,
+    label="vault client",
+    open=lambda context: VaultBackend.from_env(context.environ),
+    settings=frozenset(
+        {
+            "BRUIN_VAULT_HOST",
+            "BRUIN_VAULT_TOKEN",
+            "BRUIN_VAULT_ROLE",
+            "BRUIN_VAULT_PATH",
+            "BRUIN_VAULT_MOUNT_PATH",
+            "BRUIN_VAULT_K8S_AUTH_MOUNT",
+            "BRUIN_VAULT_TIMEOUT",
+            "BRUIN_VAULT_RETRY_WAIT_MIN",
+            "BRUIN_VAULT_RETRY_WAIT_MAX",
+            "BRUIN_VAULT_MAX_RETRIES",
+        }
+    ),
+    settings_prefix="BRUIN_VAULT_",
+    secret_settings=frozenset({"BRUIN_VAULT_TOKEN"}),
+    sdk_credentials=frozenset({"VAULT_TOKEN"}),
+)

@@ -1,69 +1,107 @@
-"""TEMPORARY (replaced by the stores work): the run's view of the connection store."""
+"""A command's view of the store it opened: one read per name, and where each answer came from.
+
+Commands ask it for connections by name and get each one with its source, the label users
+see (``.bruin.yml`` or the store's name, a chain's member that had it). It knows nothing
+of assets: what a run does with a connection is the run's business.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pybruin.secrets import ChainBackend, ConnectionCache, LocalBackend, SecretsBackend, describe_missing
-from pybruin.secrets.base import is_backend_variable
+from pybruin.secrets.cache import ConnectionCache
+from pybruin.secrets.chain import MemberError
+from pybruin.secrets.registry import DEFAULT_STORE, credential_values, sdk_credentials
 
 if TYPE_CHECKING:
-    from pybruin.config.connections import Connection
+    from pathlib import Path
 
+    from pybruin.config.connections import Connection
+    from pybruin.secrets.base import BackendError, SecretsBackend
+
+#: How answers from ``.bruin.yml`` are labelled: by the file, not the store's name.
 LOCAL_SOURCE = ".bruin.yml"
 
 
 @dataclass(frozen=True)
 class Resolved:
+    """A connection and the store that answered for it (`.bruin.yml` or a backend's name)."""
+
     connection: Connection
     source: str
 
 
+def source_label(store_name: str) -> str:
+    """How a store is named to users: the local store is the file it reads."""
+    return LOCAL_SOURCE if store_name == DEFAULT_STORE else store_name
+
+
+def describe_missing(name: str, backend_name: str | None, config_path: Path, environment_name: str) -> str:
+    """Say where connection ``name`` was looked for, so users know which store to fix."""
+    backend = (backend_name or "").strip()
+    if backend and backend != DEFAULT_STORE:
+        return f"connection '{name}' not found in secrets backend '{backend}'"
+    return f"connection '{name}' not found in config file '{config_path}' under environment '{environment_name}'"
+
+
 class StoreView:
-    def __init__(self, backend: SecretsBackend, config_path: Path, environment_name: str) -> None:
-        self.cache = ConnectionCache(backend)
-        self.backend = backend
+    """The opened store, read through a per-run :class:`ConnectionCache` (one read per name, single flight)."""
+
+    def __init__(
+        self, store: SecretsBackend, *, config_path: Path, environment_name: str, environ: Mapping[str, str]
+    ) -> None:
+        self._store = store
+        self._cache = ConnectionCache(store)
         self._config_path = config_path
         self._environment_name = environment_name
-
-    def get(self, name: str) -> Resolved | None:
-        connection = self.cache.get(name)
-        return Resolved(connection, self.source_of(name)) if connection is not None else None
-
-    def source_of(self, name: str) -> str:
-        backend_name = self.backend.name
-        if isinstance(self.backend, ChainBackend):
-            backend_name = self.backend.answered_by(name) or backend_name
-        return label(backend_name)
-
-    def prefetch(self, names: Iterable[str]) -> None:
-        self.cache.prefetch(names)
-
-    def missing_message(self, name: str) -> str:
-        return describe_missing(name, self.backend.name, self._config_path, self._environment_name)
-
-    @property
-    def is_config_file(self) -> bool:
-        return isinstance(self.backend, LocalBackend)
+        self._environ = environ
 
     @property
     def store_name(self) -> str:
-        return self.backend.name
+        """``local``, a store's name, or a chain's members in order (``vault,aws``)."""
+        return self._store.name
+
+    @property
+    def is_config_file(self) -> bool:
+        """Whether the store is the ``.bruin.yml`` environment itself, so its connections need no lookup."""
+        return self._store.is_config_file
+
+    @property
+    def sdk_credentials(self) -> frozenset[str]:
+        """The SDK credential variables that are pybruin's own while this store is selected."""
+        return sdk_credentials(self.store_name)
+
+    def get(self, name: str) -> Resolved | None:
+        """Connection ``name`` and who answered; ``None`` when no store has it.
+
+        Raises :class:`~pybruin.secrets.base.BackendError` when a store cannot answer.
+        """
+        connection = self._cache.get(name)
+        if connection is None:
+            return None
+        return Resolved(connection, source_label(self._store.answered_by(name) or self.store_name))
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Read the distinct ``names`` concurrently; failures are kept for :meth:`get` to raise."""
+        self._cache.prefetch(names)
+
+    def missing_message(self, name: str) -> str:
+        """The one-line error for a connection no store has."""
+        return describe_missing(name, self.store_name, self._config_path, self._environment_name)
 
     def shadowed(self, name: str) -> list[str]:
-        if not isinstance(self.backend, ChainBackend):
-            return []
-        return [label(member) for member in self.backend.shadowed(name)]
+        """The sources after the answering one that also hold ``name``; ``[]`` unless the store is a chain."""
+        return [source_label(store) for store in self._store.shadowed(name)]
 
-    def withheld(self, name: str) -> bool:
-        return is_backend_variable(name) or name in self.backend.auth_variables
+    def failure_source(self, error: BackendError) -> str:
+        """The source that raised ``error``: a chain's member, else this store."""
+        return source_label(error.backend if isinstance(error, MemberError) else self.store_name)
+
+    def credential_values(self) -> list[str]:
+        """The values pybruin masks for its own credentials: secret-valued settings and this store's SDK credentials."""
+        return credential_values(self._environ, self.store_name)
 
     def close(self) -> None:
-        self.backend.close()
-
-
-def label(backend_name: str) -> str:
-    return LOCAL_SOURCE if backend_name == LocalBackend.name else backend_name
+        self._store.close()

@@ -1,0 +1,260 @@
+"""What every SQL platform provides, and the run-scoped handles its databases hand out.
+
+A `Platform` is stateless: it names itself, the connection types and SQL asset types it serves,
+turns an asset name into a `Target`, holds its materialization strategies as a table, scrubs
+driver messages and checks connections. `Platform.open` gives a `Database`, which lives for one
+run and lends out `Session`s, one per asset at a time. A platform module implements the abstract
+parts; `pybruin.platforms.ansi` holds the SQL that ANSI databases share.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+import threading
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pybruin.errors import BruinError
+from pybruin.masking import Masker
+
+if TYPE_CHECKING:
+    from pybruin.config.connections import Connection
+
+Strategy = Callable[["Session", "Target", str], None]
+"""Builds a target from a query (a SELECT without trailing semicolons) inside a session."""
+
+_PASSWORD_SETTING = re.compile(r"""(?i)\b(password|passwd|pwd)(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s,;&]+)""")
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a materialised asset lives: (catalog,) schema and table as named, and as quoted in SQL."""
+
+    parts: tuple[str, ...]
+    quoted: tuple[str, ...]
+
+    @property
+    def container(self) -> str:
+        """The quoted (catalog.)schema."""
+        return ".".join(self.quoted[:-1])
+
+    @property
+    def table(self) -> str:
+        return self.quoted[-1]
+
+    @property
+    def qualified(self) -> str:
+        return ".".join(self.quoted)
+
+
+class Platform(abc.ABC):
+    """One SQL platform: identity, naming, materializations, error scrubbing, connection checks."""
+
+    name: ClassVar[str]
+    """The platform's name, e.g. ``duckdb``."""
+    connection_types: ClassVar[tuple[str, ...]]
+    """The connection type keys it runs on; the first is the one its default connection name belongs to."""
+    asset_types: ClassVar[tuple[str, ...]]
+    """The SQL asset types it runs, e.g. ``duckdb.sql``."""
+    strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]]
+    """Materialization type -> strategy name -> how to build it; ``""`` is the strategy when none is set."""
+
+    @abc.abstractmethod
+    def default_schema(self, connection: Connection) -> str:
+        """The schema an unqualified asset name lives in."""
+
+    @abc.abstractmethod
+    def quote_identifier(self, part: str) -> str:
+        """One name part as it appears in SQL."""
+
+    @abc.abstractmethod
+    def open(self, connection: Connection) -> Database:
+        """The run-scoped handle on the connection's database; imports the driver, connects lazily."""
+
+    def database_key(self, connection: Connection) -> Hashable:
+        """What identifies the database behind `connection`: connections with the same key share one handle."""
+        return connection.name
+
+    def target(self, asset_name: str, connection: Connection, schema_prefix: str) -> Target:
+        """`table`, `schema.table` or `catalog.schema.table`, with the environment's prefix on the schema.
+
+        An unqualified name lives in the default schema, which is prefixed as well, so a prefixed
+        environment never writes into the unprefixed schemas. (Upstream Bruin leaves it unprefixed.)
+        """
+        parts = asset_name.split(".")
+        if len(parts) > 3 or not all(parts):
+            raise BruinError("the asset name must be table, schema.table or catalog.schema.table to materialize")
+        if len(parts) == 1:
+            parts.insert(0, self.default_schema(connection))
+        parts[-2] = schema_prefix + parts[-2]
+        return Target(tuple(parts), tuple(map(self.quote_identifier, parts)))
+
+    def strategy(self, materialization: Mapping[str, object]) -> Strategy | None:
+        """The strategy for an asset's `materialization` header; None when it sets no type (the SQL
+        then runs as written). Unknown types and strategies are errors."""
+        kind = str(materialization.get("type") or "").lower()
+        name = str(materialization.get("strategy") or "").lower()
+        if kind == "":
+            return None
+        by_name = self.strategies.get(kind)
+        if by_name is None:
+            raise BruinError(f"unknown materialization type '{kind}'; use {_alternatives(list(self.strategies))}")
+        strategy = by_name.get(name)
+        if strategy is None:
+            named = [strategy_name for strategy_name in by_name if strategy_name]
+            advice = f"; use {_alternatives(named)}" if named else f" for {kind}s"
+            raise BruinError(f"materialization strategy '{name}' is not supported{advice}")
+        return strategy
+
+    def scrub(self, message: str, connection: Connection) -> str:
+        """The first line of a driver message with every credential of `connection` masked."""
+        first_line = next((line.strip() for line in message.splitlines() if line.strip()), "unknown error")
+        masked = Masker(connection.sensitive_values()).mask(first_line)
+        masked = _PASSWORD_SETTING.sub(r"\1\2****", masked)
+        return _URL_USERINFO.sub(r"\1****@", masked)
+
+    def ping(self, connection: Connection) -> None:
+        """Open the database and run ``SELECT 1`` the way a run would; a BruinError when that fails."""
+        database = self.open(connection)
+        try:
+            with database.session() as session:
+                session.query("SELECT 1")
+        finally:
+            database.close()
+
+
+class Database(abc.ABC):
+    """One database opened for one run, lending sessions to the assets that use it.
+
+    A platform module implements the hooks: `_acquire` a driver handle for a session, `_release`
+    it afterwards (`reusable` is False once the session was cancelled, so a late cancel request
+    cannot reach the next session), `_interrupt` the statement running on a handle (called from
+    another thread), and `close`. `_run` executes one script on a handle; the default suits
+    drivers whose handle has ``execute(sql, params)`` returning something with ``fetchall()``.
+    """
+
+    def __init__(self, platform: Platform, connection: Connection, *, driver_error: type[Exception]) -> None:
+        self.platform = platform
+        self.connection = connection
+        self.driver_error = driver_error
+        self._setup_lock = threading.Lock()
+        self._done: set[str] = set()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session on its own driver handle; thread-safe."""
+        handle = self._acquire()
+        session = Session(self, handle)
+        try:
+            yield session
+        finally:
+            self._release(handle, reusable=session._end())
+
+    def release_idle(self) -> None:  # noqa: B027 - only file databases hold anything worth releasing
+        """Let other processes open the database while no session uses it."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close every idle handle; the run is over."""
+
+    def error(self, exc: Exception) -> BruinError:
+        """A driver exception as a one-line error with the connection's credentials masked."""
+        return BruinError(self.platform.scrub(str(exc), self.connection))
+
+    def once(self, key: str, setup: Callable[[], None]) -> None:
+        """Run `setup` the first time `key` comes up for this database, one caller at a time."""
+        with self._setup_lock:
+            if key not in self._done:
+                setup()
+                self._done.add(key)
+
+    @abc.abstractmethod
+    def _acquire(self) -> Any: ...
+
+    @abc.abstractmethod
+    def _release(self, handle: Any, *, reusable: bool) -> None: ...
+
+    @abc.abstractmethod
+    def _interrupt(self, handle: Any) -> None: ...
+
+    def _run(self, handle: Any, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
+        result = handle.execute(sql, params)
+        return result.fetchall() if fetch else []
+
+
+class Session:
+    """One asset's use of a database: scripts, queries and transactions on one driver handle.
+
+    `cancel` may be called from any thread: it interrupts the statement running now and refuses
+    every later one, so an open transaction rolls back. (A cancel that lands in the instant before
+    the driver starts a statement cannot stop that statement; the next one is refused.)
+    """
+
+    def __init__(self, database: Database, handle: Any) -> None:
+        self._database = database
+        self._handle = handle
+        self._lock = threading.Lock()
+        self._running = False
+        self._cancelled = False
+
+    def execute(self, script: str) -> None:
+        """Run a script of one or more statements."""
+        self._run(script, None, fetch=False)
+
+    def query(self, sql: str, params: Sequence[object] | None = None) -> list[tuple]:
+        """Run one statement and return its rows; `params` use the driver's placeholders."""
+        return self._run(sql, params, fetch=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all."""
+        self.execute("BEGIN")
+        try:
+            yield
+            self.execute("COMMIT")
+        except BaseException:
+            with suppress(self._database.driver_error):  # a broken connection rolls back on the server anyway
+                self._database._run(self._handle, "ROLLBACK", None, fetch=False)
+            raise
+
+    def once(self, key: str, setup: Callable[[Session], None]) -> None:
+        """Run `setup` the first time `key` comes up for this database in this run, one caller at a
+        time: for idempotent setup, such as creating a schema, that parallel assets would race on."""
+        self._database.once(key, lambda: setup(self))
+
+    def cancel(self) -> None:
+        """Interrupt the running statement and refuse later ones; safe from any thread, idempotent."""
+        with self._lock:
+            self._cancelled = True
+            if self._running:
+                try:
+                    self._database._interrupt(self._handle)
+                except self._database.driver_error as exc:
+                    raise self._database.error(exc) from None
+
+    def _run(self, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
+        with self._lock:
+            if self._cancelled:
+                raise BruinError("cancelled")
+            self._running = True
+        try:
+            return self._database._run(self._handle, sql, params, fetch=fetch)
+        except self._database.driver_error as exc:
+            raise (BruinError("cancelled") if self._cancelled else self._database.error(exc)) from None
+        finally:
+            with self._lock:
+                self._running = False
+
+    def _end(self) -> bool:
+        """Mark the session over; whether its handle may serve another session."""
+        with self._lock:
+            return not self._cancelled
+
+
+def _alternatives(names: Sequence[str]) -> str:
+    """`a`, `a or b`, `a, b or c`."""
+    return " or ".join(filter(None, (", ".join(names[:-1]), names[-1])))
