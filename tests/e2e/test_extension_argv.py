@@ -212,3 +212,24 @@ def test_unknown_commands_and_flags_answer_as_upstream(workspace, elsewhere):
     assert (unknown.returncode, unknown.stderr) == (3, "No help topic for 'fetch-databases'\n")
     flag = call(elsewhere, "internal", "parse-asset", "--nope", "x")
     assert flag.returncode == 1 and flag.stderr == "Incorrect Usage: flag provided but not defined: -nope\n"
+
+
+def test_connection_form_schema(elsewhere):
+    """`internal connections`: the form lists `$defs.Connections.properties`, follows `items.$ref` and needs
+    `required` as an array on every connection definition."""
+    schema = answer(call(elsewhere, "internal", "connections"))
+    assert (schema["$schema"], schema["$ref"]) == (
+        "https://json-schema.org/draft/2020-12/schema",
+        "#/$defs/Connections",
+    )
+    types = schema["$defs"]["Connections"]["properties"]
+    assert len(types) == 147 and list(types)[:3] == ["aws", "athena", "google_cloud_platform"]
+    for entry in types.values():
+        assert entry["type"] == "array"
+        definition = schema["$defs"][entry["items"]["$ref"].removeprefix("#/$defs/")]
+        assert isinstance(definition["required"], list) and "name" in definition["properties"]
+    postgres = schema["$defs"][types["postgres"]["items"]["$ref"].removeprefix("#/$defs/")]["properties"]
+    assert postgres["port"] == {"default": 0, "type": "integer"}
+    assert postgres["password"]["format"] == "password"
+    duckdb = schema["$defs"][types["duckdb"]["items"]["$ref"].removeprefix("#/$defs/")]["properties"]
+    assert duckdb["lakehouse"]["$ref"].removeprefix("#/$defs/") in schema["$defs"]

@@ -107,3 +107,15 @@ def asset_metadata_command(path: str, start_date: str | None, end_date: str | No
 
     state().json_output = True
     raise BruinError("asset-metadata is only available for BigQuery SQL assets and BigQuery query sensors")
+
+
+@command.command("connections")
+@global_options
+def connections_command() -> None:
+    """The JSON schema of .bruin.yml's connections, by type (for editors and the VS Code extension)."""
+    import json
+
+    from pybruin.inspection.connection_schema import connections_schema
+
+    state().json_output = True
+    click.echo(json.dumps(connections_schema(), separators=(",", ":"), ensure_ascii=False))
