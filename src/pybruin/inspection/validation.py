@@ -16,8 +16,9 @@ from pathlib import Path
 from pybruin.config.bruin_yml import CONTENT_VARIABLE
 from pybruin.config.exposure import exposure_warnings
 from pybruin.errors import BruinError
+from pybruin.inspection.parsing import pipeline_root
 from pybruin.masking import Masker
-from pybruin.pipeline.loader import PIPELINE_FILE_NAMES
+from pybruin.pipeline.loader import PIPELINE_FILE_NAMES, find_pipeline_dirs, load_pipeline
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.needs import asset_needs
 from pybruin.pipeline.validate import Issue, validate_pipeline
@@ -87,7 +88,7 @@ def validate_project(
         raise BruinError("exclude-tag flag is not supported for asset-only validation")
     project = open_project(settings)
     if asset_file is not None:
-        pipeline, target = load_target(asset_file)
+        pipeline, target = _asset_target(asset_file)
         pipelines, only = [pipeline], target
     else:
         pipelines, only = _pipelines(settings.path, exclude_paths), None
@@ -114,11 +115,37 @@ def validate_project(
 def _pipelines(path: Path, exclude_paths: Sequence[str]) -> list[Pipeline]:
     if not path.exists():
         raise BruinError("the given pipeline path does not exist, please make sure you gave the right path")
+    if path.is_dir() and not any((path / name).is_file() for name in PIPELINE_FILE_NAMES):
+        pipelines = [load_pipeline(directory) for directory in find_pipeline_dirs(path)]
+    else:
+        pipelines = pipelines_under(path)
     excluded = [os.path.abspath(prefix) for prefix in exclude_paths]
-    found = [p for p in pipelines_under(path) if not any(str(p.directory).startswith(e) for e in excluded)]
+    found = [p for p in pipelines if not any(str(p.directory).startswith(e) for e in excluded)]
     if not found:
         raise BruinError(f"no pipelines found in path '{path}'")
     return sorted(found, key=lambda pipeline: str(pipeline.directory))
+
+
+def _asset_target(path: Path) -> tuple[Pipeline, Asset]:
+    """The asset a file path (or, from inside its pipeline, an asset name) designates, and its pipeline."""
+    if path.is_file():
+        pipeline, asset = load_target(path)
+        assert asset is not None  # a pipeline file is folder mode
+        return pipeline, asset
+    try:
+        root = pipeline_root(path)
+    except BruinError as exc:
+        raise BruinError(f"Failed to find the pipeline root for the given asset: {exc}") from None
+    pipeline = load_pipeline(root)
+    named = [asset for asset in pipeline.assets if asset.name == path.name]
+    if len(named) > 1:
+        raise BruinError(
+            f"there are {len(named)} assets with the name '{path.name}', you'll have to use an asset path or go to "
+            "the pipeline directory"
+        )
+    if not named:
+        raise BruinError(f"failed to find an asset with the path or name '{path}' under the path '{root}'")
+    return pipeline, named[0]
 
 
 def _pipeline_result(
