@@ -233,3 +233,20 @@ def test_connection_form_schema(elsewhere):
     assert postgres["password"]["format"] == "password"
     duckdb = schema["$defs"][types["duckdb"]["items"]["$ref"].removeprefix("#/$defs/")]["properties"]
     assert duckdb["lakehouse"]["$ref"].removeprefix("#/$defs/") in schema["$defs"]
+
+
+def test_query_preview_and_export(workspace, elsewhere):
+    """`query -o json (--connection C --query Q | --asset A [--query Q]) [--environment E] [--limit L] --timeout T`,
+    and the export call with single-dash flags."""
+    asset = str(workspace.root / "p/assets/orders.sql")
+    argv = ("query", "-o", "json", "--connection", "duckdb-default", "--query", "SELECT 42 AS answer")
+    preview = answer(call(workspace.root, *argv, "--environment", "default", "--limit", "10", "--timeout", "30"))
+    assert (preview["columns"], preview["rows"], preview["connectionName"]) == (
+        [{"name": "answer", "type": "INTEGER"}], [[42]], "duckdb-default"
+    )  # fmt: skip
+    on_asset = answer(call(elsewhere, "query", "-o", "json", "--asset", asset, "--start-date", "2024-01-01",
+                           "--end-date", "2024-01-02", "--timeout", "30"))  # fmt: skip
+    assert on_asset["rows"] == [[1]]
+    exported = answer(call(elsewhere, "query", "-export", "-asset", asset, "-o", "json"))
+    [(key, value)] = exported.items()
+    assert f"{key}: {value}".startswith(f"Results Successfully exported to: {workspace.root / 'logs'}")

@@ -95,3 +95,24 @@ def test_the_compatibility_hash_of_the_continue_pipeline(tests_folder):
         (UPSTREAM / "test-pipelines/continue-pipeline/expectations/continue_pipeline_state_first_run.json").read_text()
     )
     assert compatibility_hash(load_pipeline(pipeline)) == state["compatibility_hash"]
+
+
+QUERIES = [
+    (("--env", "env-query-asset", "--output", "json", "--asset",
+      "test-pipelines/asset-query-pipeline/assets/products.sql"), "test-pipelines/asset-query-pipeline/expected.json"),
+    (("--env", "env-query-var", "--connection", "duckdb-query-var", "--query", "SELECT '{{ my_var }}' AS val;", "--var",
+      "my_var=test-value", "--output", "json"), "test-pipelines/query-var-pipeline/expected-direct.json"),
+    (("--env", "env-query-var", "--output", "json", "--asset", "test-pipelines/query-var-pipeline/assets/greet.sql",
+      "--var", "greeting=hello-world"), "test-pipelines/query-var-pipeline/expected-asset.json"),
+    (("--env", "env-query-var", "--connection", "duckdb-query-var", "--query",
+      "SELECT '{{ var1 }}' AS first, '{{ var2 }}' AS second;", "--var", "var1=aaa", "--var", "var2=bbb", "--output",
+      "json"), "test-pipelines/query-var-pipeline/expected-multi.json"),
+    (("--env", "env-query-var", "--connection", "duckdb-query-var", "--query", "SELECT DATE('{{ dt }}') AS d;", "--var",
+      "dt=2026-01-23", "--output", "json"), "test-pipelines/query-var-pipeline/expected-date.json"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "expectation"), QUERIES)
+def test_query_documents(tests_folder, args, expectation):
+    (tests_folder / "duckdb-files").mkdir(exist_ok=True)
+    assert bruin(tests_folder, "query", *args) == json.loads((UPSTREAM / expectation).read_text())

@@ -127,6 +127,7 @@ class LazyCommands(BruinGroup):
         "environments": "pybruin.cli.environments",
         "init": "pybruin.cli.init",
         "internal": "pybruin.cli.internal",
+        "query": "pybruin.cli.query",
         "run": "pybruin.cli.run",
         "secrets": "pybruin.cli.secrets",
         "validate": "pybruin.cli.validate",

@@ -34,6 +34,9 @@ PUBLISHED = {
     "connections-test": "pybruin.documents.messages:TestedDocument",
     "list-templates": "pybruin.documents.templates:TemplatesDocument",
     "run-state": "pybruin.documents.run_state:RunStateDocument",
+    "query": "pybruin.documents.query:QueryDocument",
+    "query-export": "pybruin.documents.query:ExportDocument",
+    "query-dry-run": "pybruin.documents.query:DryRunDocument",
     "error": "pybruin.documents.messages:ErrorDocument",
     "status": "pybruin.documents.messages:StatusDocument",
 }

@@ -15,13 +15,15 @@ import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
+
+_T = TypeVar("_T")
 
 Strategy = Callable[["Session", "Target", str], None]
 """Builds a target from a query (a SELECT without trailing semicolons) inside a session."""
@@ -117,6 +119,10 @@ class Platform(abc.ABC):
         masked = _PASSWORD_SETTING.sub(r"\1\2****", masked)
         return _URL_USERINFO.sub(r"\1****@", masked)
 
+    def column_type(self, type_code: object) -> str:
+        """A result column's type as `bruin query` names it, from the driver's `cursor.description`."""
+        return str(type_code)
+
     def ping(self, connection: Connection) -> None:
         """Open the database and run ``SELECT 1`` the way a run would; a BruinError when that fails."""
         database = self.open(connection)
@@ -185,6 +191,22 @@ class Database(abc.ABC):
         result = handle.execute(sql, params)
         return result.fetchall() if fetch else []
 
+    def _fetch(self, handle: Any, sql: str) -> Result:
+        """One statement's columns (name and type) and rows; no columns for a statement without a result.
+        The default suits DB-API-like handles whose ``execute`` returns a cursor."""
+        cursor = handle.execute(sql)
+        description = getattr(cursor, "description", None) or []
+        columns = tuple((str(item[0]), self.platform.column_type(item[1])) for item in description)
+        return Result(columns, cursor.fetchall() if columns else [])
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a query returned: `(name, type)` per column, and the rows."""
+
+    columns: tuple[tuple[str, str], ...]
+    rows: list[tuple]
+
 
 class Session:
     """One asset's use of a database: scripts, queries and transactions on one driver handle.
@@ -208,6 +230,10 @@ class Session:
     def query(self, sql: str, params: Sequence[object] | None = None) -> list[tuple]:
         """Run one statement and return its rows; `params` use the driver's placeholders."""
         return self._run(sql, params, fetch=True)
+
+    def fetch(self, sql: str) -> Result:
+        """Run one statement and return its columns and rows (`bruin query`)."""
+        return self._guarded(lambda: self._database._fetch(self._handle, sql))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -237,12 +263,16 @@ class Session:
                     raise self._database.error(exc) from None
 
     def _run(self, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
+        return self._guarded(lambda: self._database._run(self._handle, sql, params, fetch=fetch))
+
+    def _guarded(self, call: Callable[[], _T]) -> _T:
+        """`call` on the handle: refused once cancelled, interruptible meanwhile, driver errors scrubbed."""
         with self._lock:
             if self._cancelled:
                 raise BruinError("cancelled")
             self._running = True
         try:
-            return self._database._run(self._handle, sql, params, fetch=fetch)
+            return call()
         except self._database.driver_error as exc:
             raise (BruinError("cancelled") if self._cancelled else self._database.error(exc)) from None
         finally:

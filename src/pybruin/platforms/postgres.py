@@ -34,6 +34,13 @@ class PostgresPlatform(AnsiPlatform):
     def open(self, connection: Connection) -> Database:
         return PostgresDatabase(self, connection)
 
+    def column_type(self, type_code: object) -> str:
+        """The type's name (psycopg describes columns by type OID), upper-cased: `INT4`, `TEXT`, `NUMERIC`."""
+        from psycopg.postgres import types
+
+        info = types.get(type_code) if isinstance(type_code, int) else None
+        return info.name.upper() if info is not None else str(type_code)
+
 
 class RedshiftPlatform(PostgresPlatform):
     name = "redshift"
