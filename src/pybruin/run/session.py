@@ -98,6 +98,7 @@ class RunOutcome:
 
     report: RunReport | None
     manifest: str | None
+
     @property
     def succeeded(self) -> bool:
         return self.report is None or self.report.succeeded
