@@ -61,3 +61,16 @@ def test_bad_flags_are_named_as_upstream_names_them(args, message):
 def test_a_group_leaves_the_subcommands_arguments_alone():
     debug = [click.Option(["--debug"], is_flag=True)]
     assert go_style(debug, ["-debug", "run", "-env", "x"], stop_at_positional=True) == ["--debug", "run", "-env", "x"]
+
+
+def test_every_command_reads_flags_go_style():
+    from pybruin.cli.app import LazyCommands, cli
+    from pybruin.cli.flags import BruinCommand, BruinGroup
+
+    ctx = click.Context(cli)
+    pending = [cli.get_command(ctx, name) for name in LazyCommands.COMMANDS]
+    while pending:
+        command = pending.pop()
+        assert isinstance(command, BruinCommand | BruinGroup), command.name
+        if isinstance(command, click.Group):
+            pending.extend(command.commands.values())

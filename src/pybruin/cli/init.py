@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from pybruin.cli.app import global_options
+from pybruin.cli.flags import BruinCommand
 from pybruin.errors import BruinError
 
 _LOCATION_NOTES = {
@@ -22,7 +23,7 @@ _LOCATION_NOTES = {
 }
 
 
-@click.command("init")
+@click.command("init", cls=BruinCommand)
 @click.argument("template", default="default")
 @click.argument("folder", default="")
 @click.option("--in-place", is_flag=True, help="Outside git: make this folder the project (no bruin/ folder).")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import click
 
 from pybruin.cli.app import global_options
+from pybruin.cli.flags import BruinCommand
 from pybruin.cli.options import output_option
 
 
-@click.command("version")
+@click.command("version", cls=BruinCommand)
 @output_option
 @click.option("--timeout", default="5s", help="Accepted for compatibility; pybruin makes no network request.")
 @click.argument("ignored", nargs=-1)
