@@ -284,14 +284,14 @@ def report(results: list[Result], repeat: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_readme_section(body: str) -> None:
-    """Replace this script's section of bench/README.md, or append it; other sections stay as they are."""
+def write_readme_section(body: str, section: str = SECTION) -> None:
+    """Replace a script's section of bench/README.md (this one's by default), or append it; others stay as they are."""
     text = README.read_text() if README.exists() else "# Benchmarks\n"
-    start = text.find(f"\n{SECTION}\n")
+    start = text.find(f"\n{section}\n")
     if start != -1:
         end = text.find("\n## ", start + 1)
         text = text[: start + 1] + (text[end + 1 :] if end != -1 else "")
-    README.write_text(f"{text.rstrip()}\n\n{SECTION}\n\n{body}")
+    README.write_text(f"{text.rstrip()}\n\n{section}\n\n{body}")
 
 
 def main() -> None:

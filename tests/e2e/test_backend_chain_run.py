@@ -215,11 +215,11 @@ def test_fallback_on_error_falls_through(project: BruinProject, unreachable_firs
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("nope", 'unsupported secrets backend "nope"; possible values: vault, doppler, aws, azure'),
+        ("nope", 'unsupported secrets backend "nope"; possible values: vault, doppler, aws, azure, gcp, keyring'),
         (
             "vault,nope",
             'unsupported secrets backend "nope" in chain "vault,nope"; '
-            "possible values: local, vault, doppler, aws, azure",
+            "possible values: local, vault, doppler, aws, azure, gcp, keyring",
         ),
     ],
 )

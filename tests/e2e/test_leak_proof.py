@@ -15,6 +15,8 @@ import uuid
 
 import pytest
 
+from fixtures.sops_age import new_key
+
 CONNECTIONS = ("generic_secret", "warehouse", "snow", "gcp")
 
 PRINTER = '''
@@ -49,7 +51,8 @@ for name, value in canaries.items():
     time.sleep(0.05)
     sys.stdout.write(value[5:] + " (joined)\\n")
     print("to stderr:", value, file=sys.stderr)
-for name in ("BRUIN_VAULT_TOKEN", "BRUIN_AWS_SECRET_ACCESS_KEY", "VAULT_TOKEN", "BRUIN_CONFIG_FILE_CONTENT"):
+for name in ("BRUIN_VAULT_TOKEN", "BRUIN_AWS_SECRET_ACCESS_KEY", "VAULT_TOKEN", "BRUIN_CONFIG_FILE_CONTENT",
+             "SOPS_AGE_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "BRUIN_GCP_CREDENTIALS_FILE"):
     assert name not in os.environ, f"{name} leaked into the asset environment"
 argv = pathlib.Path(f"/proc/{os.getppid()}/cmdline").read_bytes() + pathlib.Path("/proc/self/cmdline").read_bytes()
 assert not any(value.encode() in argv for value in canaries.values()), "a secret is in a process argv"
@@ -123,7 +126,10 @@ def backend_payloads(values: dict[str, str]) -> dict[str, dict[str, object]]:
     }
 
 
-@pytest.fixture(params=["bruin_yml", "env_var", "vault"])
+STORE_SOURCES = ("vault", "gcp", "keyring")
+
+
+@pytest.fixture(params=["bruin_yml", "env_var", "sops", "vault", "gcp", "keyring"])
 def planted(request, project, tmp_path):
     """A project whose four connections hold fresh canaries, from the source under test."""
     values = {name: canary() for name in CONNECTIONS}
@@ -142,6 +148,27 @@ def planted(request, project, tmp_path):
         )
         env |= {f"CANARY_{name.upper()}": value for name, value in values.items()}
         env["CANARY_GCP_JSON"] = json.dumps({"type": "service_account", "private_key": values["gcp"]})
+    elif request.param == "sops":
+        key = new_key(tmp_path / "home")
+        project.write(".bruin.yml", key.encrypt(connection_yaml(values)))
+        env |= key.env()
+    elif request.param == "gcp":
+        gcp = request.getfixturevalue("gcp")
+        for name, payload in backend_payloads(values).items():
+            gcp.put(name, payload)
+        project.write(".bruin.yml", "environments:\n  default:\n    connections: {}\n")
+        env |= gcp.bruin_env(GOOGLE_APPLICATION_CREDENTIALS=str(gcp.key_file))
+        args = ["--secrets-backend", "gcp"]
+    elif request.param == "keyring":
+        import keyring
+
+        request.getfixturevalue("keyring_env")
+        service = f"bruin-canary-{uuid.uuid4().hex[:8]}"
+        for name, payload in backend_payloads(values).items():
+            keyring.get_keyring().set_password(service, name, json.dumps(payload))
+        project.write(".bruin.yml", "environments:\n  default:\n    connections: {}\n")
+        env |= request.getfixturevalue("secret_service").env(BRUIN_KEYRING_SERVICE=service)
+        args = ["--secrets-backend", "keyring"]
     else:
         vault = request.getfixturevalue("vault_server")
         path = f"canary-{uuid.uuid4().hex[:8]}"
@@ -185,7 +212,7 @@ def test_canaries_reach_the_asset_and_nothing_else(planted, tmp_path):
     assets = {a["name"]: a for a in manifest["assets"]}
     assert assets["printer"]["status"] == "succeeded"
     assert assets["crasher"]["status"] == "failed" and assets["pg_report"]["status"] == "failed"
-    expected_source = "vault" if source == "vault" else ".bruin.yml"
+    expected_source = source if source in STORE_SOURCES else ".bruin.yml"
     assert {s["key"]: (s["inject_as"], s["type"], s["source"]) for s in assets["printer"]["secrets"]} == {
         "generic_secret": ("GENERIC", "generic", expected_source),
         "warehouse": ("warehouse", "postgres", expected_source),

@@ -6,12 +6,8 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import time
 
 import pytest
-
-from conftest import BRUIN
 
 CHESS_JSON = (
     '{"name":"chess-default","players":["FabianoCaruana","Hikaru","MagnusCarlsen","GothamChess",'
@@ -461,25 +457,10 @@ def test_ctrl_c_ends_the_running_asset_and_starts_no_other(project, signalled):
         'pathlib.Path("first.pid").write_text(str(os.getpid()))\ntime.sleep(600)\n',
     )
     project.write("p/assets/b_second.py", '"""@bruin\nname: second\n@bruin"""\nopen("second.ran", "w").close()\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BRUIN_")}
-    bruin = subprocess.Popen(
-        [*BRUIN, "run", "--workers", "1", "p"],
-        cwd=project.root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    pid_file = project.root / "first.pid"
+    bruin = project.spawn("run", "--workers", "1", "p")
     child = None
     try:
-        for _ in range(1200):
-            if pid_file.exists() and pid_file.read_text():
-                break
-            assert bruin.poll() is None, bruin.communicate()
-            time.sleep(0.05)
-        child = int(pid_file.read_text())
+        child = int(project.wait_for_text("first.pid", bruin))
         if signalled == "bruin":
             os.kill(bruin.pid, signal.SIGINT)
         else:  # what a terminal does: the whole foreground process group

@@ -235,7 +235,8 @@ def test_check_rejects_an_unknown_backend(project: BruinProject):
     result = project.bruin("secrets", "check", "--secrets-backend", "local,nope")
     assert result.returncode == 1
     assert result.stderr == (
-        'unsupported secrets backend "nope" in chain "local,nope"; possible values: local, vault, doppler, aws, azure\n'
+        'unsupported secrets backend "nope" in chain "local,nope"; '
+        "possible values: local, vault, doppler, aws, azure, gcp, keyring\n"
     )
 
 

@@ -19,16 +19,12 @@ import pybruin.secrets.vault
 from fixtures.vault_server import FaultProxy, VaultServer
 from pybruin.config.bruin_yml import Environment
 from pybruin.config.connections import Connection, GenericConnection, PostgresConnection
+from pybruin.durations import parse_go_duration
 from pybruin.secrets.base import BackendError
 from pybruin.secrets.cache import ConnectionCache
 from pybruin.secrets.local import LocalBackend
 from pybruin.secrets.registry import BACKEND_CREDENTIAL_VARIABLES, is_backend_variable, open_backend
-from pybruin.secrets.vault import (
-    VaultBackend,
-    VaultSettings,
-    parse_go_duration,
-    validate_vault_address,
-)
+from pybruin.secrets.vault import VaultBackend, VaultSettings, validate_vault_address
 from pybruin.secrets.view import describe_missing
 from servers import free_port
 
@@ -270,7 +266,8 @@ def test_no_backend_means_the_config_file(tmp_path: Path) -> None:
 def test_unsupported_backend(spec: str, tmp_path: Path) -> None:
     with pytest.raises(BackendError) as caught:
         open_backend(f" {spec} ", ENVIRONMENT, tmp_path / ".bruin.yml", {})
-    assert str(caught.value) == f'unsupported secrets backend "{spec}"; possible values: vault, doppler, aws, azure'
+    values = "possible values: vault, doppler, aws, azure, gcp, keyring"
+    assert str(caught.value) == f'unsupported secrets backend "{spec}"; {values}'
 
 
 def test_vault_configuration_errors_are_prefixed(tmp_path: Path) -> None:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from pybruin.errors import BruinError
 from pybruin.pipeline.connections import default_connection_name, effective_connection, platform_connection_type
-from pybruin.pipeline.model import Asset, Pipeline, SecretMapping
+from pybruin.pipeline.model import Asset, Column, ColumnCheck, CustomCheck, Pipeline, SecretMapping
 from pybruin.pipeline.needs import asset_needs
-from pybruin.plan import build_plan
+from pybruin.plan import TaskKind, build_plan
 
 ROOT = Path("/project/p")
 SQL_TYPES = frozenset({"duckdb.sql", "pg.sql", "rs.sql"})
@@ -134,3 +135,117 @@ def test_plan_is_frozen() -> None:
         plan.tasks = ()  # type: ignore[misc]
     with pytest.raises(TypeError):
         plan.upstreams["a"] = ("x",)  # type: ignore[index]
+
+
+# --- quality checks as tasks -------------------------------------------------------------------------------
+
+CHECKED = [
+    Column("id", checks=(ColumnCheck("not_null", id="n"), ColumnCheck("unique", blocking=False, id="u"),
+                         ColumnCheck("not_null", id="again"))),
+    Column("price", checks=(ColumnCheck("positive", id="p"),)),
+]  # fmt: skip
+CUSTOM = [CustomCheck("Row Count", "select 0", id="rc"), CustomCheck("soft", "select 0", blocking=False, id="s")]
+
+
+def checked_pipeline() -> Pipeline:
+    return pipeline(
+        asset("raw", "duckdb.sql", columns=CHECKED, custom_checks=CUSTOM),
+        asset("mart", "duckdb.sql", depends=["raw"], columns=[Column("id", checks=(ColumnCheck("not_null", id="m"),))]),
+        asset("report", "empty", depends=["mart"]),
+    )
+
+
+def test_checks_are_tasks_in_upstreams_order_with_upstreams_names() -> None:
+    plan = build_plan(checked_pipeline(), sql_types=SQL_TYPES)
+    assert [(task.id, task.kind, task.blocking, task.check_id) for task in plan.tasks] == [
+        ("raw", TaskKind.MAIN, True, None),
+        ("raw:id:not_null", TaskKind.COLUMN_CHECK, True, "n"),  # a repeated check runs once, as upstream's does
+        ("raw:id:unique", TaskKind.COLUMN_CHECK, False, "u"),
+        ("raw:price:positive", TaskKind.COLUMN_CHECK, True, "p"),
+        ("raw:custom-check:row_count", TaskKind.CUSTOM_CHECK, True, "rc"),
+        ("raw:custom-check:soft", TaskKind.CUSTOM_CHECK, False, "s"),
+        ("mart", TaskKind.MAIN, True, None),
+        ("mart:id:not_null", TaskKind.COLUMN_CHECK, True, "m"),
+        ("report", TaskKind.MAIN, True, None),
+    ]
+    assert plan.tasks[2].column == CHECKED[0]
+    assert plan.tasks[4].check == CUSTOM[0]
+
+
+def test_checks_wait_for_their_asset_and_downstream_assets_wait_for_blocking_checks_only() -> None:
+    plan = build_plan(checked_pipeline(), sql_types=SQL_TYPES)
+    assert plan.upstreams == {
+        "raw": (),
+        "raw:id:not_null": ("raw",),
+        "raw:id:unique": ("raw",),
+        "raw:price:positive": ("raw",),
+        "raw:custom-check:row_count": ("raw",),
+        "raw:custom-check:soft": ("raw",),
+        "mart": ("raw", "raw:id:not_null", "raw:price:positive", "raw:custom-check:row_count"),
+        "mart:id:not_null": ("mart",),
+        "report": ("mart", "mart:id:not_null"),
+    }
+
+
+def test_only_selects_task_kinds() -> None:
+    only_checks = build_plan(checked_pipeline(), sql_types=SQL_TYPES, only=["checks"])
+    assert [task.id for task in only_checks.tasks][:2] == ["raw:id:not_null", "raw:id:unique"]
+    assert all(task.kind is not TaskKind.MAIN for task in only_checks.tasks)
+    assert set(only_checks.upstreams.values()) == {()}, "without their main tasks, checks start at once"
+    only_main = build_plan(checked_pipeline(), sql_types=SQL_TYPES, only=["main"])
+    assert [task.id for task in only_main.tasks] == ["raw", "mart", "report"]
+    assert only_main.upstreams == {"raw": (), "mart": ("raw",), "report": ("mart",)}
+    both = build_plan(checked_pipeline(), sql_types=SQL_TYPES, only=["main", "checks"])
+    assert both.tasks == build_plan(checked_pipeline(), sql_types=SQL_TYPES).tasks
+    assert build_plan(checked_pipeline(), sql_types=SQL_TYPES, only=["push-metadata"]).tasks == ()
+
+
+@pytest.mark.parametrize("value", ["main,checks", "check", ""])
+def test_only_refuses_values_upstream_refuses(value: str) -> None:
+    with pytest.raises(BruinError) as caught:
+        build_plan(checked_pipeline(), sql_types=SQL_TYPES, only=[value])
+    assert str(caught.value) == (
+        f"invalid value for '--only' flag: '{value}', available values are 'main', 'checks', and 'push-metadata'"
+    )
+
+
+def test_single_check_runs_that_check_alone() -> None:
+    plan = build_plan(checked_pipeline(), sql_types=SQL_TYPES, single_check="u")
+    assert [task.id for task in plan.tasks] == ["raw:id:unique"]
+    assert plan.upstreams == {"raw:id:unique": ()}
+    target = checked_pipeline().assets[1]
+    on_target = build_plan(checked_pipeline(), sql_types=SQL_TYPES, targets=[target], single_check="m")
+    assert [task.id for task in on_target.tasks] == ["mart:id:not_null"]
+    with pytest.raises(BruinError, match=r"^cannot find check with the given ID$"):
+        build_plan(checked_pipeline(), sql_types=SQL_TYPES, targets=[target], single_check="u")
+    with pytest.raises(BruinError, match=r"^cannot find check with the given ID$"):
+        build_plan(checked_pipeline(), sql_types=SQL_TYPES, only=["main"], single_check="u")
+    with pytest.raises(BruinError, match=r"^Cannot use --single-check flag when running multiple assets"):
+        build_plan(checked_pipeline(), sql_types=SQL_TYPES, targets=checked_pipeline().assets[:2], single_check="u")
+
+
+def test_downstream_selection_includes_the_checks_of_every_selected_asset() -> None:
+    whole = checked_pipeline()
+    plan = build_plan(whole, sql_types=SQL_TYPES, targets=[whole.assets[1]], downstream=True)
+    assert [task.id for task in plan.tasks] == ["mart", "mart:id:not_null", "report"]
+    assert plan.upstreams["mart"] == ()
+
+
+def test_a_refused_asset_fails_its_main_task_and_its_checks_wait_in_vain() -> None:
+    bq = asset("bq", "bq.sql", columns=[Column("id", checks=(ColumnCheck("not_null", id="x"),))])
+    reason = "asset type 'bq.sql' in assets/bq.sql is not supported by pybruin yet"
+    plan = build_plan(pipeline(bq), sql_types=SQL_TYPES)
+    assert plan.refused == {"bq": reason}
+    assert plan.upstreams["bq:id:not_null"] == ("bq",)
+    only_checks = build_plan(pipeline(bq), sql_types=SQL_TYPES, only=["checks"])
+    assert only_checks.refused == {"bq:id:not_null": reason}
+
+
+def test_a_check_needs_only_the_connection_it_queries() -> None:
+    secrets = [SecretMapping("API", "API"), SecretMapping("warehouse", "warehouse")]
+    columns = [Column("id", checks=(ColumnCheck("not_null", id="x"),))]
+    py = asset("py", connection="warehouse", secrets=secrets, columns=columns)
+    plan = build_plan(pipeline(py), sql_types=SQL_TYPES, only=["checks"])
+    assert plan.names_needed() == ["warehouse"]
+    assert plan.connections_used(plan.tasks[0]) == ("warehouse",)
+    assert build_plan(pipeline(py), sql_types=SQL_TYPES).names_needed() == ["warehouse", "API"]

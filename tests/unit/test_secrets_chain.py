@@ -210,12 +210,12 @@ def test_local_alone_is_the_config_file(spec: str | None) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("nope", 'unsupported secrets backend "nope"; possible values: vault, doppler, aws, azure'),
-        ("Vault", 'unsupported secrets backend "Vault"; possible values: vault, doppler, aws, azure'),
+        ("nope", 'unsupported secrets backend "nope"; possible values: vault, doppler, aws, azure, gcp, keyring'),
+        ("Vault", 'unsupported secrets backend "Vault"; possible values: vault, doppler, aws, azure, gcp, keyring'),
         (
             "vault,nope",
             'unsupported secrets backend "nope" in chain "vault,nope"; '
-            "possible values: local, vault, doppler, aws, azure",
+            "possible values: local, vault, doppler, aws, azure, gcp, keyring",
         ),
         ("local, ,vault", 'invalid secrets backend chain "local, ,vault": empty backend name'),
         ("vault,", 'invalid secrets backend chain "vault,": empty backend name'),

@@ -13,7 +13,7 @@ import pytest
 from fixtures.memory_store import MemoryStore, replace_opener
 from pybruin.config.bruin_yml import Environment
 from pybruin.config.connections import GenericConnection
-from pybruin.secrets import aws, azure, doppler, local, registry, vault
+from pybruin.secrets import aws, azure, doppler, gcp, local, os_keyring, registry, vault
 from pybruin.secrets.base import BackendError, SecretsBackend, StoreContext, StoreDeclaration
 from pybruin.secrets.chain import ChainBackend
 from pybruin.secrets.local import LocalBackend
@@ -31,12 +31,25 @@ ENVIRONMENT = Environment(
     name="default", schema_prefix="", connections={"LOCAL": GenericConnection(name="LOCAL", value="from-local")}
 )
 CONFIG = Path("/project/.bruin.yml")
-SINGLE_VALUES = "possible values: vault, doppler, aws, azure"
-CHAIN_VALUES = "possible values: local, vault, doppler, aws, azure"
+SINGLE_VALUES = "possible values: vault, doppler, aws, azure, gcp, keyring"
+CHAIN_VALUES = "possible values: local, vault, doppler, aws, azure, gcp, keyring"
 
 # name → (module, label, settings, prefix, secret-valued settings, SDK credentials)
 DECLARED = {
-    "local": (local, "config file", {"BRUIN_CONFIG_FILE_CONTENT"}, None, set(), set()),
+    "local": (
+        local,
+        "config file",
+        {
+            "BRUIN_CONFIG_FILE_CONTENT",
+            "SOPS_AGE_KEY",
+            "SOPS_AGE_KEY_FILE",
+            "SOPS_AGE_KEY_CMD",
+            "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+        },
+        None,
+        {"SOPS_AGE_KEY"},
+        set(),
+    ),
     "vault": (
         vault,
         "vault client",
@@ -59,7 +72,13 @@ DECLARED = {
     "doppler": (
         doppler,
         "doppler client",
-        {"BRUIN_DOPPLER_TOKEN", "BRUIN_DOPPLER_PROJECT", "BRUIN_DOPPLER_CONFIG", "BRUIN_DOPPLER_API_HOST"},
+        {
+            "BRUIN_DOPPLER_TOKEN",
+            "BRUIN_DOPPLER_PROJECT",
+            "BRUIN_DOPPLER_CONFIG",
+            "BRUIN_DOPPLER_API_HOST",
+            "BRUIN_DOPPLER_TIMEOUT",
+        },
         "BRUIN_DOPPLER_",
         {"BRUIN_DOPPLER_TOKEN"},
         {"DOPPLER_TOKEN"},
@@ -67,7 +86,13 @@ DECLARED = {
     "aws": (
         aws,
         "AWS Secrets Manager client",
-        {"BRUIN_AWS_ACCESS_KEY_ID", "BRUIN_AWS_SECRET_ACCESS_KEY", "BRUIN_AWS_SESSION_TOKEN", "BRUIN_AWS_REGION"},
+        {
+            "BRUIN_AWS_ACCESS_KEY_ID",
+            "BRUIN_AWS_SECRET_ACCESS_KEY",
+            "BRUIN_AWS_SESSION_TOKEN",
+            "BRUIN_AWS_REGION",
+            "BRUIN_AWS_TIMEOUT",
+        },
         "BRUIN_AWS_",
         {"BRUIN_AWS_SECRET_ACCESS_KEY", "BRUIN_AWS_SESSION_TOKEN"},
         {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"},
@@ -84,10 +109,37 @@ DECLARED = {
             "BRUIN_AZURE_AUTHORITY_HOST",
             "BRUIN_AZURE_CA_BUNDLE",
             "BRUIN_AZURE_KEYVAULT_DNS_SUFFIXES",
+            "BRUIN_AZURE_TIMEOUT",
         },
         "BRUIN_AZURE_",
         {"BRUIN_AZURE_CLIENT_SECRET"},
         {"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD"},
+    ),
+    "gcp": (
+        gcp,
+        "GCP Secret Manager client",
+        {
+            "BRUIN_GCP_PROJECT",
+            "BRUIN_GCP_CREDENTIALS_FILE",
+            "BRUIN_GCP_LOCATION",
+            "BRUIN_GCP_VERSIONS",
+            "BRUIN_GCP_ENDPOINT",
+            "BRUIN_GCP_TIMEOUT",
+            "BRUIN_GCP_MAX_RETRIES",
+            "BRUIN_GCP_RETRY_WAIT_MIN",
+            "BRUIN_GCP_RETRY_WAIT_MAX",
+        },
+        "BRUIN_GCP_",
+        set(),
+        {"GOOGLE_APPLICATION_CREDENTIALS"},
+    ),
+    "keyring": (
+        os_keyring,
+        "OS keyring",
+        {"BRUIN_KEYRING_SERVICE", "BRUIN_KEYRING_TIMEOUT"},
+        "BRUIN_KEYRING_",
+        set(),
+        set(),
     ),
 }
 
@@ -102,7 +154,7 @@ def open_error(spec: str, environ: dict[str, str] | None = None) -> BackendError
 
 
 def test_the_registry_lists_every_store_module_in_order() -> None:
-    assert list(STORES) == ["local", "vault", "doppler", "aws", "azure"]
+    assert list(STORES) == ["local", "vault", "doppler", "aws", "azure", "gcp", "keyring"]
     assert all(STORES[name] is module.STORE for name, (module, *_) in DECLARED.items())
 
 
@@ -131,6 +183,7 @@ def test_the_variable_lists_follow_from_the_declarations() -> None:
         "BRUIN_AWS_SECRET_ACCESS_KEY",
         "BRUIN_AWS_SESSION_TOKEN",
         "BRUIN_AZURE_CLIENT_SECRET",
+        "SOPS_AGE_KEY",
     }
     assert (selection | settings, secret_valued) == (BACKEND_CREDENTIAL_VARIABLES, SECRET_VALUED_VARIABLES)
 
@@ -150,7 +203,7 @@ def test_inconsistent_declarations_are_refused(declaration: dict[str, object], r
 def test_importing_the_registry_loads_no_sdk() -> None:
     code = "import sys, pybruin.secrets.registry; print(' '.join(sorted(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    heavy = ("boto3", "botocore", "azure", "hvac", "httpx", "requests", "urllib3")
+    heavy = ("boto3", "botocore", "azure", "hvac", "httpx", "requests", "urllib3", "google", "keyring", "secretstorage")
     assert not [module for module in loaded if module.split(".")[0] in heavy]
 
 
@@ -259,11 +312,11 @@ def test_an_unknown_name_lists_upstreams_possible_values(spec: str) -> None:
 
 
 def test_possible_values_come_from_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    gcp = StoreDeclaration(name="gcp", label="GCP client", open=lambda context: MemoryStore("gcp"))
-    monkeypatch.setattr(registry, "STORES", MappingProxyType({**registry.STORES, "gcp": gcp}))
-    assert str(open_error("nope")) == f'unsupported secrets backend "nope"; {SINGLE_VALUES}, gcp'
-    assert str(open_error("gcp,nope")).endswith(f"{CHAIN_VALUES}, gcp")
-    assert open_backend("gcp", ENVIRONMENT, CONFIG, {}).name == "gcp"
+    other = StoreDeclaration(name="infisical", label="Infisical client", open=lambda context: MemoryStore("infisical"))
+    monkeypatch.setattr(registry, "STORES", MappingProxyType({**registry.STORES, "infisical": other}))
+    assert str(open_error("nope")) == f'unsupported secrets backend "nope"; {SINGLE_VALUES}, infisical'
+    assert str(open_error("infisical,nope")).endswith(f"{CHAIN_VALUES}, infisical")
+    assert open_backend("infisical", ENVIRONMENT, CONFIG, {}).name == "infisical"
 
 
 # --- opening a chain --------------------------------------------------------------------------------

@@ -14,8 +14,16 @@ from types import MappingProxyType
 
 import yaml
 
-from pybruin.config.connections import CONNECTION_TYPES, Connection, ConnectionConfigError, build_connection
-from pybruin.config.expand import expand_set_variables
+from pybruin.config.connections import (
+    CONNECTION_TYPES,
+    Connection,
+    ConnectionConfigError,
+    build_connection,
+    credential_fields,
+)
+from pybruin.config.connections.credentials import url_credentials
+from pybruin.config.expand import expand_set_variables, expand_unset_to_empty, referenced_variables
+from pybruin.config.sops import decrypt, is_encrypted
 from pybruin.config.yamlfiles import load_config_yaml, yaml_error
 from pybruin.errors import BruinError
 
@@ -31,6 +39,11 @@ class Environment:
     name: str
     schema_prefix: str  # "" or ending in "_"
     connections: Mapping[str, Connection]  # by connection name, in file order
+    #: Variables whose values are credentials: the ones a credential field refers to as `${NAME}`, or a field
+    #: whose value turns out to be a URL with a login. No asset process inherits them.
+    withheld_variables: frozenset[str] = frozenset()
+    #: `config: {full_refresh_restricted: true}`: `--full-refresh` rebuilds none of this environment's tables
+    full_refresh_restricted: bool = False
 
 
 @dataclass
@@ -44,6 +57,8 @@ class BruinConfig:
     _raw_environments: Mapping[str, object] = field(repr=False)  # by name, as parsed: before any expansion
     _environ: Mapping[str, str] = field(repr=False)
     _built: dict[str, Environment] = field(default_factory=dict, repr=False)
+    #: Whether the text was SOPS-encrypted (and decrypted in memory only).
+    encrypted: bool = False
 
     def environment(self, name: str | None) -> Environment:
         """The named environment (``None``: the default one), raising BruinError if it is unusable."""
@@ -72,9 +87,13 @@ class BruinConfig:
             raise BruinError(f"{where}: schema_prefix must be a string")
         if prefix and not prefix.endswith("_"):
             prefix += "_"
-        return Environment(name, prefix, MappingProxyType(self._connections(raw["connections"], where)))
+        withheld: set[str] = set()
+        connections = self._connections(raw["connections"], where, withheld)
+        settings = raw.get("config")
+        restricted = isinstance(settings, Mapping) and settings.get("full_refresh_restricted") in (True, "true")
+        return Environment(name, prefix, MappingProxyType(connections), frozenset(withheld), restricted)
 
-    def _connections(self, by_type: object, where: str) -> dict[str, Connection]:
+    def _connections(self, by_type: object, where: str, withheld: set[str]) -> dict[str, Connection]:
         if not isinstance(by_type, Mapping):
             raise BruinError(f"{where}: connections must be a mapping of connection types")
         connections: dict[str, Connection] = {}
@@ -84,6 +103,7 @@ class BruinConfig:
                 raise BruinError(f"{where}: connection type '{type_key}' must hold a list of connections")
             for number, entry in enumerate(entries, start=1):
                 connection = self._connection(type_key, number, entry, where)
+                withheld |= self._credential_variables(type_key, entry)
                 earlier = connections.get(connection.name)
                 if earlier is not None:
                     first = earlier.type_key
@@ -105,6 +125,17 @@ class BruinConfig:
             raise ConnectionConfigError(f"{where}: {exc}") from None
 
 
+    def _credential_variables(self, type_key: str, entry: Mapping[object, object]) -> set[str]:
+        """The variables of `entry` (as written) that hold credentials, so that no asset inherits them."""
+        names = referenced_variables([value for _, value in credential_fields(type_key, entry)])
+        for value in entry.values():
+            if isinstance(value, str) and (used := referenced_variables(value)):
+                expanded = str(expand_unset_to_empty(value, self._environ))
+                if next(url_credentials(expanded), None) is not None:
+                    names |= used
+        return names
+
+
 def load_config(project_root: Path, config_file: Path | None, environ: Mapping[str, str]) -> BruinConfig:
     """Read the project's config, creating a default one (and git-ignoring it) when it is missing.
 
@@ -112,6 +143,7 @@ def load_config(project_root: Path, config_file: Path | None, environ: Mapping[s
     ``<project_root>/.bruin.yml``; a relative one is taken from the working directory.
     ``BRUIN_CONFIG_FILE_CONTENT``, when non-empty, is parsed instead of the file, which is then
     neither read nor written. ``environ`` is copied: expansion sees the variables as they were now.
+    Either may be SOPS-encrypted: it is then decrypted in memory (see ``sops.py``).
     """
     chosen = config_file or environ.get("BRUIN_CONFIG_FILE") or Path(project_root, DEFAULT_CONFIG_NAME)
     path = Path(os.path.abspath(chosen))
@@ -124,6 +156,9 @@ def load_config(project_root: Path, config_file: Path | None, environ: Mapping[s
             _create_default(path)
         text = read_config_text(path)
     document = _parse(text, source)
+    encrypted = is_encrypted(document)
+    if encrypted:
+        document = _parse(decrypt(text, source, environ), source)
     environ = dict(environ)
 
     raw_environments = document.get("environments") or {}
@@ -140,6 +175,7 @@ def load_config(project_root: Path, config_file: Path | None, environ: Mapping[s
         _source=source,
         _raw_environments=by_name,
         _environ=environ,
+        encrypted=encrypted,
     )
 
 

@@ -1,5 +1,8 @@
 """Adding and deleting connections in ``.bruin.yml`` without touching anything else in it.
 
+A SOPS-encrypted file is refused (by its ``sops`` block): editing it means decrypting it, and pybruin
+writes no config's plaintext anywhere; ``sops edit`` is the tool for that.
+
 People keep comments, commented-out connections and their own layout in this file. A parse-and-dump
 round trip, even ruamel.yaml's, rewrites lines nobody asked to change (``~`` becomes empty, extra spaces
 and flow-list commas are normalised), so edits here are splices: the file is parsed only to learn where
@@ -225,6 +228,11 @@ class _ConfigText:
             line, _ = yaml_error(exc)
             where = f"{path}:{line}" if line is not None else str(path)
             raise BruinError(f"cannot edit {where}: the file is not valid YAML") from None
+        if self._get(self.root, "sops") is not None:
+            raise BruinError(
+                f"cannot edit {path}: it is encrypted with SOPS and pybruin never writes a config's plaintext; "
+                f"change it with 'sops edit {path.name}'"
+            )
         # Text under an anchor is shared with every alias of it, and a tag moves where a collection
         # starts: neither can be edited in one place, so such files are left to the user.
         for token in yaml.scan(text, Loader=yaml.SafeLoader):

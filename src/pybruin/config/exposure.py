@@ -3,6 +3,8 @@
 ``.bruin.yml`` is meant to stay out of the repository (pybruin git-ignores it when it creates it).
 When it is tracked anyway, a credential written literally is in the history for good, while a
 ``${VAR}`` reference only names a variable; so the file is read as written, before any expansion.
+A SOPS-encrypted file is meant to be committed: it is not warned about for being tracked, and its
+encrypted values (``ENC[AES256_GCM,...]``) are not literals; a credential it left unencrypted still is.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import yaml
 
 from pybruin.config.connections import credential_fields
 from pybruin.config.expand import expand_unset_to_empty
+from pybruin.config.sops import ENCRYPTED_VALUE, is_encrypted
 from pybruin.config.yamlfiles import PlainScalar, load_config_yaml, resolve_plain
 from pybruin.errors import BruinError
 
@@ -37,11 +40,14 @@ def exposure_warnings(config_path: Path) -> list[str]:
     """
     if not is_tracked_by_git(config_path):
         return []
-    warnings = [
-        f"'{config_path.name}' is tracked by git, but it is where credentials live: untrack it with "
-        f"'git rm --cached {config_path.name}' and git-ignore it"
-    ]
-    for found in literal_credentials(config_path):
+    document = _read(config_path)
+    warnings = []
+    if not is_encrypted(document):
+        warnings.append(
+            f"'{config_path.name}' is tracked by git, but it is where credentials live: untrack it with "
+            f"'git rm --cached {config_path.name}' and git-ignore it"
+        )
+    for found in _literals(document):
         warnings.append(
             f"connection '{found.connection}' in environment '{found.environment}' has a literal value in "
             f"sensitive field '{found.field}' of a file tracked by git; use a ${{VARIABLE}} reference instead"
@@ -64,13 +70,20 @@ def literal_credentials(config_path: Path) -> list[LiteralCredential]:
     """Every credential field of every environment whose value is written out in the file.
 
     A value counts as literal when something is left of it once its ``${VAR}`` references are removed;
-    empty values and unquoted ``true``/``false`` (flags, not secrets) do not count.
+    empty values, unquoted ``true``/``false`` (flags, not secrets) and SOPS-encrypted values do not count.
     """
+    return _literals(_read(config_path))
+
+
+def _read(config_path: Path) -> object:
     try:
-        document = load_config_yaml(config_path.read_text(encoding="utf-8"))
+        return load_config_yaml(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         # Only where: the loader's message may quote the text around the problem.
         raise BruinError(f"cannot read {config_path} to look for literal credentials") from None
+
+
+def _literals(document: object) -> list[LiteralCredential]:
     return [
         LiteralCredential(environment, connection, field)
         for environment, connection, field, value in _credential_values(document)
@@ -97,5 +110,5 @@ def _is_literal(value: object) -> bool:
     if isinstance(value, PlainScalar):
         value = resolve_plain(value)
     if isinstance(value, str):
-        return bool(str(expand_unset_to_empty(value, {})).strip())
+        return not ENCRYPTED_VALUE.fullmatch(value) and bool(str(expand_unset_to_empty(value, {})).strip())
     return isinstance(value, int | float) and not isinstance(value, bool)

@@ -138,7 +138,8 @@ def _described(connection: Connection) -> dict[str, Any]:
 
 def test_connection(settings: ProjectSettings, masker: Masker, name: str) -> tuple[Project, bool]:
     """Open connection `name` (from the selected store) and run a trivial query; False when its type
-    cannot be tested. Raises BruinError naming the connection, never a credential, when the test fails."""
+    cannot be tested. Raises BruinError naming the connection, never a credential, when the test fails.
+    A connection with per-run credentials is tested with a user issued for the test and revoked after it."""
     from pybruin.platforms.ping import ping
 
     project = open_project(settings)
@@ -147,7 +148,14 @@ def test_connection(settings: ProjectSettings, masker: Masker, name: str) -> tup
         if found is None:
             raise BruinError(store.missing_message(name))
         masker.protect_connection(found.connection)
-        return project, ping(found.connection)
+        held = store.lease(name)  # per-run credentials: a user made for this test, and dropped after it
+        if held is None:
+            return project, ping(found.connection)
+        try:
+            masker.protect_connection(held.connection)
+            return project, ping(held.connection)
+        finally:
+            held.lease.revoke()
 
 
 def credentials_object(text: str) -> dict[str, object]:

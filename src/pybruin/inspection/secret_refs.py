@@ -1,7 +1,9 @@
 """`bruin secrets check` and `bruin secrets list` without click: every name the assets need, and how each
 resolves in the store a run would use (chains included) — names, assets and sources only, never a value.
 
-`status` is one of `ok`, `missing`, `denied`, `unreachable`, `malformed`, `wrong type` and `error`.
+`status` is one of `ok`, `missing`, `denied`, `unreachable`, `malformed`, `wrong type` and `error`. A connection
+whose credentials are issued per run is checked by reading the definition of the role that would issue them,
+which creates no credential (`issued_by` says where they would come from).
 """
 
 from __future__ import annotations
@@ -37,11 +39,15 @@ class Reference:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a name resolved; ``source`` is who answered or who failed, ``message`` why it is not ok."""
+    """How a name resolved; ``source`` is who answered or who failed, ``message`` why it is not ok.
+
+    ``issued_by`` is set for a connection whose credentials the store issues per run: where they come from.
+    """
 
     status: str
     source: str | None = None
     message: str | None = None
+    issued_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,9 +99,10 @@ def _resolve(store: StoreView, key: str, masker: Masker) -> Outcome:
     """Look ``key`` up as a run would, registering what it finds with the masker that filters all output."""
     try:
         resolved = store.get(key)
+        if resolved is None:
+            return Outcome("missing", None, store.missing_message(key))
+        masker.protect_connection(resolved.connection)
+        issued_by = store.describe_lease(key)
     except BackendError as err:
         return Outcome(STATUS_BY_KIND[err.kind], store.failure_source(err), str(err))
-    if resolved is None:
-        return Outcome("missing", None, store.missing_message(key))
-    masker.protect_connection(resolved.connection)
-    return Outcome("ok", resolved.source)
+    return Outcome("ok", resolved.source, issued_by=issued_by)

@@ -9,23 +9,28 @@ path is one asset, and only that asset's issues count ("asset mode"), as upstrea
 from __future__ import annotations
 
 import os
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from pybruin.config.bruin_yml import CONTENT_VARIABLE
 from pybruin.config.exposure import exposure_warnings
 from pybruin.errors import BruinError
 from pybruin.inspection.parsing import pipeline_root
 from pybruin.masking import Masker
+from pybruin.pipeline.checks import has_checks
 from pybruin.pipeline.loader import PIPELINE_FILE_NAMES, find_pipeline_dirs, load_pipeline
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.needs import asset_needs
 from pybruin.pipeline.validate import Issue, validate_pipeline
 from pybruin.plan.unsupported import unsupported_reasons
-from pybruin.platforms import SQL_ASSET_TYPES
+from pybruin.platforms import RUNNABLE_ASSET_TYPES, SQL_ASSET_TYPES, platform_for_connection
 from pybruin.secrets.view import StoreView
 from pybruin.workspace import Project, ProjectSettings, load_target, open_project, open_store, pipelines_under
+
+if TYPE_CHECKING:
+    from pybruin.config.connections import Connection
 
 #: The rule name pybruin's feature refusals are reported under.
 UNSUPPORTED_RULE = "pybruin-unsupported"
@@ -37,6 +42,14 @@ class PipelineResult:
     issues: list[Issue]
     #: Assets counted in "Successfully validated N assets" (those without an excluded tag).
     assets: int
+
+
+class KnownConnections(Protocol):
+    """The connections of the selected store: `name in known`, and the connection itself."""
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def get(self, name: str) -> Connection | None: ...
 
 
 @dataclass(frozen=True)
@@ -93,12 +106,12 @@ def validate_project(
     else:
         pipelines, only = _pipelines(settings.path, exclude_paths), None
     config_issues = _config_issues(project)
-    sql_types = frozenset(SQL_ASSET_TYPES)
+    sql_types = RUNNABLE_ASSET_TYPES
     results = []
     if settings.secrets_backend:
         with open_store(project, settings, masker) as store:
             store.prefetch(name for pipeline in pipelines for name in _names(pipeline))
-            known: Container[str] = StoreNames(store)
+            known: KnownConnections = StoreNames(store)
             where = f"secrets backend '{store.store_name}'"
             results = [_pipeline_result(p, known, where, sql_types, exclude_tags, only) for p in pipelines]
     else:
@@ -150,7 +163,7 @@ def _asset_target(path: Path) -> tuple[Pipeline, Asset]:
 
 def _pipeline_result(
     pipeline: Pipeline,
-    known: Container[str],
+    known: KnownConnections,
     where: str,
     sql_types: frozenset[str],
     exclude_tags: Sequence[str],
@@ -161,11 +174,27 @@ def _pipeline_result(
     for asset in pipeline.assets:
         for reason in unsupported_reasons(asset, pipeline, sql_types):
             issues.append(Issue("error", asset.name or None, asset.definition_file, reason, UNSUPPORTED_RULE))
+    issues.extend(_check_connection_issues(pipeline, known))
     if only is not None:
         issues = [issue for issue in issues if issue.asset == only.name]
         return PipelineResult(pipeline, issues, 1)
     issues = [issue for issue in issues if issue.asset not in excluded]
     return PipelineResult(pipeline, issues, len(pipeline.assets) - len(excluded))
+
+
+def _check_connection_issues(pipeline: Pipeline, known: KnownConnections) -> Iterator[Issue]:
+    """The checks of an asset that is not a SQL asset (Python, R, ...) query its `connection:`, which must be a
+    database pybruin runs SQL on (a SQL asset's connection is checked against its platform when it runs)."""
+    for asset in pipeline.assets:
+        if asset.type in SQL_ASSET_TYPES or not has_checks(asset) or not asset.connection:
+            continue
+        connection = known.get(asset.connection)
+        if connection is not None and platform_for_connection(connection.type_key) is None:
+            message = (
+                f"connection '{connection.name}' is a {connection.type_key} connection, which cannot run the "
+                "asset's quality checks"
+            )
+            yield Issue("error", asset.name or None, asset.definition_file, message, "check-connection")
 
 
 class StoreNames:
@@ -176,6 +205,10 @@ class StoreNames:
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._store.get(name) is not None
+
+    def get(self, name: str) -> Connection | None:
+        resolved = self._store.get(name)
+        return resolved.connection if resolved is not None else None
 
 
 def _names(pipeline: Pipeline) -> list[str]:

@@ -15,9 +15,22 @@ from pathlib import Path
 
 import yaml
 
-from pybruin.config.yamlfiles import yaml_error
+from pybruin.config.yamlfiles import BoundedAliases, yaml_error
+from pybruin.durations import go_duration_nanoseconds
 from pybruin.errors import BruinError
-from pybruin.pipeline.model import Dependency, SecretMapping
+from pybruin.pipeline.intervals import IntervalError, parse_modifier
+from pybruin.pipeline.model import (
+    CheckValue,
+    Column,
+    ColumnCheck,
+    CustomCheck,
+    Dependency,
+    ForeignKey,
+    Hooks,
+    IntervalModifiers,
+    SecretMapping,
+    TimeModifier,
+)
 
 YAML_ASSET_SUFFIXES = ("asset.yml", "asset.yaml", "task.yml", "task.yaml")
 
@@ -40,11 +53,14 @@ _GO_BOOLS = {
     **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False),
 }
 _SECRET_EXAMPLE = "'{key: NAME, inject_as: ENV_VAR}'"
+_COLUMN_EXAMPLE = "'{name: id, checks: [{name: not_null}]}'"
+_CHECK_EXAMPLE = "'{name: not_null}'"
+_CUSTOM_CHECK_EXAMPLE = "'{name: NAME, query: SELECT ...}'"
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):
+class _Loader(BoundedAliases, _BaseLoader):
     """Reads scalars the way Bruin's YAML 1.2 parser does: dates stay strings, only true/false are booleans."""
 
 
@@ -173,6 +189,28 @@ class Definition:
             raise self.error(f"'{key}' must be a mapping, got {_kind(value)}", key)
         return dict(value)
 
+    def integer(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(f"'{key}' must be a whole number, got {_kind(value)}", key)
+        return value
+
+    def items(self, key: str, example: str) -> list[Definition]:
+        """The mappings of a list of mappings, each as a child definition (for its line numbers)."""
+        items = self.data.get(key)
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise self.error(f"'{key}' must be a list of mappings like {example}, got {_kind(items)}", key)
+        children = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise self.error(f"each {key} item must be a mapping like {example}, got {_kind(item)}", key, index)
+            children.append(self.child(item, key, index))
+        return children
+
     def texts(self, key: str) -> list[str]:
         """A list of strings; a single scalar counts as a list of one."""
         value = self.data.get(key)
@@ -207,46 +245,164 @@ class HeaderFields:
     parameters: dict = field(default_factory=dict)
     materialization: dict = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    columns: list[Column] = field(default_factory=list)
+    custom_checks: list[CustomCheck] = field(default_factory=list)
+    #: Nanoseconds (a Go duration as written); None when not set, as 0 is.
+    timeout: int | None = None
+    hooks: Hooks = field(default_factory=Hooks)
+    interval_modifiers: IntervalModifiers = field(default_factory=IntervalModifiers)
+    refresh_restricted: bool | None = None
 
 
 _TEXT_FIELDS = ("name", "type", "description", "connection", "image", "instance", "owner", "start_date", "run")
 
 
 def read_fields(definition: Definition) -> HeaderFields:
-    materialization = definition.mapping("materialization")
-    for key in ("type", "strategy"):
-        if isinstance(materialization.get(key), str):
-            materialization[key] = materialization[key].lower()
+    full, alias = definition.flag("full_refresh_restricted"), definition.flag("refresh_restricted")
     return HeaderFields(
         **{key: definition.text(key) for key in _TEXT_FIELDS},
         enabled=definition.flag("enabled"),
         depends=_depends(definition),
         secrets=_secrets(definition),
         parameters=definition.mapping("parameters"),
-        materialization=materialization,
+        materialization=_materialization(definition),
         tags=definition.texts("tags"),
+        columns=[_column(item) for item in definition.items("columns", _COLUMN_EXAMPLE)],
+        custom_checks=[_custom_check(item) for item in definition.items("custom_checks", _CUSTOM_CHECK_EXAMPLE)],
+        timeout=_timeout(definition),
+        hooks=_hooks(definition),
+        interval_modifiers=_interval_modifiers(definition),
+        refresh_restricted=full if full is not None else alias,
     )
+
+
+def _timeout(definition: Definition) -> int | None:
+    """`timeout: 30s`: a Go duration string; a bare number is refused, as upstream's YAML decoder does."""
+    value = definition.data.get("timeout")
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return go_duration_nanoseconds(value.strip())
+    except ValueError:
+        raise definition.error("'timeout' must be a duration such as 30s, 5m or 1h30m", "timeout") from None
+
+
+def _materialization(definition: Definition) -> dict:
+    """The `materialization` mapping as written; `type`, `strategy` and `time_granularity` lower-cased."""
+    materialization = definition.mapping("materialization")
+    for key in ("type", "strategy", "time_granularity"):
+        if isinstance(materialization.get(key), str):
+            materialization[key] = materialization[key].lower()
+    cluster_by = materialization.get("cluster_by")
+    if cluster_by is not None and not (isinstance(cluster_by, list) and all(isinstance(c, str) for c in cluster_by)):
+        raise definition.error("`cluster_by` field must be an array of strings", "materialization", "cluster_by")
+    return materialization
+
+
+def _hooks(definition: Definition) -> Hooks:
+    """`hooks: {pre: [{query: ...}], post: [...], applicable_type: [...]}`."""
+    hooks = definition.child(definition.mapping("hooks"), "hooks")
+    queries: dict[str, tuple[str, ...]] = {}
+    for side in ("pre", "post"):
+        items = hooks.data.get(side)
+        if items is None:
+            queries[side] = ()
+            continue
+        if not isinstance(items, list):
+            raise hooks.error(f"'{side}' hooks must be a list like '[{{query: ...}}]', got {_kind(items)}", side)
+        found = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise hooks.error(f"each {side} hook must be a mapping like '{{query: ...}}'", side, index)
+            found.append(hooks.child(item, side, index).text("query") or "")
+        queries[side] = tuple(found)
+    return Hooks(queries["pre"], queries["post"], tuple(hooks.texts("applicable_type")))
+
+
+def _interval_modifiers(definition: Definition) -> IntervalModifiers:
+    modifiers = definition.child(definition.mapping("interval_modifiers"), "interval_modifiers")
+    sides: dict[str, TimeModifier] = {}
+    for side in ("start", "end"):
+        text = modifiers.text(side)
+        try:
+            sides[side] = TimeModifier() if text is None else parse_modifier(text)
+        except IntervalError as exc:
+            raise modifiers.error(str(exc), side) from None
+    return IntervalModifiers(**sides)
 
 
 def _secrets(definition: Definition) -> list[SecretMapping]:
     """`secrets:` items; an empty `inject_as` means the variable is named like the key."""
-    items = definition.data.get("secrets")
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        raise definition.error(
-            f"'secrets' must be a list of mappings like {_SECRET_EXAMPLE}, got {_kind(items)}", "secrets"
-        )
     mappings = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise definition.error(
-                f"each secrets item must be a mapping like {_SECRET_EXAMPLE}, got {_kind(item)}", "secrets", index
-            )
-        entry = definition.child(item, "secrets", index)
+    for entry in definition.items("secrets", _SECRET_EXAMPLE):
         key = entry.text("key") or ""
         mappings.append(SecretMapping(key=key, inject_as=entry.text("inject_as") or key))
     return mappings
+
+
+def _column(entry: Definition) -> Column:
+    foreign = entry.child(entry.mapping("foreign_key"), "foreign_key")
+    declared = entry.data.get("foreign_key") is not None
+    return Column(
+        name=entry.text("name") or "",
+        type=(entry.text("type") or "").strip(),
+        description=entry.text("description") or "",
+        primary_key=bool(entry.flag("primary_key")),
+        checks=tuple(_column_check(item) for item in entry.items("checks", _CHECK_EXAMPLE)),
+        update_on_merge=bool(entry.flag("update_on_merge")),
+        merge_sql=entry.text("merge_sql") or "",
+        nullable=entry.flag("nullable"),
+        default=entry.text("default") or "",
+        precision=entry.integer("precision"),
+        scale=entry.integer("scale"),
+        length=entry.integer("length"),
+        collation=entry.text("collation") or "",
+        foreign_key=(
+            ForeignKey((foreign.text("table") or "").strip(), (foreign.text("column") or "").strip())
+            if declared
+            else None
+        ),
+    )
+
+
+def _column_check(entry: Definition) -> ColumnCheck:
+    return ColumnCheck(
+        name=(entry.text("name") or "").strip(),
+        value=_check_value(entry),
+        blocking=entry.flag("blocking"),
+        description=entry.text("description") or "",
+    )
+
+
+def _check_value(entry: Definition) -> CheckValue:
+    """Upstream's decoding: a list of whole numbers stays numbers, any other list becomes the items' text."""
+    value = entry.data.get("value")
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if not isinstance(value, list):
+        raise entry.error(f"'value' must be a number, a string, a boolean or a list, got {_kind(value)}", "value")
+    if all(isinstance(item, int) and not isinstance(item, bool) for item in value):
+        return tuple(value)
+    texts = []
+    for index, item in enumerate(value):
+        text = _scalar_text(item)
+        if text is None:
+            raise entry.error(f"'value' must be a list of numbers or strings, got {_kind(item)} in it", "value", index)
+        texts.append(text)
+    return tuple(texts)
+
+
+def _custom_check(entry: Definition) -> CustomCheck:
+    return CustomCheck(
+        name=entry.text("name") or "",
+        query=entry.text("query") or "",
+        value=entry.integer("value") or 0,
+        count=entry.integer("count"),
+        blocking=entry.flag("blocking"),
+        description=entry.text("description") or "",
+    )
 
 
 def _depends(definition: Definition) -> list[Dependency]:

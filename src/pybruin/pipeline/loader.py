@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
 from pybruin.errors import BruinError
+from pybruin.pipeline.checks import column_check_id, custom_check_id
 from pybruin.pipeline.headers import (
     YAML_ASSET_SUFFIXES,
     AssetSource,
@@ -18,7 +20,17 @@ from pybruin.pipeline.headers import (
     read_fields,
     read_text,
 )
-from pybruin.pipeline.model import Asset, Pipeline, SecretMapping
+from pybruin.pipeline.hooks import inherited_hooks
+from pybruin.pipeline.model import (
+    Asset,
+    Column,
+    ColumnCheck,
+    CustomCheck,
+    IntervalModifiers,
+    Pipeline,
+    SecretMapping,
+    TimeModifier,
+)
 
 PIPELINE_FILE_NAMES = ("pipeline.yml", "pipeline.yaml")
 ASSET_DIRECTORIES = ("tasks", "assets")
@@ -43,6 +55,7 @@ SKIP_DIRECTORIES = frozenset(
 )
 
 _T = TypeVar("_T")
+_Named = TypeVar("_Named", Column, ColumnCheck, CustomCheck)
 
 
 def load_pipeline(path: Path, *, with_assets: bool = True) -> Pipeline:
@@ -62,6 +75,7 @@ def load_pipeline(path: Path, *, with_assets: bool = True) -> Pipeline:
         variables=_variables(spec),
         commit=spec.text("commit") or "",
         pristine_env=bool(spec.flag("pristine_env")),
+        default_timeout=defaults.timeout,
         assets=_load_assets(definition_file.parent, defaults) if with_assets else [],
         definition=spec.data,
     )
@@ -151,8 +165,16 @@ def _walk(folder: Path, wanted: Callable[[str], bool]) -> Iterator[Path]:
         if entry.is_dir(follow_symlinks=False):
             if entry.name not in SKIP_DIRECTORIES:
                 yield from _walk(Path(entry.path), wanted)
-        elif wanted(entry.name) and entry.is_file():
+        elif wanted(entry.name) and _is_file(entry):
             yield Path(entry.path)
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """Whether the entry is a file (following symlinks); a symlink loop or an unreadable link is an error."""
+    try:
+        return entry.is_file()
+    except OSError as exc:
+        raise BruinError(f"{entry.path}: cannot read the file: {exc.strerror or type(exc).__name__}") from None
 
 
 def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Asset:
@@ -164,9 +186,11 @@ def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Ass
     if connection and all(secret.key != connection for secret in secrets):
         secrets.append(SecretMapping(key=connection, inject_as=connection))
     dependencies = _append_missing(own.depends, defaults.depends, key=lambda dep: (dep.kind, dep.value))
+    name = own.name or _name_from_path(source.definition_file, root)
+    asset_type = own.type or _inferred_type(source.executable_file) or defaults.type or ""
     return Asset(
-        name=own.name or _name_from_path(source.definition_file, root),
-        type=own.type or _inferred_type(source.executable_file) or defaults.type or "",
+        name=name,
+        type=asset_type,
         definition_file=source.definition_file,
         executable_file=source.executable_file,
         content=source.content,
@@ -186,13 +210,86 @@ def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Ass
         instance=own.instance or defaults.instance or None,
         start_date=own.start_date or defaults.start_date or None,
         tags=_append_missing(own.tags, defaults.tags, key=str),
+        columns=[
+            _with_check_ids(column, name) for column in _merge_by_name(own.columns, defaults.columns, _filled_column)
+        ],
+        custom_checks=[
+            replace(check, id=custom_check_id(name, check.name))
+            for check in _merge_by_name(own.custom_checks, defaults.custom_checks, _filled_custom_check)
+        ],
+        timeout=own.timeout or defaults.timeout or None,
+        hooks=inherited_hooks(asset_type, own.hooks, defaults.hooks),
+        interval_modifiers=IntervalModifiers(
+            _set_or(own.interval_modifiers.start, defaults.interval_modifiers.start),
+            _set_or(own.interval_modifiers.end, defaults.interval_modifiers.end),
+        ),
+        refresh_restricted=defaults.refresh_restricted if own.refresh_restricted is None else own.refresh_restricted,
     )
+
+
+def _merge_by_name(
+    own: Iterable[_Named], defaults: Iterable[_Named], fill: Callable[[_Named, _Named], _Named]
+) -> list[_Named]:
+    """Upstream's defaults for columns, their checks and custom checks: a default fills the empty fields of
+    the item with the same name (case-insensitively); one the asset lacks is appended."""
+    merged = list(own)
+    for default in defaults:
+        index = _index_by_name(merged, default.name)
+        if index is None:
+            merged.append(default)
+        else:
+            merged[index] = fill(merged[index], default)
+    return merged
+
+
+def _filled_column(column: Column, default: Column) -> Column:
+    """Every field the asset's column leaves empty comes from the default column; checks are merged by name."""
+    filled = {
+        key: getattr(default, key)
+        for key, value in vars(column).items()
+        if key != "checks" and value in ("", None, False) and getattr(default, key) not in ("", None, False)
+    }
+    return replace(column, **filled, checks=tuple(_merge_by_name(column.checks, default.checks, _filled_check)))
+
+
+def _filled_check(check: ColumnCheck, default: ColumnCheck) -> ColumnCheck:
+    return replace(
+        check,
+        value=default.value if check.value is None else check.value,
+        blocking=default.blocking if check.blocking is None else check.blocking,
+        description=check.description or default.description,
+    )
+
+
+def _filled_custom_check(check: CustomCheck, default: CustomCheck) -> CustomCheck:
+    return replace(
+        check,
+        description=check.description or default.description,
+        value=check.value or default.value,
+        count=default.count if check.count is None else check.count,
+        blocking=default.blocking if check.blocking is None else check.blocking,
+        query=check.query or default.query,
+    )
+
+
+def _index_by_name(items: list[_Named], name: str) -> int | None:
+    return next((index for index, item in enumerate(items) if item.name.lower() == name.lower()), None)
+
+
+def _with_check_ids(column: Column, asset_name: str) -> Column:
+    """Ids from the asset's final name (upstream hashes the header's `name`, empty for a nameless asset)."""
+    checks = tuple(replace(check, id=column_check_id(asset_name, column.name, check.name)) for check in column.checks)
+    return replace(column, checks=checks)
 
 
 def _append_missing(own: list[_T], defaults: Iterable[_T], key: Callable[[_T], Hashable]) -> list[_T]:
     """`own` followed by the defaults whose key `own` lacks (defaults are not de-duplicated among themselves)."""
     present = {key(item) for item in own}
     return [*own, *(item for item in defaults if key(item) not in present)]
+
+
+def _set_or(own: TimeModifier, default: TimeModifier) -> TimeModifier:
+    return own if own != TimeModifier() else default
 
 
 def _inferred_type(executable: Path) -> str | None:

@@ -24,6 +24,120 @@ class Dependency:
     mode: Literal["full", "symbolic"] = "full"
 
 
+#: A column check's `value` as declared: unset, a scalar, or a list of ints or of strings.
+CheckValue = None | bool | int | float | str | tuple[int, ...] | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ColumnCheck:
+    """One `columns[].checks[]` item. `id` is upstream's (sha256 of asset, column and check name), set
+    once the asset's name is known; `blocking` None means unset (it blocks)."""
+
+    name: str
+    value: CheckValue = None
+    blocking: bool | None = None
+    description: str = ""
+    id: str = ""
+
+    @property
+    def blocks(self) -> bool:
+        return self.blocking is not False
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """A column's `foreign_key`: the asset and column it references (`relationships` checks it, `ddl` declares it)."""
+
+    table: str
+    column: str
+
+
+@dataclass(frozen=True)
+class Column:
+    """One `columns` entry: its checks, and what materializations read from it (keys, merge and DDL details)."""
+
+    name: str
+    type: str = ""
+    description: str = ""
+    primary_key: bool = False
+    checks: tuple[ColumnCheck, ...] = ()
+    update_on_merge: bool = False
+    merge_sql: str = ""
+    nullable: bool | None = None
+    default: str = ""
+    precision: int | None = None
+    scale: int | None = None
+    length: int | None = None
+    collation: str = ""
+    foreign_key: ForeignKey | None = None
+
+    @property
+    def sql_type(self) -> str:
+        """The declared type with its precision/scale or length, unless the type already has parentheses."""
+        kind = self.type.strip()
+        if not kind or "(" in kind:
+            return kind
+        if self.precision is not None and self.scale is not None:
+            return f"{kind}({self.precision}, {self.scale})"
+        if self.precision is not None:
+            return f"{kind}({self.precision})"
+        if self.length is not None:
+            return f"{kind}({self.length})"
+        return kind
+
+
+@dataclass(frozen=True)
+class CustomCheck:
+    """One `custom_checks` item: a query whose single value must equal `value` (or, with `count`, whose
+    row count must equal `count`)."""
+
+    name: str
+    query: str = ""
+    value: int = 0
+    count: int | None = None
+    blocking: bool | None = None
+    description: str = ""
+    id: str = ""
+
+    @property
+    def blocks(self) -> bool:
+        return self.blocking is not False
+
+    @property
+    def expected(self) -> int:
+        return self.value if self.count is None else self.count
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """SQL run before and after an asset's own SQL, in the same script; `applicable_types` filters which
+    asset types inherit a pipeline's default hooks."""
+
+    pre: tuple[str, ...] = ()
+    post: tuple[str, ...] = ()
+    applicable_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TimeModifier:
+    """A shift of the run's start or end date (`-2h`, `1M`), or a Jinja template rendering one."""
+
+    months: int = 0
+    days: int = 0
+    hours: int = 0
+    minutes: int = 0
+    seconds: int = 0
+    milliseconds: int = 0
+    nanoseconds: int = 0
+    template: str = ""
+
+
+@dataclass(frozen=True)
+class IntervalModifiers:
+    start: TimeModifier = TimeModifier()
+    end: TimeModifier = TimeModifier()
+
+
 @dataclass
 class Asset:
     name: str
@@ -46,6 +160,14 @@ class Asset:
     instance: str | None = None
     start_date: str | None = None
     tags: list[str] = field(default_factory=list)
+    columns: list[Column] = field(default_factory=list)
+    custom_checks: list[CustomCheck] = field(default_factory=list)
+    #: Nanoseconds each run of the asset may take (its own `timeout`, else the pipeline's); None: no limit.
+    timeout: int | None = None
+    hooks: Hooks = Hooks()
+    interval_modifiers: IntervalModifiers = IntervalModifiers()
+    # `full_refresh_restricted` (alias `refresh_restricted`): None when neither the asset nor the pipeline sets it.
+    refresh_restricted: bool | None = None
 
 
 @dataclass
@@ -57,6 +179,8 @@ class Pipeline:
     variables: dict[str, dict] = field(default_factory=dict)
     commit: str = ""
     pristine_env: bool = False
+    #: `default.timeout` of pipeline.yml in nanoseconds; None when not set.
+    default_timeout: int | None = None
     assets: list[Asset] = field(default_factory=list)
     # pipeline.yml as parsed, for the keys pybruin reports as unsupported rather than acting on.
     definition: dict = field(default_factory=dict)

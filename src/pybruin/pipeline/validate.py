@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pybruin.durations import SECOND
+from pybruin.pipeline.checks import check_problems
 from pybruin.pipeline.dag import find_cycles
+from pybruin.pipeline.hooks import SQL_ASSET_TYPES
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.needs import asset_needs
 
@@ -46,6 +49,8 @@ KNOWN_TYPES = frozenset(
 )
 
 _VALID_NAME = re.compile(r"[\w.-]+", re.ASCII)
+# What execve can pass as a variable name: anything but '=' and NUL; control characters are refused too.
+_ENV_NAME = re.compile(r"[^=\x00-\x1f\x7f]+")
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,7 @@ def validate_pipeline(
     enables the pre-flight check; None skips it, as upstream's `bruin validate` does.
     """
     issues = [
-        Issue("error", None, pipeline.definition_file, message, "valid-pipeline-name")
-        for message in _pipeline_problems(pipeline)
+        Issue("error", None, pipeline.definition_file, message, rule) for rule, message in _pipeline_problems(pipeline)
     ]
     names = {asset.name for asset in pipeline.assets}
     for asset in pipeline.assets:
@@ -80,14 +84,30 @@ def validate_pipeline(
     return issues
 
 
-def _pipeline_problems(pipeline: Pipeline) -> Iterator[str]:
+def _pipeline_problems(pipeline: Pipeline) -> Iterator[tuple[str, str]]:
     if not pipeline.name:
         yield (
+            "valid-pipeline-name",
             "The pipeline name cannot be empty, it must be a valid name made of alphanumeric characters, "
             "dashes, dots and underscores"
         )
     elif not _VALID_NAME.fullmatch(pipeline.name):
-        yield "The pipeline name must be made of alphanumeric characters, dashes, dots and underscores"
+        yield (
+            "valid-pipeline-name",
+            "The pipeline name must be made of alphanumeric characters, dashes, dots and underscores",
+        )
+    if pipeline.default_timeout and pipeline.default_timeout < SECOND:
+        yield "valid-timeout", "Pipeline default timeout must be at least 1s"
+    defaults = pipeline.definition.get("default")
+    hooks = defaults.get("hooks") if isinstance(defaults, dict) else None
+    types = hooks.get("applicable_type") if isinstance(hooks, dict) else None
+    for asset_type in types if isinstance(types, list) else [types] if types else []:
+        if asset_type not in SQL_ASSET_TYPES:
+            yield (
+                "default-hooks-applicable-types",
+                f'Invalid applicable_type "{asset_type}" in default hooks: hooks are only supported for SQL asset '
+                "types"
+            )
 
 
 def _asset_problems(
@@ -116,7 +136,18 @@ def _asset_problems(
     if asset.type == "python" and asset.materialization.get("type") == "table" and not asset.connection:
         yield "error", "materialization-config", "A task with materialization must have a connection defined"
 
+    if asset.timeout and asset.timeout < SECOND:
+        yield "error", "valid-timeout", "Asset timeout must be at least 1s"
+
+    if asset.hooks.applicable_types:
+        yield (
+            "warning",
+            "asset-hooks-applicable-type-ignored",
+            "applicable_type has no effect on asset-level hooks; it only filters which asset types inherit pipeline "
+            "default hooks.",
+        )
     yield from _secret_problems(asset)
+    yield from check_problems(asset, pipeline)
     if known_connections is not None:
         yield from _missing_connections(asset, pipeline, known_connections, store)
 
@@ -126,6 +157,12 @@ def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str, str]]:
     for secret in asset.secrets:
         if not secret.key.strip():
             yield "error", "secret-mapping-key-exists", "Secrets must have a `key` attribute"
+            continue
+        if not _ENV_NAME.fullmatch(secret.inject_as):
+            yield "error", "secret-inject-as-valid", (
+                f"secret '{_printable(secret.key)}' is injected as '{_printable(secret.inject_as)}', which is not a "
+                "valid environment variable name (it may not contain '=', NUL or other control characters)"
+            )
             continue
         earlier = keys_by_variable.setdefault(secret.inject_as, secret.key)
         if earlier != secret.key:
@@ -148,3 +185,8 @@ def _missing_connections(
         if name not in known_connections:
             kind = "connection" if name == needs.connection else "secret"
             yield "error", f"{kind}-exists", f"{kind} '{name}' is not defined in {store}"
+
+
+def _printable(text: str) -> str:
+    """A name as it can be shown on one line: control characters escaped."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode() for char in text)

@@ -3,53 +3,103 @@
 It is built once, before anything runs, from a loaded pipeline and the user's selection, and then only
 read: by `bruin run` (the scheduler and the runner), `bruin validate` (its refusals are validation errors),
 `bruin secrets check/list` (every name it needs) and, later, the tooling commands and the Airflow DAG
-builder. A task is one unit the scheduler runs: today one per asset (upstream's "main" task).
+builder. A task is one unit the scheduler runs: per asset, upstream's "main" task, then one task per column
+check and one per custom check. Every check waits for its asset's main task; an asset's main task waits for
+the main tasks of its upstreams and for their blocking checks, so a non-blocking check never holds anything up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
 from pybruin.errors import BruinError
+from pybruin.pipeline.checks import column_check_task, custom_check_task
 from pybruin.pipeline.dag import downstream_of, upstreams
-from pybruin.pipeline.model import Asset, Pipeline
+from pybruin.pipeline.model import Asset, Column, ColumnCheck, CustomCheck, Pipeline
 from pybruin.pipeline.needs import Needs, asset_needs
 from pybruin.plan.unsupported import unsupported_reasons
 
 
 class TaskKind(StrEnum):
     MAIN = "main"
+    COLUMN_CHECK = "column_check"
+    CUSTOM_CHECK = "custom_check"
 
 
-#: `--only` values, as upstream spells them.
-ONLY_VALUES = ("main", "checks", "push-metadata")
+#: `--only` values (upstream's) → the task kinds they select. Upstream's `push-metadata` selects metadata
+#: pushes, which pybruin refuses anyway (see `unsupported.py`), so here it selects nothing.
+ONLY_VALUES: Mapping[str, frozenset[TaskKind]] = MappingProxyType(
+    {
+        "main": frozenset({TaskKind.MAIN}),
+        "checks": frozenset({TaskKind.COLUMN_CHECK, TaskKind.CUSTOM_CHECK}),
+        "push-metadata": frozenset(),
+    }
+)
+
+
 #: Saved statuses `--continue` runs again (upstream's; `pending` too: it never ran).
 RERUN_STATUSES = frozenset({"failed", "upstream_failed", "running", "queued", "pending"})
 
 
-def only_category(kind: TaskKind) -> str:
-    """Which `--only` value selects tasks of `kind`: the main task, a check, or a metadata push."""
-    if kind is TaskKind.MAIN:
-        return "main"
-    return "push-metadata" if kind.value == "metadata-push" else "checks"
-
-
-def is_check(kind: TaskKind) -> bool:
-    return only_category(kind) == "checks"
-
-
 @dataclass(frozen=True)
 class Task:
-    """One schedulable unit; `id` is upstream's human id (the asset name for a main task)."""
+    """One schedulable unit; `id` is upstream's human id (the asset name for a main task,
+    `<asset>:<column>:<check>` or `<asset>:custom-check:<name>` for a check)."""
 
     id: str
     asset: str
     kind: TaskKind = TaskKind.MAIN
     #: Whether downstream assets wait for this task (a main task always blocks).
     blocking: bool = True
+    #: A column check's column.
+    column: Column | None = None
+    #: A check task's check, as declared.
+    check: ColumnCheck | CustomCheck | None = None
+
+    @property
+    def check_id(self) -> str | None:
+        """Upstream's id of the check (what `--single-check` takes); None for a main task."""
+        return self.check.id if self.check is not None else None
+
+
+def asset_tasks(asset: Asset) -> Iterator[Task]:
+    """The asset's tasks in upstream's order: main, column checks by column, custom checks.
+
+    A check name repeated on one column runs once, as upstream runs it (validation reports the repeat).
+    """
+    yield Task(asset.name, asset.name)
+    for column in asset.columns:
+        seen: set[str] = set()
+        for check in column.checks:
+            if check.name not in seen:
+                seen.add(check.name)
+                task = column_check_task(asset.name, column.name, check.name)
+                yield Task(task, asset.name, TaskKind.COLUMN_CHECK, check.blocks, column, check)
+    for custom in asset.custom_checks:
+        yield Task(custom_check_task(asset.name, custom.name), asset.name, TaskKind.CUSTOM_CHECK, custom.blocks,
+                   check=custom)  # fmt: skip
+
+
+class SelectionError(BruinError):
+    """A selection that cannot be made (upstream: `Failed to filter assets: <reason>`)."""
+
+
+def only_kinds(values: Collection[str]) -> frozenset[TaskKind]:
+    """The task kinds `--only` values select; every kind when none is given."""
+    if not values:
+        return frozenset(TaskKind)
+    kinds: set[TaskKind] = set()
+    for value in values:
+        if value not in ONLY_VALUES:
+            raise SelectionError(
+                f"invalid value for '--only' flag: '{value}', available values are 'main', 'checks', and "
+                "'push-metadata'"
+            )
+        kinds |= ONLY_VALUES[value]
+    return frozenset(kinds)
 
 
 @dataclass(frozen=True)
@@ -76,9 +126,16 @@ class Plan:
         return asset
 
     def names_needed(self, tasks: Iterable[Task] | None = None) -> list[str]:
-        """Every connection name the tasks (default: all that will run) need, each once, in plan order."""
+        """Every connection name the tasks (default: all that will run) need, each once, in plan order: a
+        main task everything its asset needs, a check only the connection it queries."""
         chosen = self.runnable() if tasks is None else tasks
-        return list(dict.fromkeys(name for task in chosen for name in self.needs[task.asset].names))
+        return list(dict.fromkeys(name for task in chosen for name in self._names(task)))
+
+    def _names(self, task: Task) -> tuple[str, ...]:
+        needs = self.needs[task.asset]
+        if task.kind is TaskKind.MAIN:
+            return needs.names
+        return (needs.connection,) if needs.connection else ()
 
     def runnable(self) -> list[Task]:
         return [task for task in self.tasks if task.id not in self.refused]
@@ -89,10 +146,6 @@ class Plan:
         return (connection,) if connection else ()
 
 
-class SelectionError(BruinError):
-    """A selection that cannot be made (upstream: `Failed to filter assets: <reason>`)."""
-
-
 def build_plan(
     pipeline: Pipeline,
     *,
@@ -101,42 +154,38 @@ def build_plan(
     downstream: bool = False,
     tag: str | None = None,
     exclude_tags: Sequence[str] = (),
-    only: Sequence[str] = (),
+    only: Collection[str] = (),
+    single_check: str | None = None,
     restore: Mapping[str, str] | None = None,
 ) -> Plan:
     """The plan for the whole pipeline, or for `targets` (asset files given on the command line) and, with
-    `downstream`, everything downstream of them. Upstreams of a target are not run, as upstream Bruin does.
+    `downstream`, everything downstream of them (checks included). Upstreams of a target are not run, as
+    upstream Bruin does.
 
-    `tag` keeps the assets carrying it, `exclude_tags` drops those carrying any (exclusion wins), `only`
-    keeps the tasks of those kinds (`ONLY_VALUES`). `restore` (`--continue`) is the last run's status by
-    asset name: what failed or did not run is selected again, nothing else, and no other filter applies.
-    `sql_types` are the SQL asset types pybruin's platforms can run; other types are refused.
+    `tag` keeps the assets carrying it, `exclude_tags` drops those carrying any (exclusion wins); `only`
+    are `--only` values (`main`, `checks`, `push-metadata`); `single_check` is a check id: the plan then
+    holds that one check of the selection. `restore` (`--continue`) is the last run's status by asset name:
+    what failed or did not run is selected again, nothing else, and no other filter applies. `sql_types` are
+    the SQL asset types pybruin's platforms can run; other types are refused. A selection that cannot be
+    made raises `SelectionError`.
     """
+    if single_check is not None and len(targets) > 1:
+        raise SelectionError(
+            "Cannot use --single-check flag when running multiple assets. --single-check can only be used with a "
+            "single asset."
+        )
     wanted, warnings = _selection(pipeline, targets, downstream, tag, exclude_tags, restore)
     selected = [asset for asset in pipeline.assets if asset.name in wanted]
     running = [asset for asset in selected if asset.enabled]
-    graph = upstreams(pipeline)
-    for value in only:
-        if value not in ONLY_VALUES:
-            raise SelectionError(
-                f"invalid value for '--only' flag: '{value}', "
-                "available values are 'main', 'checks', and 'push-metadata'"
-            )
-    tasks = tuple(
-        task for task in (Task(asset.name, asset.name) for asset in running)
-        if not only or only_category(task.kind) in only
-    )  # fmt: skip
-    names = {task.asset for task in tasks}
-    running = [asset for asset in running if asset.name in names]
-    refused = {}
-    for asset in running:
-        reasons = unsupported_reasons(asset, pipeline, sql_types)
-        if reasons:
-            refused[asset.name] = "; ".join(reasons)
+    kinds = only_kinds(only)
+    tasks = tuple(task for asset in running for task in asset_tasks(asset) if task.kind in kinds)
+    if single_check is not None:
+        tasks = _single_check(tasks, single_check)
+    refused = _refusals(tasks, pipeline, sql_types)
     return Plan(
         pipeline=pipeline,
         tasks=tasks,
-        upstreams=MappingProxyType({task.id: tuple(up for up in graph[task.asset] if up in names) for task in tasks}),
+        upstreams=MappingProxyType(_edges(tasks, pipeline)),
         needs=MappingProxyType({asset.name: asset_needs(asset, pipeline) for asset in running}),
         refused=MappingProxyType(refused),
         skipped=tuple(asset.name for asset in selected if not asset.enabled),
@@ -190,3 +239,46 @@ def _selection(
         wanted = set(everything)
     excluded = {asset.name for asset in pipeline.assets if set(asset.tags) & set(carried)}
     return wanted - excluded, warnings
+
+
+def _single_check(tasks: Sequence[Task], check_id: str) -> tuple[Task, ...]:
+    found = next((task for task in tasks if task.check_id == check_id), None)
+    if found is None:
+        raise SelectionError("cannot find check with the given ID")
+    return (found,)
+
+
+def _edges(tasks: Sequence[Task], pipeline: Pipeline) -> dict[str, tuple[str, ...]]:
+    """Task id → what it waits for: a check its asset's main task; a main task the blocking tasks of the
+    assets it depends on. Tasks outside the plan are not waited for."""
+    blocking: dict[str, list[str]] = {}
+    for task in tasks:
+        if task.blocking:
+            blocking.setdefault(task.asset, []).append(task.id)
+    mains = {task.asset for task in tasks if task.kind is TaskKind.MAIN}
+    graph = upstreams(pipeline)
+    edges = {}
+    for task in tasks:
+        if task.kind is TaskKind.MAIN:
+            edges[task.id] = tuple(up_task for up in graph[task.asset] for up_task in blocking.get(up, ()))
+        else:
+            edges[task.id] = (task.asset,) if task.asset in mains else ()
+    return edges
+
+
+def _refusals(tasks: Sequence[Task], pipeline: Pipeline, sql_types: frozenset[str]) -> dict[str, str]:
+    """Why an asset cannot run, on its main task (its checks then wait in vain: upstream_failed), or on its
+    checks when the main task is not selected."""
+    reasons_by_asset: dict[str, str] = {}
+    for name in dict.fromkeys(task.asset for task in tasks):
+        asset = pipeline.asset(name)
+        assert asset is not None, name
+        reasons = unsupported_reasons(asset, pipeline, sql_types)
+        if reasons:
+            reasons_by_asset[name] = "; ".join(reasons)
+    mains = {task.asset for task in tasks if task.kind is TaskKind.MAIN}
+    return {
+        task.id: reasons_by_asset[task.asset]
+        for task in tasks
+        if task.asset in reasons_by_asset and (task.kind is TaskKind.MAIN or task.asset not in mains)
+    }

@@ -12,32 +12,42 @@ from __future__ import annotations
 import abc
 import re
 import threading
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pybruin.errors import BruinError
-from pybruin.masking import Masker
+from pybruin.masking import Masker, hide_url_userinfo
+from pybruin.pipeline.checks import value_problem
+from pybruin.pipeline.materialization import Materialization
+from pybruin.platforms.checks import CheckQuery
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
+    from pybruin.pipeline.model import Column, ColumnCheck, CustomCheck
+    from pybruin.pipeline.seeds import Seed
 
 _T = TypeVar("_T")
 
-Strategy = Callable[["Session", "Target", str], None]
-"""Builds a target from a query (a SELECT without trailing semicolons) inside a session."""
+ColumnCheckSql = Callable[["Platform", "CheckedColumn"], CheckQuery]
+"""Builds the query of one built-in column check."""
 
+_PATH_PART = re.compile(r'"(?:[^"]|"")*"|[^.]+')
 _PASSWORD_SETTING = re.compile(r"""(?i)\b(password|passwd|pwd)(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s,;&]+)""")
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where a materialised asset lives: (catalog,) schema and table as named, and as quoted in SQL."""
+    """Where a materialised asset lives: (catalog,) schema and table as named, and as quoted in SQL.
+
+    `bare` is set when the asset's name has no schema and no prefix applies: SQL then names the table
+    alone, as the user's own SQL does.
+    """
 
     parts: tuple[str, ...]
     quoted: tuple[str, ...]
+    bare: bool = False
 
     @property
     def container(self) -> str:
@@ -52,9 +62,59 @@ class Target:
     def qualified(self) -> str:
         return ".".join(self.quoted)
 
+    @property
+    def reference(self) -> str:
+        """How strategies name the target in SQL."""
+        return self.table if self.bare else self.qualified
+
+
+def prefixed_name(name: str, schema_prefix: str) -> str:
+    """A `schema.table` name with the environment's prefix on its schema part, as upstream prefixes asset
+    names (`this`) and the tables their columns reference; names without a schema stay as they are."""
+    parts = name.split(".")
+    if schema_prefix and len(parts) >= 2:
+        parts[-2] = schema_prefix + parts[-2]
+    return ".".join(parts)
+
+
+@dataclass(frozen=True)
+class Build:
+    """What a strategy turns into SQL: the target, the asset's rendered query, its materialization and
+    declared columns, and the run's interval (for `time_interval`)."""
+
+    target: Target
+    query: str
+    materialization: Materialization
+    columns: tuple[Column, ...] = ()
+    asset_type: str = ""
+    interval: tuple[str, str] = ("", "")
+    #: quotes one identifier part (a column) the way the platform quotes names
+    quote: Callable[[str], str] = str
+    #: the environment's schema prefix, for the tables a `ddl` foreign key references
+    schema_prefix: str = ""
+
+    def column(self, name: str) -> Column | None:
+        """The declared column called `name`."""
+        return next((column for column in self.columns if column.name == name), None)
+
+
+Strategy = Callable[[Build], str]
+"""The script (one or more statements, run as one) that builds the target from a `Build`."""
+
+
+@dataclass(frozen=True)
+class CheckedColumn:
+    """What a column check is about: the asset's table, the column and its check as declared, and for a
+    `relationships` check the table the column's foreign key references."""
+
+    table: Target
+    column: Column
+    check: ColumnCheck
+    reference: Target | None = None
+
 
 class Platform(abc.ABC):
-    """One SQL platform: identity, naming, materializations, error scrubbing, connection checks."""
+    """One SQL platform: identity, naming, materializations, quality checks, error scrubbing, connection checks."""
 
     name: ClassVar[str]
     """The platform's name, e.g. ``duckdb``."""
@@ -64,14 +124,55 @@ class Platform(abc.ABC):
     """The SQL asset types it runs, e.g. ``duckdb.sql``."""
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]]
     """Materialization type -> strategy name -> how to build it; ``""`` is the strategy when none is set."""
+    column_checks: ClassVar[Mapping[str, ColumnCheckSql]]
+    """Built-in column check name -> how to query it (`pybruin.pipeline.checks.COLUMN_CHECKS` names them)."""
+    rebuilds: ClassVar[Mapping[str, Strategy]]
+    """Incremental table strategy -> how its table is built from scratch: on `--full-refresh`, and when
+    the table does not exist yet. Strategies not listed (create+replace, ddl) are never replaced."""
+    seed_types: ClassVar[tuple[str, ...]] = ()
+    """The seed asset types it loads, e.g. ``duckdb.seed``."""
 
     @abc.abstractmethod
-    def default_schema(self, connection: Connection) -> str:
-        """The schema an unqualified asset name lives in."""
+    def default_schema(self, connection: Connection | None) -> str:
+        """The schema an unqualified asset name lives in (None: the connection is not known, as in
+        `bruin render`)."""
 
     @abc.abstractmethod
     def quote_identifier(self, part: str) -> str:
         """One name part as it appears in SQL."""
+
+    @abc.abstractmethod
+    def literal(self, text: str) -> str:
+        """A SQL string literal holding `text` exactly, whatever characters it has."""
+
+    def quote_column(self, name: str) -> str:
+        """A column as declared, which may be a dotted path into nested fields (`payload.id`): each part
+        quoted, except parts the user wrote in double quotes already."""
+        parts = _PATH_PART.findall(name)
+        return ".".join(part if len(part) > 1 and part[0] == part[-1] == '"' else self.quote_identifier(part.strip())
+                        for part in parts)  # fmt: skip
+
+    def column_check_query(
+        self, table: Target, column: Column, check: ColumnCheck, reference: Target | None = None
+    ) -> CheckQuery:
+        """The query of a built-in column check on `table` (`reference`: what a `relationships` check's
+        foreign key points to); a BruinError (upstream's text) for a value the check cannot use."""
+        problem = value_problem(check)
+        if problem:
+            raise BruinError(problem)
+        build = self.column_checks.get(check.name)
+        if build is None:
+            raise BruinError(f"there is no executor configured for the check type, check cannot be run: {check.name}")
+        return build(self, CheckedColumn(table, column, check, reference))
+
+    def custom_check_query(self, check: CustomCheck, rendered: str) -> CheckQuery:
+        """A custom check's rendered query; with `count`, the number of rows it returns is what is compared."""
+        sql = rendered if check.count is None else f"SELECT count(*) FROM ({select_body(rendered)}) AS t"
+        expected = check.expected
+        return CheckQuery(
+            check.name, sql, expected,
+            lambda value: f"custom check '{check.name}' has returned {value} instead of the expected {expected}",
+        )  # fmt: skip
 
     @abc.abstractmethod
     def open(self, connection: Connection) -> Database:
@@ -81,7 +182,7 @@ class Platform(abc.ABC):
         """What identifies the database behind `connection`: connections with the same key share one handle."""
         return connection.name
 
-    def target(self, asset_name: str, connection: Connection, schema_prefix: str) -> Target:
+    def target(self, asset_name: str, connection: Connection | None, schema_prefix: str) -> Target:
         """`table`, `schema.table` or `catalog.schema.table`, with the environment's prefix on the schema.
 
         An unqualified name lives in the default schema, which is prefixed as well, so a prefixed
@@ -90,10 +191,11 @@ class Platform(abc.ABC):
         parts = asset_name.split(".")
         if len(parts) > 3 or not all(parts):
             raise BruinError("the asset name must be table, schema.table or catalog.schema.table to materialize")
+        bare = len(parts) == 1 and not schema_prefix
         if len(parts) == 1:
             parts.insert(0, self.default_schema(connection))
         parts[-2] = schema_prefix + parts[-2]
-        return Target(tuple(parts), tuple(map(self.quote_identifier, parts)))
+        return Target(tuple(parts), tuple(map(self.quote_identifier, parts)), bare)
 
     def strategy(self, materialization: Mapping[str, object]) -> Strategy | None:
         """The strategy for an asset's `materialization` header; None when it sets no type (the SQL
@@ -112,12 +214,27 @@ class Platform(abc.ABC):
             raise BruinError(f"materialization strategy '{name}' is not supported{advice}")
         return strategy
 
+    def script(self, build: Build, *, rebuild: bool) -> str:
+        """The SQL that materializes `build`: its strategy's, or with `rebuild` (a full refresh, or a
+        missing table) the strategy's rebuild. Errors are BruinErrors in upstream's words."""
+        mat = build.materialization
+        strategy = self.strategy({"type": mat.type, "strategy": mat.strategy})
+        if strategy is None:
+            raise BruinError("the asset has no materialization")
+        if rebuild and mat.type == "table":
+            strategy = self.rebuilds.get(mat.table_strategy, strategy)
+        return strategy(build)
+
+    def load_seed(self, session: Session, target: Target, seed: Seed) -> None:
+        """Replace the target table with the seed's rows; only platforms with `seed_types` implement it."""
+        raise BruinError(f"{self.name} cannot load seed files")
+
     def scrub(self, message: str, connection: Connection) -> str:
         """The first line of a driver message with every credential of `connection` masked."""
         first_line = next((line.strip() for line in message.splitlines() if line.strip()), "unknown error")
         masked = Masker(connection.sensitive_values()).mask(first_line)
         masked = _PASSWORD_SETTING.sub(r"\1\2****", masked)
-        return _URL_USERINFO.sub(r"\1****@", masked)
+        return hide_url_userinfo(masked, keep_user=False)
 
     def column_type(self, type_code: object) -> str:
         """A result column's type as `bruin query` names it, from the driver's `cursor.description`."""
@@ -149,6 +266,7 @@ class Database(abc.ABC):
         self.driver_error = driver_error
         self._setup_lock = threading.Lock()
         self._done: set[str] = set()
+        self._shared: dict[str, Any] = {}
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -178,6 +296,13 @@ class Database(abc.ABC):
                 setup()
                 self._done.add(key)
 
+    def shared(self, key: str, factory: Callable[[], _T]) -> _T:
+        """A run-scoped object of this database (a cache), made by `factory` the first time `key` comes up."""
+        with self._setup_lock:
+            if key not in self._shared:
+                self._shared[key] = factory()
+            return self._shared[key]
+
     @abc.abstractmethod
     def _acquire(self) -> Any: ...
 
@@ -206,6 +331,8 @@ class Result:
 
     columns: tuple[tuple[str, str], ...]
     rows: list[tuple]
+    def _copy(self, handle: Any, statement: str, chunks: Iterable[bytes]) -> None:
+        raise BruinError(f"{self.platform.name} has no COPY FROM STDIN")
 
 
 class Session:
@@ -243,14 +370,17 @@ class Session:
             yield
             self.execute("COMMIT")
         except BaseException:
-            with suppress(self._database.driver_error):  # a broken connection rolls back on the server anyway
-                self._database._run(self._handle, "ROLLBACK", None, fetch=False)
+            self.rollback()  # a broken connection rolls back on the server anyway
             raise
 
     def once(self, key: str, setup: Callable[[Session], None]) -> None:
         """Run `setup` the first time `key` comes up for this database in this run, one caller at a
         time: for idempotent setup, such as creating a schema, that parallel assets would race on."""
         self._database.once(key, lambda: setup(self))
+
+    def shared(self, key: str, factory: Callable[[], _T]) -> _T:
+        """See `Database.shared`."""
+        return self._database.shared(key, factory)
 
     def cancel(self) -> None:
         """Interrupt the running statement and refuse later ones; safe from any thread, idempotent."""
@@ -261,6 +391,15 @@ class Session:
                     self._database._interrupt(self._handle)
                 except self._database.driver_error as exc:
                     raise self._database.error(exc) from None
+
+    def copy(self, statement: str, chunks: Iterable[bytes]) -> None:
+        """Stream `chunks` into a ``COPY ... FROM STDIN`` statement (databases that have it)."""
+        self._guarded(lambda: self._database._copy(self._handle, statement, chunks))
+
+    def rollback(self) -> None:
+        """End whatever transaction a failed script left open; a no-op when none is."""
+        with suppress(self._database.driver_error, BruinError):
+            self._database._run(self._handle, "ROLLBACK", None, fetch=False)
 
     def _run(self, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
         return self._guarded(lambda: self._database._run(self._handle, sql, params, fetch=fetch))
@@ -283,6 +422,14 @@ class Session:
         """Mark the session over; whether its handle may serve another session."""
         with self._lock:
             return not self._cancelled
+
+
+def select_body(sql: str) -> str:
+    """The query without trailing semicolons, ending in a newline so a trailing `--` comment stays closed."""
+    body = sql.strip()
+    while body.endswith(";"):
+        body = body[:-1].rstrip()
+    return body + "\n"
 
 
 def _alternatives(names: Sequence[str]) -> str:

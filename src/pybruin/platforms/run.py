@@ -1,24 +1,38 @@
-"""What a run uses: the databases its SQL assets share, and running one asset's rendered SQL.
+"""What a run uses: the databases its SQL assets share, running one asset's rendered SQL, loading a seed, and
+running its quality checks.
 
 Without a materialization an asset's SQL runs as written (several statements are fine); with one,
-its platform's strategy builds the object named after the asset (see `base.Platform.target`).
+its platform's strategy builds the object named after the asset (see `base.Platform.target`). Hooks
+wrap either into one script. `asset_sql` gives the same script without running it (`bruin render`). Checks
+query that same object: a SQL asset's on its platform, a Python or R asset's on the platform of its
+`connection:`.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 from pybruin.errors import BruinError
+from pybruin.pipeline.hooks import wrap_hooks
+from pybruin.pipeline.materialization import Materialization
+from pybruin.pipeline.model import Hooks
+from pybruin.pipeline.seeds import seed_of
 from pybruin.platforms import PLATFORMS, SQL_ASSET_TYPES, platform_for_asset_type, platform_for_connection
+from pybruin.platforms.ansi import ensure_schema, known_tables
+from pybruin.platforms.base import Build
+from pybruin.platforms.checks import CheckOutcome, evaluate
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
-    from pybruin.pipeline.model import Asset
+    from pybruin.pipeline.model import Asset, Column, ColumnCheck, CustomCheck
     from pybruin.platforms.base import Database, Platform, Session
+    from pybruin.run.cancel import Cancellation
 
 
 class Databases:
@@ -86,32 +100,207 @@ class Databases:
             return database
 
 
+NO_HOOKS = Hooks()
+_BRUIN_COMMENT = re.compile(r"/\* *@bruin[\s\S]*@bruin *\*/")
+
+
+@dataclass(frozen=True)
+class Materializing:
+    """An asset's materialization, checked: the target and what its strategy builds from.
+
+    `script` gives the SQL; `rebuild` is whether this run rebuilds the table (`--full-refresh`), and
+    `incremental` whether the strategy needs the table to exist already (when it does not, the run
+    builds it as a full refresh would).
+    """
+
+    platform: Platform
+    build: Build
+    rebuild: bool
+    incremental: bool
+
+    def script(self, *, rebuild: bool | None = None) -> str:
+        return self.platform.script(self.build, rebuild=self.rebuild if rebuild is None else rebuild)
+
+
+def materializing(
+    asset: Asset,
+    rendered_sql: str,
+    connection: Connection | None,
+    *,
+    schema_prefix: str,
+    full_refresh: bool = False,
+    interval: tuple[str, str] = ("", ""),
+) -> Materializing | None:
+    """How the asset's platform materializes it; None when it sets no materialization type (the SQL then runs
+    as written). `connection` may be None when only the SQL is wanted (`bruin render`)."""
+    platform = _platform(asset, connection)
+    if platform.strategy(asset.materialization) is None:
+        return None
+    mat = Materialization.of(asset.materialization)
+    build = Build(
+        target=platform.target(asset.name, connection, schema_prefix),
+        query=rendered_sql,
+        materialization=mat,
+        columns=tuple(asset.columns),
+        asset_type=asset.type,
+        interval=interval,
+        quote=platform.quote_identifier,
+        schema_prefix=schema_prefix,
+    )
+    incremental = mat.type == "table" and mat.table_strategy in platform.rebuilds
+    return Materializing(platform, build, rebuild=full_refresh and incremental, incremental=incremental)
+
+
+def asset_sql(
+    asset: Asset,
+    rendered_sql: str,
+    connection: Connection | None,
+    *,
+    schema_prefix: str,
+    full_refresh: bool = False,
+    interval: tuple[str, str] = ("", ""),
+    hooks: Hooks = NO_HOOKS,
+) -> str:
+    """The script a SQL asset runs, hooks included, assuming its table exists (`bruin render`): the rendered
+    SQL as written without a materialization, else its strategy's script."""
+    try:
+        _, script = _prepared(asset, rendered_sql, connection, schema_prefix, full_refresh, interval)
+    except BruinError as exc:
+        raise BruinError(f"asset '{asset.name}': {exc}") from None
+    return wrap_hooks(script, hooks.pre, hooks.post)
+
+
 def run_sql_asset(
-    asset: Asset, connection: Connection, databases: Databases, *, rendered_sql: str, schema_prefix: str
+    asset: Asset,
+    connection: Connection,
+    databases: Databases,
+    *,
+    rendered_sql: str,
+    schema_prefix: str,
+    full_refresh: bool = False,
+    interval: tuple[str, str] = ("", ""),
+    hooks: Hooks = NO_HOOKS,
+    cancellation: Cancellation | None = None,
 ) -> None:
     """Run the asset's rendered SQL on `connection`; every failure is a BruinError naming the asset.
 
-    The materialization and the target name are checked before anything connects.
+    The materialization and the target name are checked before anything connects. The script runs as one;
+    when it fails, whatever transaction it opened is rolled back, so the previous table stays as it was.
+    `cancellation` (the asset's timeout, an interrupted run) cancels the running statement.
     """
     try:
-        platform = _platform(asset, connection)
-        strategy = platform.strategy(asset.materialization)
-        if strategy is None:
-            step = partial(_run_script, script=rendered_sql)
-        else:
-            target = platform.target(asset.name, connection, schema_prefix)
-            step = partial(strategy, target=target, query=_select_body(rendered_sql))
-        with databases.session(connection) as session:
-            step(session)
+        plan, script = _prepared(asset, rendered_sql, connection, schema_prefix, full_refresh, interval)
+        with _session(databases, connection, cancellation) as session:
+            if plan is not None:
+                ensure_schema(session, plan.build.target)
+                tables = known_tables(session)
+                if plan.incremental and not plan.rebuild and not tables.exists(session, plan.build.target):
+                    script = plan.script(rebuild=True)
+            _execute(session, wrap_hooks(script, hooks.pre, hooks.post))
+            if plan is not None and plan.build.materialization.type == "table":
+                tables.add(session, plan.build.target)
     except BruinError as exc:
         raise BruinError(f"asset '{asset.name}': {exc}") from None
 
 
-def _platform(asset: Asset, connection: Connection) -> Platform:
+@contextmanager
+def _session(databases: Databases, connection: Connection, cancellation: Cancellation | None) -> Iterator[Session]:
+    """A session whose running statement `cancellation` cancels (the task's timeout, an interrupted run)."""
+    with (
+        databases.session(connection) as session,
+        cancellation.on_cancel(partial(_cancel, session)) if cancellation else nullcontext(),
+    ):
+        yield session
+
+
+def run_column_check(
+    asset: Asset, column: Column, check: ColumnCheck, connection: Connection, databases: Databases, *,
+    schema_prefix: str, cancellation: Cancellation | None = None,
+) -> CheckOutcome:  # fmt: skip
+    """Run one built-in check on the asset's table; `CheckFailed` / `CheckError` / BruinError when it fails."""
+    platform = _check_platform(asset, connection, check.name)
+    table = platform.target(asset.name, connection, schema_prefix)
+    key = column.foreign_key
+    reference = None
+    if check.name == "relationships":
+        if key is None or not key.table or not key.column:
+            raise BruinError(
+                f"relationships check on column '{column.name}' requires foreign_key.table and foreign_key.column"
+            )
+        reference = platform.target(key.table, connection, schema_prefix)
+    query = platform.column_check_query(table, column, check, reference)
+    return evaluate(partial(_session, databases, connection, cancellation), query)
+
+
+def run_custom_check(
+    asset: Asset, check: CustomCheck, connection: Connection, databases: Databases, *, rendered_query: str,
+    cancellation: Cancellation | None = None,
+) -> CheckOutcome:  # fmt: skip
+    """Run one custom check (its query already rendered); failures as for `run_column_check`."""
+    query = _check_platform(asset, connection, check.name).custom_check_query(check, rendered_query)
+    return evaluate(partial(_session, databases, connection, cancellation), query)
+
+
+def _check_platform(asset: Asset, connection: Connection, check_name: str) -> Platform:
+    if asset.type in SQL_ASSET_TYPES:
+        return _platform(asset, connection)
+    platform = platform_for_connection(connection.type_key)
+    if platform is None:
+        raise BruinError(f"connection '{connection.name}' cannot be used for the check '{check_name}'")
+    return platform
+
+
+def run_seed_asset(
+    asset: Asset, connection: Connection, databases: Databases, *, schema_prefix: str,
+    cancellation: Cancellation | None = None,
+) -> None:  # fmt: skip
+    """Load the seed's CSV into the table named after the asset, replacing it; failures name the asset."""
+    try:
+        platform = _platform(asset, connection)
+        target = platform.target(asset.name, connection, schema_prefix)
+        seed = seed_of(asset)
+        with _session(databases, connection, cancellation) as session:
+            try:
+                platform.load_seed(session, target, seed)
+            except BruinError as exc:
+                session.rollback()
+                raise BruinError(f"cannot load {seed.path.name}: {exc}") from None
+    except BruinError as exc:
+        raise BruinError(f"asset '{asset.name}': {exc}") from None
+
+
+def _prepared(
+    asset: Asset,
+    rendered_sql: str,
+    connection: Connection | None,
+    schema_prefix: str,
+    full_refresh: bool,
+    interval: tuple[str, str],
+) -> tuple[Materializing | None, str]:
+    """The asset's materialization (None without one) and the script it runs, hooks aside."""
+    plan = materializing(asset, rendered_sql, connection, schema_prefix=schema_prefix,
+                         full_refresh=full_refresh, interval=interval)  # fmt: skip
+    return plan, _without_headers(rendered_sql) if plan is None else plan.script()
+
+
+def _execute(session: Session, script: str) -> None:
+    try:
+        session.execute(script)
+    except BruinError:
+        session.rollback()
+        raise
+
+
+def _without_headers(sql: str) -> str:
+    """The SQL without `/* @bruin ... @bruin */` blocks, as upstream runs SQL that has no materialization."""
+    return _BRUIN_COMMENT.sub("", sql) if "@bruin" in sql else sql
+
+
+def _platform(asset: Asset, connection: Connection | None) -> Platform:
     platform = platform_for_asset_type(asset.type)
     if platform is None:
         raise BruinError(f"'{asset.type}' assets cannot run; SQL asset types: {', '.join(SQL_ASSET_TYPES)}")
-    if connection.type_key not in platform.connection_types:
+    if connection is not None and connection.type_key not in platform.connection_types:
         raise BruinError(
             f"connection '{connection.name}' is a {connection.type_key} connection, "
             f"but '{asset.type}' assets need a {' or '.join(platform.connection_types)} connection"
@@ -119,13 +308,7 @@ def _platform(asset: Asset, connection: Connection) -> Platform:
     return platform
 
 
-def _select_body(sql: str) -> str:
-    """The query without trailing semicolons, ending in a newline so a trailing `--` comment stays closed."""
-    body = sql.strip()
-    while body.endswith(";"):
-        body = body[:-1].rstrip()
-    return body + "\n"
-
-
-def _run_script(session: Session, script: str) -> None:
-    session.execute(script)
+def _cancel(session: Session) -> None:
+    """Cancel from another thread; a driver that cannot is left to finish, the asset fails all the same."""
+    with suppress(BruinError):
+        session.cancel()

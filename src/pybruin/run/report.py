@@ -4,20 +4,56 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from pybruin.durations import format_go_duration
 from pybruin.run.child_env import ReceivedSecret
+from pybruin.run.files import write_atomically
 from pybruin.run.scheduler import Status, TaskResult
 
+if TYPE_CHECKING:
+    from pybruin.plan import Task
+    from pybruin.platforms.checks import CheckOutcome
+
 MANIFEST_VERSION = 1
+_FINE = (Status.SUCCEEDED, Status.SKIPPED)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """One quality check of the run: the task, how it ended, and what it queried and got (None when it
+    never ran, or failed before its query did)."""
+
+    task: Task
+    result: TaskResult
+    outcome: CheckOutcome | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        check = self.task.check
+        assert check is not None, self.task
+        outcome = self.outcome
+        return {
+            "name": self.task.id,
+            "id": check.id,
+            "kind": str(self.task.kind),
+            "column": self.task.column.name if self.task.column is not None else None,
+            "check": check.name,
+            "blocking": self.task.blocking,
+            "status": str(self.result.status),
+            "duration_seconds": round(self.result.duration, 3),
+            "error": self.result.error,
+            "query": outcome.query if outcome else None,
+            "value": outcome.value if outcome else None,
+            "expected": outcome.expected if outcome else None,
+        }
 
 
 @dataclass
 class RunReport:
-    """Outcome of every asset of the run, in pipeline order, and what each could read."""
+    """Outcome of every asset of the run, in pipeline order, what each could read, and every check."""
 
     run_id: str
     pipeline: str
@@ -27,14 +63,14 @@ class RunReport:
     results: list[TaskResult]
     received: Mapping[str, Sequence[ReceivedSecret]] = field(default_factory=dict)
     types: Mapping[str, str] = field(default_factory=dict)
-    #: Task id → the asset it belongs to (a main task's id is its asset's name).
-    task_assets: Mapping[str, str] = field(default_factory=dict)
-    #: Task id → whether it is a check (its result goes to the `Quality checks` line).
-    task_checks: Mapping[str, bool] = field(default_factory=dict)
+    #: The checks that ran or were due to run, in plan order; any failure fails the run, blocking or not.
+    checks: Sequence[CheckReport] = ()
+    #: The run's per-run credentials (see `run/leases.py`): lease ids, TTLs, whether revoked — never a credential.
+    leases: Sequence[Mapping[str, object]] = ()
 
     @property
     def succeeded(self) -> bool:
-        return all(r.status in (Status.SUCCEEDED, Status.SKIPPED) for r in self.results)
+        return all(r.status in _FINE for r in self.results) and all(c.result.status in _FINE for c in self.checks)
 
     def manifest(self) -> dict[str, object]:
         """The audit trail: statuses and which credential each asset received — never a value."""
@@ -54,19 +90,18 @@ class RunReport:
                     "duration_seconds": round(result.duration, 3),
                     "error": result.error,
                     "secrets": [secret.as_dict() for secret in self.received.get(result.name, ())],
+                    "checks": [check.as_dict() for check in self.checks if check.task.asset == result.name],
                 }
                 for result in self.results
             ],
+            "leases": list(self.leases),
         }
 
     def manifest_json(self) -> str:
         return json.dumps(self.manifest(), indent=2) + "\n"
 
     def write_manifest(self, path: Path, text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_atomically(path, text.encode())
 
     def render_summary(self, *, color: bool, mask: Callable[[str], str], width: int = 100) -> str:
         """Upstream's closing block (what tools grep), then, on a colour terminal, the tables people read.
@@ -76,10 +111,9 @@ class RunReport:
         may wrap a long error across lines, and a secret cut in two can no longer be recognised.
         """
         lines = ["", "=" * 50, ""]
-        rows = self._rows()
-        lines += [f"{status} {asset} {marks}" for status, asset, marks in rows]
+        lines += [f"{status} {asset} {marks}" for status, asset, marks in self._rows()]
         verdict = "completed successfully" if self.succeeded else "completed with failures"
-        lines += ["", "", f"bruin run {verdict} in {go_duration(self.duration)}", ""]
+        lines += ["", "", f"bruin run {verdict} in {_duration(self.duration)}", ""]
         lines += self._counts()
         failures = self._failure_tree(mask)
         if failures:
@@ -87,45 +121,87 @@ class RunReport:
         text = "\n".join(lines) + "\n"
         if not color:
             return text
-        return text + _rich_summary(self._totals(), self._problems(mask), width)
+        check_results = [check.result for check in self.checks]
+        problems = [
+            (result.name, result.status, mask(result.error or ""))
+            for result in [*self.results, *check_results]
+            if result.status in (Status.FAILED, Status.UPSTREAM_FAILED)
+        ]
+        return text + _rich_summary(_totals(self.results), _totals(check_results), problems, width)
 
     def render_minimal(self, mask: Callable[[str], str]) -> str:
         """`--minimal-logs`: one line of counts, and each failed task's error."""
-        failed = [result for result in self.results if result.status is Status.FAILED]
+        results = [*self.results, *(check.result for check in self.checks)]
+        failed = [(self._asset_of(r.name), r) for r in results if r.status is Status.FAILED]
         if not failed:
-            ran = sum(result.status is Status.SUCCEEDED for result in self.results)
-            return f"\n\nExecuted {ran} tasks in {go_duration(self.duration)}\n"
-        details = "".join(f"\n  {self._asset(r.name)}: {mask(r.error or '')}\n" for r in failed)
-        return f"\n\nFailed {len(failed)} tasks in {go_duration(self.duration)}\n{details}"
+            ran = sum(result.status is Status.SUCCEEDED for result in results)
+            return f"\n\nExecuted {ran} tasks in {_duration(self.duration)}\n"
+        details = "".join(f"\n  {asset}: {mask(result.error or '')}\n" for asset, result in failed)
+        return f"\n\nFailed {len(failed)} tasks in {_duration(self.duration)}\n{details}"
 
-    def _asset(self, task: str) -> str:
-        return self.task_assets.get(task, task)
+    def render_single_check(self, mask: Callable[[str], str]) -> str:
+        """`--single-check`: upstream's `Check Passed` or `Check Failed` block for the one check of the run."""
+        (check,) = self.checks
+        assert check.task.check is not None, check.task
+        outcome = check.outcome
+        if check.result.status is Status.SUCCEEDED:
+            if check.task.column is not None:
+                lines = [f"Check: {check.task.column.name}.{check.task.check.name}"]
+            else:
+                lines = [f"Check: {check.task.check.name} (custom)"]
+            lines += [f"Asset: {check.task.asset}", ""]
+            if outcome is not None and outcome.query:
+                lines += ["Query:", outcome.query]
+            return "\nCheck Passed\n" + "-" * 12 + "\n" + "\n".join(lines) + "\n"
+        error = mask(check.result.error or "")
+        if outcome is None or outcome.value is None:
+            return "\nCheck Failed\n" + "-" * 12 + f"\nError: {error}\n"
+        return (
+            "\nCheck Failed\n" + "-" * 12 + f"\nError: {error}\n\nResult: {outcome.value} (expected: "
+            f"{outcome.expected})\n\nQuery:\n{outcome.query}\n\n"
+        )
 
-    def _is_check(self, task: str) -> bool:
-        return self.task_checks.get(task, False)
+    def checks_decided(self) -> bool:
+        """Whether every failed check failed on its result (upstream's `CheckError`), not before it had one."""
+        return all(
+            check.outcome is not None and check.outcome.value is not None
+            for check in self.checks
+            if check.result.status is Status.FAILED
+        )
+
+    def statuses_by_asset(self) -> dict[str, list[str]]:
+        """Asset name → the statuses of its tasks in this run: the main task's, then its checks'."""
+        statuses: dict[str, list[str]] = {}
+        for result in self.results:
+            statuses.setdefault(result.name, []).append(str(result.status))
+        for check in self.checks:
+            statuses.setdefault(check.task.asset, []).append(str(check.result.status))
+        return statuses
+
+    def _asset_of(self, task: str) -> str:
+        return next((check.task.asset for check in self.checks if check.task.id == task), task)
 
     def _rows(self) -> list[tuple[str, str, str]]:
-        rows: dict[str, list[str]] = {}
-        main: dict[str, Status] = {}
+        """Per asset that ran (or was due to): its main task's status and a mark per check."""
+        marks: dict[str, list[str]] = {}
+        for check in self.checks:
+            if check.result.status is not Status.SKIPPED:
+                marks.setdefault(check.task.asset, []).append(_MARKS.get(check.result.status, ""))
+        rows = []
         for result in self.results:
-            if result.status is Status.SKIPPED:
+            if result.status is Status.SKIPPED and result.name not in marks:
                 continue
-            asset = self._asset(result.name)
-            marks = rows.setdefault(asset, [])
-            if self._is_check(result.name):
-                marks.append(_MARKS.get(result.status, ""))
-            else:
-                main[asset] = result.status
-        return [(_ROW_STATUS.get(main.get(asset), "SKIP"), asset, "".join(marks)) for asset, marks in rows.items()]
+            rows.append((_ROW_STATUS.get(result.status, "SKIP"), result.name, "".join(marks.get(result.name, []))))
+        return rows
 
     def _counts(self) -> list[str]:
-        mains = [r for r in self.results if not self._is_check(r.name) and r.status is not Status.SKIPPED]
-        checks = [r for r in self.results if self._is_check(r.name) and r.status is not Status.SKIPPED]
-        failed_checks = {self._asset(r.name) for r in checks if r.status is Status.FAILED}
+        mains = [r for r in self.results if r.status is not Status.SKIPPED]
+        checks = [c.result for c in self.checks if c.result.status is not Status.SKIPPED]
+        failed_checks = {c.task.asset for c in self.checks if c.result.status is Status.FAILED}
         lines = []
         if mains:
             failed = sum(r.status is Status.FAILED for r in mains)
-            due_to_checks = sum(r.status is Status.SUCCEEDED and self._asset(r.name) in failed_checks for r in mains)
+            due_to_checks = sum(r.status is Status.SUCCEEDED and r.name in failed_checks for r in mains)
             skipped = sum(r.status is Status.UPSTREAM_FAILED for r in mains)
             lines.append(_count_line("Assets executed", len(mains), failed, due_to_checks, skipped))
         if checks:
@@ -135,17 +211,22 @@ class RunReport:
         return lines
 
     def _failure_tree(self, mask: Callable[[str], str]) -> list[str]:
+        """Upstream's tree of failed assets: a main task's error, `<column>.<check> - <error>` for a column
+        check, `<name> custom check - <error>` for a custom check."""
         by_asset: dict[str, list[str]] = {}
         for result in self.results:
-            if result.status is not Status.FAILED:
+            if result.status is Status.FAILED:
+                by_asset.setdefault(result.name, []).append(mask(result.error or ""))
+        for check in self.checks:
+            if check.result.status is not Status.FAILED:
                 continue
-            error = mask(result.error or "")
-            asset = self._asset(result.name)
-            if self._is_check(result.name):
-                check = result.name.removeprefix(f"{asset}:")
-                kind, _, name = check.partition(":")
-                error = f"{name} custom check - {error}" if kind == "custom-check" else f"{kind}.{name} - {error}"
-            by_asset.setdefault(asset, []).append(error)
+            assert check.task.check is not None, check.task
+            error = mask(check.result.error or "")
+            if check.task.column is not None:
+                line = f"{check.task.column.name}.{check.task.check.name} - {error}"
+            else:
+                line = f"{check.task.check.name} custom check - {error}"
+            by_asset.setdefault(check.task.asset, []).append(line)
         if not by_asset:
             return []
         lines = [f"{len(by_asset)} assets failed"]
@@ -156,22 +237,6 @@ class RunReport:
                 branch = "└── " if position == len(errors) - 1 else "├── "
                 lines.append(("    " if last else "│   ") + branch + error)
         return lines
-
-    def _totals(self) -> list[tuple[Status, str, str]]:
-        totals = []
-        for status in Status:
-            matching = [r for r in self.results if r.status is status]
-            if matching:
-                ran = status in (Status.SUCCEEDED, Status.FAILED)
-                totals.append((status, str(len(matching)), f"{sum(r.duration for r in matching):.2f}s" if ran else "-"))
-        return totals
-
-    def _problems(self, mask: Callable[[str], str]) -> list[tuple[str, Status, str]]:
-        return [
-            (result.name, result.status, mask(result.error or ""))
-            for result in self.results
-            if result.status in (Status.FAILED, Status.UPSTREAM_FAILED)
-        ]
 
 
 _ROW_STATUS = {
@@ -197,20 +262,20 @@ def _count_line(label: str, total: int, failed: int, due_to_checks: int, skipped
     return f" ✗ {label.ljust(21)}{' / '.join(parts) or '0'}"
 
 
-def go_duration(seconds: float) -> str:
-    """A duration as Go's `Duration.String()` prints it, truncated to milliseconds (`12ms`, `1.234s`, `2m3.5s`)."""
-    milliseconds = int(seconds * 1000)
-    if milliseconds == 0:
-        return "0s"
-    if milliseconds < 1000:
-        return f"{milliseconds}ms"
-    hours, rest = divmod(milliseconds, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    whole, fraction = divmod(rest, 1000)
-    text = f"{whole}.{fraction:03d}".rstrip("0").rstrip(".") + "s"
-    if hours:
-        return f"{hours}h{minutes}m{text}"
-    return f"{minutes}m{text}" if minutes else text
+def _duration(seconds: float) -> str:
+    """A run's duration as upstream prints it: Go's `Duration.String()`, truncated to milliseconds."""
+    return format_go_duration(int(seconds * 1000) * 1_000_000)
+
+
+def _totals(results: Sequence[TaskResult]) -> list[tuple[Status, str, str]]:
+    """Per status: how many, and the time spent by those that ran."""
+    totals = []
+    for status in Status:
+        matching = [r for r in results if r.status is status]
+        if matching:
+            ran = status in (Status.SUCCEEDED, Status.FAILED)
+            totals.append((status, str(len(matching)), f"{sum(r.duration for r in matching):.2f}s" if ran else "-"))
+    return totals
 
 
 _STYLES = {
@@ -221,25 +286,36 @@ _STYLES = {
 }
 
 
-def _rich_summary(totals: list[tuple[Status, str, str]], problems: list[tuple[str, Status, str]], width: int) -> str:
+def _rich_summary(
+    totals: list[tuple[Status, str, str]],
+    check_totals: list[tuple[Status, str, str]],
+    problems: list[tuple[str, Status, str]],
+    width: int,
+) -> str:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    totals_table = Table(show_edge=False, pad_edge=False)
-    for column, justify in (("Status", "left"), ("Assets", "right"), ("Time", "right")):
-        totals_table.add_column(column, justify=justify)
-    for status, count, spent in totals:
-        totals_table.add_row(Text(status, _STYLES[status]), count, spent)
+    def totals_table(rows: list[tuple[Status, str, str]], noun: str) -> Table:
+        table = Table(show_edge=False, pad_edge=False)
+        for column, justify in (("Status", "left"), (noun, "right"), ("Time", "right")):
+            table.add_column(column, justify=justify)
+        for status, count, spent in rows:
+            table.add_row(Text(status, _STYLES[status]), count, spent)
+        return table
+
     problems_table = Table(show_edge=False, pad_edge=False)
-    for column in ("Asset", "Status", "Error"):
+    for column in ("Task", "Status", "Error"):
         problems_table.add_column(column, overflow="fold")
     for name, status, error in problems:
         problems_table.add_row(Text(name), Text(status, _STYLES[status]), Text(error))  # Text: no markup
 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=width, highlight=False)
-    console.print(totals_table)
+    console.print(totals_table(totals, "Assets"))
+    if check_totals:
+        console.print()
+        console.print(totals_table(check_totals, "Checks"))
     if problems:
         console.print()
         console.print(problems_table)

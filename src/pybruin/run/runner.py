@@ -1,43 +1,63 @@
-"""Executes a frozen plan: each task by the kind of its asset, in dependency order, reported at the end."""
+"""Executes a frozen plan: each main task by the kind of its asset, each check on the asset's connection, in
+dependency order, reported at the end."""
 
 from __future__ import annotations
 
 import threading
 import time
 import traceback
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from pybruin.durations import SECOND, format_go_duration
 from pybruin.errors import BruinError
-from pybruin.plan import Plan, Task
-from pybruin.plan.tasks import is_check
+from pybruin.pipeline.materialization import Materialization
+from pybruin.pipeline.model import ColumnCheck, CustomCheck
+from pybruin.plan import Plan, Task, TaskKind
 from pybruin.plan.unsupported import NO_OP_TYPES
-from pybruin.platforms import SQL_ASSET_TYPES
-from pybruin.run.child_env import ChildEnvironments, ConnectionSource, ReceivedSecret, missing_secret_message
+from pybruin.platforms import SEED_ASSET_TYPES, SQL_ASSET_TYPES
+from pybruin.run.bootstrap import python_command
+from pybruin.run.cancel import Cancellation, Why, deadline
+from pybruin.run.child_env import (
+    ChildEnvironments,
+    ConnectionSource,
+    ReceivedSecret,
+    SecretNotReceived,
+    missing_secret_message,
+    run_variables,
+)
 from pybruin.run.context import RunContext
+from pybruin.run.leases import LeasingStore
 from pybruin.run.output import RunOutput
 from pybruin.run.processes import ChildProcesses, PythonEnvironments, rscript_path
 from pybruin.run.progress import Progress
-from pybruin.run.report import RunReport
+from pybruin.run.rendering import AssetRenderer
+from pybruin.run.report import CheckReport, RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from pybruin.config.connections import Connection
     from pybruin.pipeline.model import Asset
     from pybruin.pipeline.needs import Needs
+    from pybruin.platforms.checks import CheckOutcome
     from pybruin.platforms.run import Databases
+    from pybruin.run.leases import RunLeases
 
 PROCESS_KINDS = {"python": "Python", "r": "R"}
 
 
-class RunConnections(ConnectionSource, Protocol):
+class RunConnections(ConnectionSource, LeasingStore, Protocol):
     """The run's view of the connection store (see `pybruin.secrets.view`)."""
 
-    def prefetch(self, names: Iterable[str]) -> None:
-        """Read every name up front, concurrently; errors are kept for the assets that need them."""
+    def prefetch(
+        self, names: Iterable[str], *, on_read: Callable[[str], None] | None = None, wait: bool = True
+    ) -> None:
+        """Read every name concurrently, telling `on_read` of each as it is in; errors are kept for the assets
+        that need them. With `wait=False` the reads go on in the background."""
 
     def missing_message(self, name: str) -> str:
         """The one-line error for a connection that no store has."""
@@ -61,8 +81,12 @@ class Runner:
         python_cache: Path,
         announce: bool = True,
         progress: Progress | None = None,
+        allow_debugging: bool = False,
+        leases: RunLeases | None = None,
+        renderer: AssetRenderer | None = None,
     ) -> None:
         self.plan = plan
+        self.renderer = renderer or AssetRenderer(context, plan.pipeline)
         self.context = context
         self.connections = connections
         self.output = output
@@ -73,27 +97,28 @@ class Runner:
         self.debug = debug
         self.announce = announce
         self.progress = progress
+        #: Python assets run without the bootstrap: dumpable (debuggers can attach), secrets in their environment.
+        self.allow_debugging = allow_debugging
+        #: Where per-run credentials are issued (and later revoked) as their connections are read.
+        self.leases = leases
         self._received: dict[str, list[ReceivedSecret]] = {}
+        self._check_outcomes: dict[str, CheckOutcome] = {}
         self._children = ChildProcesses()
         self._pythons = PythonEnvironments(python_cache, environments.tool(), self._children)
         self._databases: Databases | None = None
         self._databases_lock = threading.Lock()
         self._tasks = {task.id: task for task in plan.tasks}
         self._began: set[str] = set()  # tasks a worker started (a refused task fails without starting)
+        self._running: dict[str, Cancellation] = {}
+        self._running_lock = threading.Lock()
+        self._interrupted = False
 
     def run(self) -> RunReport:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         started = time.monotonic()
-        needed = self.plan.names_needed()
-        self.connections.prefetch(needed)
-        caps = {}
-        for name in needed:
-            connection = self._lookup_quietly(name)
-            if connection is not None:
-                self.output.masker.protect_connection(connection)
-                if connection.max_concurrent_assets:
-                    caps[name] = connection.max_concurrent_assets
-        limits = Limits(caps, {task.id: self.plan.connections_used(task) for task in self.plan.tasks})
+        limits = Limits(self._cap, {task.id: self.plan.connections_used(task) for task in self.plan.tasks})
+        waiting_for = {task.id: set(self.plan.needs[task.asset].names) for task in self.plan.runnable()}
+        held = [task_id for task_id, names in waiting_for.items() if names]
 
         if self.progress is not None:
             self.progress.attach(self.output.status)
@@ -106,24 +131,26 @@ class Runner:
                 limits=limits,
                 describe_error=self._describe_error,
                 on_done=self._announce,
-                stop=self._children.stop,
+                stop=self._stop,
                 refused=self.plan.refused,
+                held=held,
+                watch=lambda release: self._read_needs(waiting_for, release),
             )
         finally:
             if self.progress is not None:
                 self.progress.close()
             self._close_databases()
-        skipped = set(self.plan.skipped)
         pipeline = self.plan.pipeline
-        by_asset: dict[str, list[TaskResult]] = {}
-        for task in self.plan.tasks:
-            if task.id in results:
-                by_asset.setdefault(task.asset, []).append(results[task.id])
+        shown = set(self.plan.skipped) | {task.asset for task in self.plan.tasks}
         ordered = [
-            result
+            results.get(asset.name) or TaskResult(asset.name, Status.SKIPPED)
             for asset in pipeline.assets
-            for result in by_asset.get(asset.name)
-            or ([TaskResult(asset.name, Status.SKIPPED)] if asset.name in skipped else [])
+            if asset.name in shown
+        ]
+        checks = [
+            CheckReport(task, results[task.id], self._check_outcomes.get(task.id))
+            for task in self.plan.tasks
+            if task.kind is not TaskKind.MAIN and task.id in results
         ]
         return RunReport(
             run_id=self.context.run_id,
@@ -134,18 +161,77 @@ class Runner:
             results=ordered,
             received=self._received,
             types={asset.name: asset.type for asset in pipeline.assets},
-            task_assets={task.id: task.asset for task in self.plan.tasks},
-            task_checks={task.id: is_check(task.kind) for task in self.plan.tasks},
+            checks=checks,
         )
 
     def _run_one(self, task_id: str) -> None:
         task = self._tasks[task_id]
+        asset = self.plan.asset(task)
+        cancellation = Cancellation()
+        with self._running_lock:
+            self._running[task_id] = cancellation
+            if self._interrupted:
+                cancellation.cancel(Why.INTERRUPTED)
         self._began.add(task_id)
         if self.progress is not None:
             self.progress.started()
         if self.announce:
             self.output.line(f"Running:  {task.id}")
-        self._execute(task)
+        seconds = asset.timeout / SECOND if asset.timeout else None
+        try:
+            with deadline(cancellation, seconds):
+                if task.kind is TaskKind.MAIN:
+                    self._execute(task, cancellation)
+                else:
+                    self._execute_check(task, cancellation)
+        except Exception:
+            if cancellation.reason is None:
+                raise
+        finally:
+            with self._running_lock:
+                del self._running[task_id]
+        if cancellation.reason is Why.TIMEOUT:
+            assert asset.timeout is not None
+            raise BruinError(f'asset "{asset.name}" timed out after {format_go_duration(asset.timeout)}')
+        if cancellation.reason is Why.INTERRUPTED:
+            raise BruinError("the run was interrupted")
+
+    def _stop(self) -> None:
+        """The run is interrupted: no process starts any more, and every running task is stopped."""
+        self._children.stop()
+        with self._running_lock:
+            self._interrupted = True
+            running = list(self._running.values())
+        for cancellation in running:
+            cancellation.cancel(Why.INTERRUPTED)
+
+    def _read_needs(self, waiting_for: dict[str, set[str]], release: Callable[[str], None]) -> None:
+        """Read every connection the run needs, concurrently and in the background, and release each task
+        as soon as its own are in (read, or failed): a slow store holds only the assets that need it."""
+        by_name: dict[str, list[str]] = {}
+        for task_id in waiting_for:  # in plan order, so stores are asked in the order assets need them
+            for name in self.plan.needs[self._tasks[task_id].asset].names:
+                by_name.setdefault(name, []).append(task_id)
+        lock = threading.Lock()
+
+        def read(name: str) -> None:
+            if self.leases is not None:  # a per-run user is issued before any asset that needs it starts
+                self.leases.take(self.connections, name)
+            connection = self._lookup_quietly(name)
+            if connection is not None:  # masked before any asset that could print it starts
+                self.output.masker.protect_connection(connection)
+            with lock:
+                for task_id in by_name.get(name, ()):
+                    waiting_for[task_id].discard(name)
+                    if not waiting_for[task_id]:
+                        release(task_id)
+
+        self.connections.prefetch(list(by_name), on_read=read, wait=False)
+
+    def _cap(self, name: str) -> int | None:
+        """A connection's `max_concurrent_assets`; asked only once the tasks using it were released."""
+        connection = self._lookup_quietly(name)
+        return connection.max_concurrent_assets if connection is not None else None
 
     def _lookup_quietly(self, name: str) -> Connection | None:
         try:
@@ -173,13 +259,15 @@ class Runner:
             return str(error)
         return f"unexpected error: {type(error).__name__}: {error}"
 
-    def _execute(self, task: Task) -> None:
+    def _execute(self, task: Task, cancellation: Cancellation) -> None:
         asset = self.plan.asset(task)
         needs = self.plan.needs[asset.name]
         if asset.type in PROCESS_KINDS:
-            self._execute_process(asset, needs)
+            self._execute_process(asset, needs, cancellation)
         elif asset.type in SQL_ASSET_TYPES:
-            self._execute_sql(asset, needs)
+            self._execute_sql(asset, needs, cancellation)
+        elif asset.type in SEED_ASSET_TYPES:
+            self._execute_seed(asset, needs, cancellation)
         elif asset.type in NO_OP_TYPES:
             self._check_resolvable(needs)
         else:  # the plan refuses every other type; reaching here is a bug, not a silent success
@@ -197,49 +285,130 @@ class Runner:
             found.append(resolved.connection)
         return found
 
-    def _execute_process(self, asset: Asset, needs: Needs) -> None:
+    def _execute_process(self, asset: Asset, needs: Needs, cancellation: Cancellation) -> None:
         python = asset.type == "python"
-        env, received = self.environments.asset(asset.name, needs, self.connections, python=python)
+        try:
+            env, received = self.environments.asset(asset.name, needs, self.connections, python=python)
+        except SecretNotReceived as err:
+            if err.also:
+                self.output.line(f"[{asset.name}] {err.also}")
+            raise
         self._received[asset.name] = received
+        env.update(self._asset_run_variables(asset))
         if self._databases is not None:
             self._databases.release_idle()
         stream = self.output.asset_stream(asset.name)
+        file = str(asset.executable_file.resolve())
+        hidden = None
         try:
             if python:
                 interpreter = self._pythons.interpreter(asset, self.project_root, stream)
-                argv = [interpreter, str(asset.executable_file.resolve())]
+                argv = [interpreter, file]
+                if not self.allow_debugging:  # not dumpable, its secrets out of its environment block
+                    argv = python_command(interpreter, file)
+                    hidden = {secret.inject_as: env.pop(secret.inject_as) for secret in received
+                              if secret.inject_as in env}  # fmt: skip
             else:
-                argv = [rscript_path(), str(asset.executable_file.resolve())]
-            code = self._children.run(argv, env=env, cwd=self.project_root, stream=stream)
+                argv = [rscript_path(), file]
+            code = self._children.run(
+                argv, env=env, cwd=self.project_root, stream=stream, cancellation=cancellation, hidden=hidden
+            )
         finally:
             stream.close()
         if code != 0:
             raise BruinError(f"failed to execute {PROCESS_KINDS[asset.type]} script: exit status {code}")
 
-    def _execute_sql(self, asset: Asset, needs: Needs) -> None:
-        from pybruin.platforms.run import run_sql_asset
-        from pybruin.run.templating import render_sql
+    def _asset_run_variables(self, asset: Asset) -> dict[str, str]:
+        """The run variables that differ for this asset: dates shifted by its interval modifiers, and
+        `BRUIN_FULL_REFRESH` when its full refresh is restricted."""
+        start, end = self.renderer.interval(asset)
+        full_refresh = self.renderer.full_refresh(asset)
+        context = self.context
+        if (start, end, full_refresh) == (context.start, context.end, context.full_refresh):
+            return {}
+        return run_variables(replace(context, start=start, end=end, full_refresh=full_refresh))
 
-        assert needs.connection is not None  # every SQL platform asset has an effective connection
+    def _sql_connection(self, asset: Asset, needs: Needs) -> Connection:
+        """The connection a SQL or seed asset runs on, and every other name it needs, resolved."""
+        assert needs.connection is not None  # every platform asset has an effective connection
         name = needs.connection
         resolved = self.connections.get(name)
         if resolved is None:
             raise BruinError(self.connections.missing_message(name))
         self._check_resolvable(needs)
         self._received[asset.name] = [ReceivedSecret(name, "", resolved.connection.type_key, resolved.source)]
-        rendered = render_sql(
-            asset.content,
-            self.context.template_values(asset.name),
-            asset_name=asset.name,
-            secret_names={s.key for s in asset.secrets} | {s.inject_as for s in asset.secrets},
-        )
+        return resolved.connection
+
+    def _note(self, asset: Asset, text: str) -> None:
+        stream = self.output.asset_stream(asset.name)
+        stream.feed(text.encode() + b"\n")
+        stream.close()
+
+    def _execute_sql(self, asset: Asset, needs: Needs, cancellation: Cancellation) -> None:
+        from pybruin.platforms.run import run_sql_asset
+
+        connection = self._sql_connection(asset, needs)
+        renderer = self.renderer
+        if self.context.full_refresh:
+            if renderer.restricted(asset):
+                self._note(asset, f'Warning: full refresh is restricted for asset "{asset.name}"; running '
+                                  "incrementally.")  # fmt: skip
+            elif Materialization.of(asset.materialization).strategy == "ddl":
+                self._note(asset, "Full refresh detected, but DDL strategy is in use — table will NOT be dropped or "
+                                  "recreated.")  # fmt: skip
         run_sql_asset(
             asset,
-            resolved.connection,
+            connection,
             self._shared_databases(),
-            rendered_sql=rendered,
+            rendered_sql=renderer.body(asset),
             schema_prefix=self.context.schema_prefix,
+            full_refresh=renderer.full_refresh(asset),
+            interval=renderer.time_window(asset),
+            hooks=renderer.hooks(asset),
+            cancellation=cancellation,
         )
+
+    def _execute_check(self, task: Task, cancellation: Cancellation) -> None:
+        """A column or custom check, on the connection the asset's table lives on; what it queried and got is
+        kept for the report, passed or not."""
+        from pybruin.platforms.checks import CheckFailed
+
+        asset = self.plan.asset(task)
+        name = self.plan.needs[asset.name].connection
+        if name is None:
+            raise BruinError(f"asset '{asset.name}' has no connection to run its quality checks on")
+        resolved = self.connections.get(name)
+        if resolved is None:
+            raise BruinError(self.connections.missing_message(name))
+        try:
+            self._check_outcomes[task.id] = self._decide(task, asset, resolved.connection, cancellation)
+        except CheckFailed as failed:
+            self._check_outcomes[task.id] = failed.outcome
+            raise
+
+    def _decide(self, task: Task, asset: Asset, connection: Connection, cancellation: Cancellation) -> CheckOutcome:
+        from pybruin.platforms.run import run_column_check, run_custom_check
+
+        databases = self._shared_databases()
+        if isinstance(task.check, ColumnCheck):
+            assert task.column is not None, task
+            return run_column_check(asset, task.column, task.check, connection, databases,
+                                    schema_prefix=self.context.schema_prefix, cancellation=cancellation)  # fmt: skip
+        assert isinstance(task.check, CustomCheck), task
+        try:
+            rendered = self.renderer.render(asset, task.check.query)
+        except BruinError as exc:
+            raise BruinError(f"failed to render custom check query: {exc}") from None
+        return run_custom_check(
+            asset, task.check, connection, databases, rendered_query=rendered, cancellation=cancellation
+        )
+
+    def _execute_seed(self, asset: Asset, needs: Needs, cancellation: Cancellation) -> None:
+        from pybruin.platforms.run import run_seed_asset
+
+        connection = self._sql_connection(asset, needs)
+        run_seed_asset(asset, connection, self._shared_databases(), schema_prefix=self.context.schema_prefix,
+                       cancellation=cancellation)  # fmt: skip
 
     def _shared_databases(self) -> Databases:
         with self._databases_lock:

@@ -9,8 +9,11 @@ too. The CLI only turns flags into `RunSettings`; the Airflow integration and th
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -23,19 +26,13 @@ from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.validate import validate_pipeline
 from pybruin.plan import build_plan
 from pybruin.plan.tasks import SelectionError
-from pybruin.platforms import SQL_ASSET_TYPES
+from pybruin.platforms import RUNNABLE_ASSET_TYPES
 from pybruin.run.child_env import ChildEnvironments
-from pybruin.run.context import (
-    RunContext,
-    default_interval,
-    execution_time,
-    new_run_id,
-    parse_date,
-    parse_var_overrides,
-    resolve_variables,
-)
+from pybruin.run.context import RunContext, make_context, new_run_id
+from pybruin.run.leases import RunLeases
 from pybruin.run.output import RunOutput
 from pybruin.run.progress import Progress
+from pybruin.run.rendering import AssetRenderer
 from pybruin.run.report import RunReport
 from pybruin.run.runner import Runner
 from pybruin.run.state import (
@@ -64,20 +61,23 @@ class RunSettings:
     start_date: str | None = None
     end_date: str | None = None
     full_refresh: bool = False
+    apply_interval_modifiers: bool = False
     variables: tuple[str, ...] = ()
     workers: int = 16
     downstream: bool = False
     tag: str | None = None
     exclude_tags: tuple[str, ...] = ()
+    #: `--only` values: `main`, `checks`, `push-metadata` (none: everything).
     only: tuple[str, ...] = ()
+    #: `--single-check`: the id of the one check to run.
+    single_check: str | None = None
     validation: bool = True
     minimal_logs: bool = False
     #: `--continue`: run again what the pipeline's last run left failed or not run, with its parameters.
     resume: bool = False
+    #: Recorded in the run state (pybruin never prompts).
     force: bool = False
-    #: Recorded in the run state; assets with interval_modifiers or sensors are refused by the plan, so
-    #: they change nothing else yet.
-    apply_interval_modifiers: bool = False
+    #: Recorded in the run state; assets with sensors are refused by the plan, so it changes nothing else yet.
     sensor_mode: str = ""
     mask_credentials: bool = True
     pristine_env: bool = False
@@ -87,6 +87,7 @@ class RunSettings:
     #: A live progress line on a terminal, for runs longer than a few seconds.
     progress: bool = True
     debug: bool = False
+    allow_debugging: bool = False
     python_cache: Path = field(default_factory=_default_python_cache)
     #: The command line as typed, recorded in the run state file (`bruin run ...`).
     cmdline: tuple[str, ...] = ()
@@ -98,10 +99,19 @@ class RunOutcome:
 
     report: RunReport | None
     manifest: str | None
+    #: The run was `--single-check`: its exit status tells a failed check from a check that could not run.
+    single_check: bool = False
 
     @property
     def succeeded(self) -> bool:
         return self.report is None or self.report.succeeded
+
+    @property
+    def exit_code(self) -> int:
+        """0 on success; 1 on failure, except a `--single-check` that got no result to compare: 2 (upstream's)."""
+        if self.report is None or self.report.succeeded:
+            return 0
+        return 2 if self.single_check and not self.report.checks_decided() else 1
 
 
 def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcome:
@@ -110,6 +120,11 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
     `masker` is the caller's: whatever it registers stays masked in the caller's own error messages.
     Raises BruinError for anything that stops the run before it starts (bad config, invalid selection).
     """
+    with _terminate_interrupts():
+        return _run(settings, masker, terminal)
+
+
+def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcome:
     project = open_project(settings.project)
     pipeline, targets = _targets(settings)
     saved: dict[str, str] | None = None
@@ -117,14 +132,20 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
         state = latest_state(state_folder(project.root, pipeline.name), pipeline)
         saved = saved_statuses(state)
         settings = _restored(settings, state.get("parameters"))
-    shown = masker if settings.mask_credentials else Masker(enabled=False)
     context = _run_context(settings, project.environ, pipeline_name=pipeline.name, commit=pipeline.commit,
-                           schema_prefix=project.environment.schema_prefix, declared=pipeline.variables)  # fmt: skip
+                           schema_prefix=project.environment.schema_prefix, declared=pipeline.variables,
+                           refresh_restricted=project.environment.full_refresh_restricted)  # fmt: skip
+    renderer = AssetRenderer(context, pipeline)
+    renderer.check_hooks(pipeline.assets)
+
+    shown = masker if settings.mask_credentials else Masker(enabled=False)
     log_path = project.root / "logs" / f"{context.run_id}__{pipeline.name}.log" if settings.log_file else None
     output = RunOutput(shown, terminal, log_path, timestamps=settings.timestamps)
     shown.warn_to(output.line)
     try:
         protect_environment(project, shown)
+        if settings.apply_interval_modifiers and settings.full_refresh:
+            output.line("Warning: --apply-interval-modifiers flag is ignored when --full-refresh is enabled.")
         if not settings.minimal_logs:
             output.block(f"Analyzed the pipeline '{pipeline.name}' with {len(pipeline.assets)} assets.")
             if len(targets) == 1 and saved is None:
@@ -138,12 +159,13 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
         try:
             plan = build_plan(
                 pipeline,
-                sql_types=frozenset(SQL_ASSET_TYPES),
+                sql_types=RUNNABLE_ASSET_TYPES,
                 targets=targets,
                 downstream=settings.downstream,
                 tag=settings.tag,
                 exclude_tags=settings.exclude_tags,
                 only=settings.only,
+                single_check=settings.single_check,
                 restore=saved,
             )
         except SelectionError as exc:
@@ -158,10 +180,12 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
         if not settings.minimal_logs:
             output.block(f"\nInterval: {_rfc3339(context.start)} - {_rfc3339(context.end)}")
             output.block("\nStarting the pipeline execution...\n\n")
-        with open_store(project, settings.project, masker) as connections:
+        # The leases are revoked before the store closes: on success, failure, Ctrl-C and SIGTERM alike.
+        with open_store(project, settings.project, masker) as connections, RunLeases(output, shown) as leases:
             environments = ChildEnvironments(
                 project.environ,
                 store_credentials=connections.sdk_credentials,
+                withheld=project.environment.withheld_variables,
                 pristine=settings.pristine_env or pipeline.pristine_env,
                 context=context,
                 project_root=project.root,
@@ -178,10 +202,16 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
                 workers=settings.workers,
                 debug=settings.debug,
                 python_cache=settings.python_cache,
+                allow_debugging=settings.allow_debugging,
+                leases=leases,
+                renderer=renderer,
                 announce=not settings.minimal_logs,
                 progress=progress,
             ).run()
-        if settings.minimal_logs:
+        report.leases = leases.records()  # after the `with`: revoked by now
+        if settings.single_check is not None:
+            output.block(report.render_single_check(shown.mask))
+        elif settings.minimal_logs:
             output.block(report.render_minimal(shown.mask))
         else:
             color = settings.color and terminal.isatty() and "NO_COLOR" not in project.environ
@@ -191,7 +221,7 @@ def run_pipeline(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> R
         _write_state(project, pipeline, report, settings, context, masker)
     finally:
         output.close()
-    return RunOutcome(report, manifest)
+    return RunOutcome(report, manifest, single_check=settings.single_check is not None)
 
 
 def _targets(settings: RunSettings) -> tuple[Pipeline, list[Asset]]:
@@ -215,8 +245,9 @@ def _restored(settings: RunSettings, parameters: object) -> RunSettings:
     for key, attribute in (("startDate", "start_date"), ("endDate", "end_date")):
         if isinstance(parameters.get(key), str) and parameters[key]:
             restored[attribute] = parameters[key]
-    if isinstance(parameters.get("fullRefresh"), bool):
-        restored["full_refresh"] = parameters["fullRefresh"]
+    for key, attribute in (("fullRefresh", "full_refresh"), ("applyIntervalModifiers", "apply_interval_modifiers")):
+        if isinstance(parameters.get(key), bool):
+            restored[attribute] = parameters[key]
     if isinstance(parameters.get("workers"), int) and parameters["workers"] > 0:
         restored["workers"] = parameters["workers"]
     return replace(settings, **restored)
@@ -248,9 +279,7 @@ def _write_state(
     from pybruin.documents.encoding import encode
     from pybruin.documents.run_state import AssetState, RunMetadata, RunParameters, RunStateDocument
 
-    by_asset: dict[str, list[str]] = {}
-    for result in report.results:
-        by_asset.setdefault(report.task_assets.get(result.name, result.name), []).append(str(result.status))
+    by_asset = report.statuses_by_asset()
     parameters = RunParameters(
         downstream=settings.downstream,
         start_date=settings.start_date or _flag_date(context.start),
@@ -306,25 +335,42 @@ def _run_context(
     commit: str,
     schema_prefix: str,
     declared: Mapping[str, Mapping[str, object]],
+    refresh_restricted: bool,
 ) -> RunContext:
-    start, end = default_interval()
-    if settings.start_date:
-        start = parse_date(settings.start_date, "--start-date")
-    if settings.end_date:
-        end = parse_date(settings.end_date, "--end-date")
-    values, schema = resolve_variables(declared, parse_var_overrides(settings.variables))
-    return RunContext(
-        start=start,
-        end=end,
-        execution=execution_time(),
+    return make_context(
+        start_date=settings.start_date,
+        end_date=settings.end_date,
+        variables=settings.variables,
+        declared=declared,
         run_id=new_run_id(environ),
         pipeline=pipeline_name,
-        full_refresh=settings.full_refresh,
         commit=commit,
+        full_refresh=settings.full_refresh,
         schema_prefix=schema_prefix,
-        variables=values,
-        variables_schema=schema,
+        refresh_restricted=refresh_restricted,
+        apply_interval_modifiers=settings.apply_interval_modifiers and not settings.full_refresh,
     )
+
+
+@contextlib.contextmanager
+def _terminate_interrupts() -> Iterator[None]:
+    """While the run lasts, SIGTERM interrupts it as Ctrl-C does, so it unwinds and revokes its leases.
+
+    Only when nobody else handles SIGTERM (its default would end the process without unwinding), and only
+    on the main thread, which is where signals arrive.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _terminal_width(terminal: BinaryIO) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Pipeline
+from pybruin.run.files import write_atomically
 
 RUNS_FOLDER = Path("logs") / "runs"
 _FAILED = frozenset({"failed", "upstream_failed"})
@@ -53,17 +53,16 @@ def state_folder(project_root: Path, pipeline: str) -> Path:
 
 
 def write_state(path: Path, text: str) -> None:
-    """Owner-only, like the manifest: the file names assets and parameters, never a value."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    """Owner-only and complete or absent, like the manifest: the file names assets and parameters, never a
+    value, and `--continue` never reads half of one."""
+    write_atomically(path, text.encode())
 
 
 def latest_state(folder: Path, pipeline: Pipeline) -> dict[str, Any]:
     """The newest state file of `folder`, checked against the pipeline as it is now."""
     try:
-        files = [entry for entry in folder.iterdir() if entry.is_file()]
+        # a dot file is one being written (`run/files.py`): not a run state yet
+        files = [entry for entry in folder.iterdir() if entry.is_file() and not entry.name.startswith(".")]
     except OSError:
         files = []
     if not files:

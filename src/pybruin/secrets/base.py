@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from pybruin.config.bruin_yml import Environment
     from pybruin.config.connections import Connection
+    from pybruin.secrets.leases import Leased
 
 BackendErrorKind = Literal["denied", "unreachable", "malformed", "wrong_type", "error"]
 
@@ -53,6 +54,13 @@ class SecretsBackend(abc.ABC):
     #: Whether this store is the selected ``.bruin.yml`` environment itself, so listing the
     #: config's connections needs no lookup.
     is_config_file: bool = False
+    #: Seconds one read may take in all, on the wall clock: connecting, retrying and receiving the body (a
+    #: server that trickles it one byte at a time included); ``None`` for stores that do not go out.
+    read_deadline: float | None = None
+
+    def deadline_error(self, name: str) -> BackendError:
+        """The error for a read of ``name`` that did not end within :attr:`read_deadline`."""
+        return BackendError(f"failed to read secret '{name}' from {self.name}: no answer in time", "unreachable")
 
     @abc.abstractmethod
     def get_connection(self, name: str) -> Connection | None:
@@ -73,6 +81,28 @@ class SecretsBackend(abc.ABC):
     def shadowed(self, name: str) -> list[str]:
         """Stores that also hold ``name`` but are hidden by the one answering; only a chain has any."""
         return []
+
+    def lease(self, name: str) -> Leased | None:
+        """Issue per-run credentials for connection ``name``, already read with :meth:`get_connection`.
+
+        ``None`` when its credentials are fixed (the default: most stores issue nothing). Each call
+        creates a new credential, so a run calls it once per connection and owns what it returns
+        (see :mod:`pybruin.secrets.leases`). Raises :class:`BackendError` when issuing fails.
+        """
+        return None
+
+    def describe_lease(self, name: str) -> str | None:
+        """Check, without issuing anything, that per-run credentials for ``name`` could be issued.
+
+        Returns where they would come from (``database/creds/etl``), ``None`` when the connection's
+        credentials are fixed; raises :class:`BackendError` when they could not be issued.
+        """
+        return None
+
+    def not_found_message(self, name: str) -> str | None:
+        """What the store itself says when it has no ``name`` (upstream logs it before "there's no secret
+        with the name ..."), so a user can tell a typo from a missing permission; ``None``: nothing to add."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release network clients; the default holds nothing."""
@@ -120,3 +150,5 @@ class StoreDeclaration:
         """Whether ``variable`` is one of this store's settings, or would be one under its prefix."""
         prefix = self.settings_prefix
         return variable in self.settings or (prefix is not None and variable.startswith(prefix))
+
+

@@ -13,14 +13,17 @@ most one read per member per run, whoever asks and however often.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from pybruin.secrets.base import BackendError, BackendErrorKind, SecretsBackend
 from pybruin.secrets.cache import ConnectionCache
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
+    from pybruin.secrets.leases import Leased
+
+T = TypeVar("T")
 
 #: Failures that mean "could not ask", as opposed to "asked and got a broken answer".
 FALLBACK_KINDS: frozenset[BackendErrorKind] = frozenset({"unreachable", "denied"})
@@ -63,8 +66,17 @@ class ChainBackend(SecretsBackend):
 
         Costs no read once the name was looked up, and raises what :meth:`get_connection` raises.
         """
-        found = self._find(name)
-        return self.members[found[0]].name if found else None
+        member = self._answering(name)
+        return member.name if member else None
+
+    def lease(self, name: str) -> Leased | None:
+        """The answering member issues the credentials; a later member holding ``name`` too is never asked."""
+        member = self._answering(name)
+        return None if member is None else _as_member(member, lambda: member.lease(name))
+
+    def describe_lease(self, name: str) -> str | None:
+        member = self._answering(name)
+        return None if member is None else _as_member(member, lambda: member.describe_lease(name))
 
     def shadowed(self, name: str) -> list[str]:
         """Members after the answering one that also hold ``name``, hidden by it.
@@ -84,9 +96,17 @@ class ChainBackend(SecretsBackend):
                 continue
         return holders
 
+    def not_found_message(self, name: str) -> str | None:
+        """Every member's own word on a name none of them has, in the chain's order."""
+        return "; ".join(filter(None, (member.not_found_message(name) for member in self.members))) or None
+
     def close(self) -> None:
         for member in self.members:
             member.close()
+
+    def _answering(self, name: str) -> SecretsBackend | None:
+        found = self._find(name)
+        return self.members[found[0]] if found else None
 
     def _find(self, name: str) -> tuple[int, Connection] | None:
         """Walk the members in order: the first answer wins, a failure stops the walk unless it may fall through.
@@ -116,3 +136,11 @@ class ChainBackend(SecretsBackend):
         if first_failure is not None:
             raise first_failure
         return None
+
+
+def _as_member(member: SecretsBackend, call: Callable[[], T]) -> T:
+    """Run ``call`` on ``member``, naming the member in what it raises."""
+    try:
+        return call()
+    except BackendError as err:
+        raise MemberError(str(err), err.kind, member.name) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pybruin.config.bruin_yml import CONTENT_VARIABLE
+from pybruin.config.sops import KEY_VARIABLES, SECRET_KEY_VARIABLES
 from pybruin.secrets.base import SecretsBackend, StoreDeclaration
 
 if TYPE_CHECKING:
@@ -28,10 +29,12 @@ class LocalBackend(SecretsBackend):
         return self.environment.connections.get(name)
 
 
-#: ``.bruin.yml`` itself; its one setting is the variable that can carry the whole file.
+#: ``.bruin.yml`` itself; its settings are the variable that can carry the whole file and those telling sops
+#: where the key of an encrypted one is (the key itself is masked).
 STORE = StoreDeclaration(
     name=LocalBackend.name,
     label="config file",
     open=lambda context: LocalBackend(context.environment, context.config_path),
-    settings=frozenset({CONTENT_VARIABLE}),
+    settings=frozenset({CONTENT_VARIABLE, *KEY_VARIABLES}),
+    secret_settings=SECRET_KEY_VARIABLES,
 )

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from pybruin.secrets import aws, azure, doppler, local, vault
+from pybruin.secrets import aws, azure, doppler, gcp, local, os_keyring, vault
 from pybruin.secrets.base import BackendError, SecretsBackend, StoreContext, StoreDeclaration
 from pybruin.secrets.chain import FALLBACK_KINDS, ChainBackend, UnavailableBackend
 
@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 
 #: The stores by name, in the order error messages list them.
 STORES: Mapping[str, StoreDeclaration] = MappingProxyType(
-    {store.name: store for store in (local.STORE, vault.STORE, doppler.STORE, aws.STORE, azure.STORE)}
+    {
+        store.name: store
+        for store in (local.STORE, vault.STORE, doppler.STORE, aws.STORE, azure.STORE, gcp.STORE, os_keyring.STORE)
+    }
 )
 
 #: The store used when none is named: ``.bruin.yml``.

@@ -11,7 +11,6 @@ only the status code is reported.
 from __future__ import annotations
 
 import logging
-import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,37 +27,22 @@ from pybruin.secrets.base import (
 )
 from pybruin.secrets.payload import connection_from_payload
 from pybruin.secrets.retrying import RetryPolicy
+from pybruin.secrets.settings import RetrySettings, no_answer_within
 from pybruin.secrets.transport import http_status_text, is_header_safe, is_transient_status, network_reason, status_kind
+from pybruin.secrets.vault_database import DatabaseRole, check_role, check_user_fields, database_role, issue
 
 if TYPE_CHECKING:
     import requests
 
     from pybruin.config.connections import Connection
+    from pybruin.secrets.leases import Leased
 
 log = logging.getLogger(__name__)
 
 SERVICE_ACCOUNT_TOKEN_PATH = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
-_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_INTEGER = re.compile(r"[-+]?\d+")
 _UNIX_BASE_URL = "http://localhost"
 _TOKEN_HEADER = "X-Vault-Token"
-
-
-def parse_go_duration(text: str) -> float:
-    """Return the seconds in a Go duration (``500ms``, ``1h30m``, ``-2s``, ``0``).
-
-    Settings use Go's syntax so they stay interchangeable with upstream Bruin.
-    Raises ``ValueError`` for anything else, including a number without a unit.
-    """
-    if text.lstrip("+-") == "0":
-        return 0.0
-    if not _DURATION.fullmatch(text):
-        raise ValueError(f"invalid duration {text!r}")
-    seconds = sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(text))
-    return -seconds if text.startswith("-") else seconds
 
 
 def validate_vault_address(host: str) -> None:
@@ -119,12 +103,7 @@ class VaultSettings:
         mount_path = environ.get("BRUIN_VAULT_MOUNT_PATH", "")
         if not mount_path:
             raise BackendError("BRUIN_VAULT_MOUNT_PATH env variable not set")
-        timeout = _positive_duration(environ, "BRUIN_VAULT_TIMEOUT", cls.timeout)
-        wait_min = _positive_duration(environ, "BRUIN_VAULT_RETRY_WAIT_MIN", cls.retry_wait_min)
-        wait_max = _positive_duration(environ, "BRUIN_VAULT_RETRY_WAIT_MAX", cls.retry_wait_max)
-        max_retries = _non_negative_int(environ, "BRUIN_VAULT_MAX_RETRIES", cls.max_retries)
-        if wait_max < wait_min:
-            raise BackendError("BRUIN_VAULT_RETRY_WAIT_MAX must be greater than or equal to BRUIN_VAULT_RETRY_WAIT_MIN")
+        retry = RetrySettings.from_env(environ, "BRUIN_VAULT_")
         if token and not is_header_safe(token):
             raise BackendError("BRUIN_VAULT_TOKEN contains characters that cannot be sent in an HTTP header")
         return cls(
@@ -134,21 +113,16 @@ class VaultSettings:
             token=token,
             role=role,
             k8s_auth_mount=environ.get("BRUIN_VAULT_K8S_AUTH_MOUNT") or cls.k8s_auth_mount,
-            timeout=timeout,
-            retry_wait_min=wait_min,
-            retry_wait_max=wait_max,
-            max_retries=max_retries,
+            timeout=retry.timeout,
+            retry_wait_min=retry.retry_wait_min,
+            retry_wait_max=retry.retry_wait_max,
+            max_retries=retry.max_retries,
         )
 
     @property
     def retry_policy(self) -> RetryPolicy:
         """Upstream's: ``max_retries`` after the first attempt, backoff between the waits, all within ``timeout``."""
-        return RetryPolicy(
-            max_attempts=self.max_retries + 1,
-            backoff_min=self.retry_wait_min,
-            backoff_max=self.retry_wait_max,
-            deadline=self.timeout,
-        )
+        return RetrySettings(self.timeout, self.max_retries, self.retry_wait_min, self.retry_wait_max).policy
 
 
 class VaultBackend(SecretsBackend):
@@ -173,7 +147,9 @@ class VaultBackend(SecretsBackend):
         if not settings.token and not settings.role:
             raise BackendError("no vault credentials provided")
         self.settings = settings
+        self.read_deadline = settings.timeout
         self._environ = environ
+        self._roles: dict[str, tuple[DatabaseRole, Connection]] = {}
         self._adapter = _open_adapter(settings.host, settings.timeout)
         try:
             self._adapter.token = settings.token or self._kubernetes_login(service_account_token_path)
@@ -193,25 +169,44 @@ class VaultBackend(SecretsBackend):
         )
 
     def get_connection(self, name: str) -> Connection | None:
+        """The connection at ``{mount}/data/{path}/{name}``; one naming a database role is kept for :meth:`lease`."""
         if not name.strip():
             raise BackendError("cannot read a Vault secret with an empty name")
         secret_path = f"{self.settings.path.strip('/')}/{name}"
         url = f"v1/{quote(self.settings.mount_path.strip('/'), safe='')}/data/{quote(secret_path, safe='')}"
-        failure = f"failed to read secret '{name}' from Vault"
-        try:
-            response = self._send("GET", url)
-        except _NoAnswer as err:
-            raise BackendError(f"{failure}: {err}", kind=err.kind) from None
-        if response.status_code == 404:
+        body = self._call("GET", url, f"failed to read secret '{name}' from Vault")
+        if body is None:
             log.debug("secret '%s' not found in Vault", name)
             return None
-        if not response.ok:
-            raise BackendError(f"{failure}: {_status_text(response.status_code)}", kind=_status_kind(response))
-        secret = _json_body(response).get("data")
+        secret = body.get("data")
         data = secret.get("data") if isinstance(secret, dict) else None
         if not isinstance(data, dict):
+            failure = f"failed to read secret '{name}' from Vault"
             raise BackendError(f"{failure}: Vault returned an empty response", kind="malformed")
-        return connection_from_payload(name, data, environ=self._environ, rule="trimmed")
+        details = data.get("details")
+        role = database_role(name, details) if isinstance(details, dict) else None
+        if role is not None:
+            data = {**data, "details": {key: value for key, value in details.items() if key != "dynamic"}}
+        connection = connection_from_payload(name, data, environ=self._environ, rule="trimmed")
+        if role is not None:
+            check_user_fields(name, connection)
+            self._roles[name] = (role, connection)
+        return connection
+
+    def lease(self, name: str) -> Leased | None:
+        """A new database user from the role the connection names (see ``vault_database.py``)."""
+        held = self._roles.get(name)
+        return None if held is None else issue(self._call, name, *held)
+
+    def describe_lease(self, name: str) -> str | None:
+        held = self._roles.get(name)
+        return None if held is None else check_role(self._call, name, held[0])
+
+    def not_found_message(self, name: str) -> str:
+        return f"secret '{name}' not found in Vault"
+
+    def deadline_error(self, name: str) -> BackendError:
+        return BackendError(f"failed to read secret '{name}' from Vault: {_NoAnswer.timed_out(self)}", "unreachable")
 
     def close(self) -> None:
         self._adapter.close()
@@ -232,11 +227,28 @@ class VaultBackend(SecretsBackend):
             raise BackendError(f"{failure}: {err}", kind=err.kind) from None
         if not response.ok:
             raise BackendError(f"{failure}: {_status_text(response.status_code)}", kind=_status_kind(response))
-        auth = _json_body(response).get("auth")
+        auth = (_json_body(response) or {}).get("auth")
         client_token = auth.get("client_token") if isinstance(auth, dict) else None
         if not isinstance(client_token, str) or not client_token.strip():
             raise BackendError(f"{failure}: Vault returned no client token", kind="malformed")
         return client_token
+
+    def _call(self, method: str, url: str, failure: str, **kwargs: Any) -> dict[str, Any] | None:
+        """One request: the JSON body of a successful answer, ``None`` for a 404, else a :class:`BackendError`."""
+        try:
+            response = self._send(method, url, **kwargs)
+        except _NoAnswer as err:
+            raise BackendError(f"{failure}: {err}", kind=err.kind) from None
+        if response.status_code == 404:
+            return None
+        if not response.ok:
+            raise BackendError(f"{failure}: {_status_text(response.status_code)}", kind=_status_kind(response))
+        if response.status_code == 204:  # renew/revoke answer with no body
+            return {}
+        body = _json_body(response)
+        if body is None:
+            raise BackendError(f"{failure}: Vault returned an invalid response (not a JSON object)", kind="malformed")
+        return body
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send one request, retrying transient failures within ``settings.timeout``.
@@ -270,7 +282,7 @@ class VaultBackend(SecretsBackend):
                 if retrying.out_of_time:
                     break
                 return response
-        raise _NoAnswer(f"no answer within {_format_seconds(self.settings.timeout)} (BRUIN_VAULT_TIMEOUT)")
+        raise _NoAnswer(_NoAnswer.timed_out(self))
 
 
 class _NoAnswer(Exception):
@@ -279,6 +291,10 @@ class _NoAnswer(Exception):
     def __init__(self, message: str, kind: BackendErrorKind = "unreachable") -> None:
         super().__init__(message)
         self.kind: BackendErrorKind = kind
+
+    @staticmethod
+    def timed_out(backend: VaultBackend) -> str:
+        return no_answer_within(backend.settings.timeout, "BRUIN_VAULT_TIMEOUT")
 
 
 def _open_adapter(host: str, timeout: float) -> Any:
@@ -345,28 +361,6 @@ def _unix_socket_adapter(socket_path: str) -> Any:
     return UnixSocketAdapter(max_retries=0)
 
 
-def _positive_duration(environ: Mapping[str, str], variable: str, default: float) -> float:
-    text = environ.get(variable, "")
-    if not text:
-        return default
-    try:
-        seconds = parse_go_duration(text)
-    except ValueError:
-        seconds = 0.0
-    if seconds <= 0:
-        raise BackendError(f"{variable} must be a positive duration")
-    return seconds
-
-
-def _non_negative_int(environ: Mapping[str, str], variable: str, default: int) -> int:
-    text = environ.get(variable, "")
-    if not text:
-        return default
-    if not _INTEGER.fullmatch(text) or int(text) < 0:
-        raise BackendError(f"{variable} must be a non-negative integer")
-    return int(text)
-
-
 def _is_transient(status: int) -> bool:
     return status == 412 or is_transient_status(status)
 
@@ -379,16 +373,13 @@ def _status_kind(response: requests.Response) -> BackendErrorKind:
     return status_kind(response.status_code, transient=_is_transient(response.status_code))
 
 
-def _json_body(response: requests.Response) -> dict[str, Any]:
+def _json_body(response: requests.Response) -> dict[str, Any] | None:
+    """The body as a JSON object; None when it is not one (cut short, or not JSON at all)."""
     try:
         body = response.json()
     except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _format_seconds(seconds: float) -> str:
-    return f"{seconds:g}s" if seconds >= 1 else f"{seconds * 1000:g}ms"
+        return None
+    return body if isinstance(body, dict) else None
 
 
 STORE = StoreDeclaration(

@@ -12,7 +12,7 @@ from collections.abc import Container, Iterator, Mapping
 from typing import Annotated, ClassVar, Self
 
 from pybruin.config.connections.coerce import validated_values
-from pybruin.config.connections.credentials import secret_file_forms, secret_forms
+from pybruin.config.connections.credentials import secret_file_forms, secret_forms, url_credentials
 from pybruin.config.connections.fields import Field, GreaterThan, Role, own_fields
 
 
@@ -47,6 +47,17 @@ class Model:
         instance = cls.__new__(cls)
         instance._hold(values, extra)
         return instance
+
+    def replaced(self, **changes: str) -> Self:
+        """A copy with some text fields changed, by attribute name (a store's per-run ``username`` and ``password``).
+
+        The new values are used as given: no ``${VAR}`` expansion, which a generated password must not undergo.
+        """
+        values = {field.name: getattr(self, field.name) for field in self.declared_fields}
+        unknown = sorted(name for name in changes if not isinstance(values.get(name, 0), str))
+        if unknown:
+            raise ValueError(f"{type(self).__name__} has no text fields {unknown}")
+        return self.from_values({**values, **changes}, self.__dict__.get("_extra"))
 
     def _hold(self, values: dict[str, object], extra: dict[str, object] | None) -> None:
         self.__dict__.update(values)
@@ -92,8 +103,10 @@ class Connection(Model):
         return json.dumps(self._injection_payload(), separators=(",", ":"), ensure_ascii=False)
 
     def sensitive_values(self) -> list[str]:
-        """Every non-empty credential string, nested ones and readable secret files' contents included."""
-        return list(dict.fromkeys(self._secrets()))
+        """Every non-empty credential string, nested ones and readable secret files' contents included, and
+        any field's value that is a URL with a login in it (a DSN pasted into `host`), with its password."""
+        logins = (form for _, value in self._field_items() if isinstance(value, str) for form in url_credentials(value))
+        return list(dict.fromkeys([*self._secrets(), *logins]))
 
     def filled_fields(self) -> list[str]:
         """Names of the fields that hold something, so a listing can show them without values."""
