@@ -125,6 +125,7 @@ class LazyCommands(BruinGroup):
     """Imports a command's module only when that command runs (or help lists it), keeping start-up lean."""
 
     COMMANDS = {
+        "airflow-task": "pybruin.cli.airflow_task",
         "connections": "pybruin.cli.connections",
         "environments": "pybruin.cli.environments",
         "init": "pybruin.cli.init",
@@ -136,7 +137,7 @@ class LazyCommands(BruinGroup):
         "version": "pybruin.cli.version",
     }
     #: Kept out of `bruin --help`, as upstream hides them.
-    HIDDEN = frozenset({"internal"})
+    HIDDEN = frozenset({"airflow-task", "internal"})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(self.COMMANDS.keys() - self.HIDDEN)

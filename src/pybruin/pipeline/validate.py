@@ -8,12 +8,13 @@ connections only; connection values are never looked at here.
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pybruin.durations import SECOND
+from pybruin.errors import BruinError
 from pybruin.pipeline.checks import check_problems
 from pybruin.pipeline.dag import find_cycles
 from pybruin.pipeline.hooks import SQL_ASSET_TYPES
@@ -82,6 +83,15 @@ def validate_pipeline(
         message = f"dependency cycle: {' -> '.join(cycle)}"
         issues.append(Issue("error", None, pipeline.definition_file, message, "acyclic-pipeline"))
     return issues
+
+
+def require_valid(pipeline: Pipeline, issues: Sequence[Issue] | None = None) -> None:
+    """Refuse a pipeline with structural errors, before anything is built from it (a run, a DAG); `issues` are
+    the ones already found by `validate_pipeline`, when the caller has them."""
+    found = validate_pipeline(pipeline, None) if issues is None else issues
+    problems = [issue for issue in found if issue.severity == "error"]
+    if problems:
+        raise BruinError("validation failed: " + "; ".join(f"{i.asset or i.file}: {i.message}" for i in problems))
 
 
 def _pipeline_problems(pipeline: Pipeline) -> Iterator[tuple[str, str]]:

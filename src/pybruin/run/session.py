@@ -23,7 +23,7 @@ from pybruin.config.bruin_yml import ignore_in_git
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
 from pybruin.pipeline.model import Asset, Pipeline
-from pybruin.pipeline.validate import validate_pipeline
+from pybruin.pipeline.validate import require_valid, validate_pipeline
 from pybruin.plan import build_plan
 from pybruin.plan.tasks import SelectionError
 from pybruin.platforms import RUNNABLE_ASSET_TYPES
@@ -82,6 +82,9 @@ class RunSettings:
     mask_credentials: bool = True
     pristine_env: bool = False
     log_file: bool = True
+    #: Whether the run's files in logs/runs/ are written: the manifest (`<run_id>.json`; it is always in the
+    #: outcome too) and upstream's run state (`<pipeline>/<run_id>.json`).
+    write_manifest: bool = True
     timestamps: bool = True
     color: bool = True
     #: A live progress line on a terminal, for runs longer than a few seconds.
@@ -217,8 +220,9 @@ def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcom
             color = settings.color and terminal.isatty() and "NO_COLOR" not in project.environ
             output.block(report.render_summary(color=color, mask=shown.mask, width=_terminal_width(terminal)))
         manifest = masker.mask(report.manifest_json())
-        report.write_manifest(project.root / "logs" / "runs" / f"{context.run_id}.json", manifest)
-        _write_state(project, pipeline, report, settings, context, masker)
+        if settings.write_manifest:
+            report.write_manifest(project.root / "logs" / "runs" / f"{context.run_id}.json", manifest)
+            _write_state(project, pipeline, report, settings, context, masker)
     finally:
         output.close()
     return RunOutcome(report, manifest, single_check=settings.single_check is not None)
@@ -262,8 +266,7 @@ def _validate(pipeline: Pipeline, settings: RunSettings, output: RunOutput) -> N
     given = settings.targets[0] if settings.targets else settings.project.path
     base = given if given.is_dir() else given.parent
     output.block(render_pipelines(report, base) + "\n\n" + render_summary(report, str(given)))
-    if issues:  # the tree is on stdout, as upstream prints it; the one-line error for scripts on stderr
-        raise BruinError("validation failed: " + "; ".join(f"{i.asset or i.file}: {i.message}" for i in issues))
+    require_valid(pipeline, issues)  # the tree is on stdout, as upstream prints it; one line for scripts on stderr
 
 
 def _write_state(
