@@ -207,6 +207,24 @@ def test_the_typed_run_command(workspace):
     assert continued.returncode == 0 and continued.stdout.endswith("No tasks to run.\n")
 
 
+def test_render_preview(workspace, elsewhere):
+    """`render -o json [--start-date X] [--end-date Y] [--var K=V]... [--apply-interval-modifiers] [--full-refresh]
+    <file>` (only these flags pass); it reads `.query`."""
+    workspace.write("p/pipeline.yml", "name: shop\nvariables:\n  region: {type: string, default: eu}\n")
+    workspace.write("p/assets/orders.sql", "/* @bruin\nname: raw.orders\ntype: duckdb.sql\nmaterialization:\n"
+                                           "  type: table\n@bruin */\nselect '{{ var.region }}' as region, "
+                                           "'{{ start_date }}' as day, {{ full_refresh }} as refresh\n")  # fmt: skip
+    file = str(workspace.root / "p" / "assets" / "orders.sql")
+    done = call(elsewhere, "render", "-o", "json", "--start-date", "2024-01-01T00:00:00.000Z", "--end-date",
+                "2024-01-31T23:59:59.999999999Z", "--var", 'region="us"', "--apply-interval-modifiers",
+                "--full-refresh", file)  # fmt: skip
+    query = answer(done)["query"]
+    assert "select 'us' as region, '2024-01-01' as day, True as refresh" in query
+    assert "CREATE TABLE raw.orders" in query
+    plain = call(elsewhere, "render", file)  # the fallback when stdout is not JSON
+    assert plain.returncode == 0 and "select 'eu' as region" in plain.stdout
+
+
 def test_unknown_commands_and_flags_answer_as_upstream(workspace, elsewhere):
     unknown = call(elsewhere, "internal", "fetch-databases", "-c", "x", "-o", "json")
     assert (unknown.returncode, unknown.stderr) == (3, "No help topic for 'fetch-databases'\n")

@@ -72,6 +72,8 @@ def test_no_tooling_output_or_file_carries_a_secret(project):
         ("environments", "list", "-o", "json"),
         ("internal", "parse-pipeline", "p"),
         ("internal", "parse-asset", "p/assets/a.py"),
+        ("render", "p/assets/a.py"),
+        ("render", "-o", "json", "p/assets/a.py"),
         ("validate", "-o", "json", "p"),
         ("validate", "p"),
         ("run", "p"),

@@ -180,3 +180,96 @@ def test_continue_without_a_state(tagged):
     result = tagged.bruin("run", "--continue", "p")
     assert result.returncode == 1
     assert result.stderr.startswith("Failed to restore state: no run state found in ")
+
+
+# --- quality checks in upstream's console texts ---------------------------------------------------------------
+
+CHECKED = """/* @bruin
+type: duckdb.sql
+materialization:
+  type: table
+columns:
+  - name: id
+    checks:
+      - name: not_null
+      - name: unique
+custom_checks:
+  - name: Row Count
+    query: select count(*) from raw
+    value: 3
+  - name: Broken
+    query: select count(*) from nowhere
+@bruin */
+select 1 as id union all select null union all select 2
+"""
+
+
+@pytest.fixture
+def checked(project):
+    """A nameless asset (named `raw` after its path) whose checks pass, fail on their result, or cannot run."""
+    project.write(".bruin.yml", "environments:\n  default:\n    connections:\n      duckdb:\n"
+                                "        - {name: duckdb-default, path: w.db}\n")  # fmt: skip
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/raw.sql", CHECKED)
+    return project
+
+
+def check_ids(project) -> dict[str, str]:
+    """The check ids `internal parse-asset` shows, by `<column>.<check>` or custom check name."""
+    document = json.loads(project.bruin("internal", "parse-asset", "p/assets/raw.sql").stdout)["asset"]
+    ids = {f"{column['name']}.{check['name']}": check["id"] for column in document["columns"]
+           for check in column["checks"]}  # fmt: skip
+    ids.update({check["name"]: check["id"] for check in document["custom_checks"]})
+    return ids
+
+
+def test_the_summary_counts_checks_and_lists_their_failures(checked):
+    result = checked.bruin("run", "--no-timestamp", "p")
+    assert result.returncode == 1
+    summary = result.stdout[result.stdout.index("=" * 50) - 1 :]
+    assert re.fullmatch(
+        r"\n={50}\n\nPASS raw F\.\.F\n\n\nbruin run completed with failures in \S+\n\n"
+        r" ✗ Assets executed      1 failed due to checks\n"
+        r" ✗ Quality checks       2 failed / 2 succeeded\n\n\n"
+        r"1 assets failed\n└── raw\n    ├── id\.not_null - column 'id' has 1 null values\n"
+        r"    └── Broken custom check - failed 'Broken' check: Catalog Error: [^\n]+\n\n",
+        summary,
+    ), summary
+    checked.write("p/assets/raw.sql", CHECKED.replace("union all select null ", "").replace("value: 3", "value: 2")
+                  .replace("from nowhere", "from raw where id > 2"))  # fmt: skip
+    fine = checked.bruin("run", "p")
+    assert fine.returncode == 0, fine.output
+    assert "\nPASS raw ....\n" in fine.stdout
+    assert " ✓ Assets executed      1 succeeded\n ✓ Quality checks       4 succeeded\n" in fine.stdout
+    minimal = checked.bruin("run", "--minimal-logs", "p")
+    assert re.search(r"\n\nExecuted 5 tasks in \S+\n$", minimal.stdout), minimal.stdout
+
+
+def test_single_check_blocks_and_exit_codes(checked):
+    """`--single-check` with the ids parse-asset gives (the asset's final name, also for a nameless asset):
+    `Check Passed` (exit 0), `Check Failed` with the result and query (exit 1), or the error alone when the
+    check got no result (exit 2)."""
+    checked.bruin("run", "--only", "main", "p")
+    ids = check_ids(checked)
+
+    passed = checked.bruin("run", "--single-check", ids["id.unique"], "p/assets/raw.sql")
+    assert passed.returncode == 0, passed.output
+    assert passed.stdout.endswith(
+        "\nCheck Passed\n------------\nCheck: id.unique\nAsset: raw\n\nQuery:\n"
+        "SELECT COUNT(id) - COUNT(DISTINCT id) FROM main.raw\n"
+    )
+    assert "==========" not in passed.stdout, "no run summary after a single check"
+    custom = checked.bruin("run", "--single-check", ids["Row Count"], "p/assets/raw.sql")
+    assert custom.returncode == 0, custom.output
+    assert "\nCheck Passed\n------------\nCheck: Row Count (custom)\nAsset: raw\n\nQuery:\n" in custom.stdout
+
+    failed = checked.bruin("run", "--single-check", ids["id.not_null"], "p/assets/raw.sql")
+    assert failed.returncode == 1
+    assert failed.stdout.endswith(
+        "\nCheck Failed\n------------\nError: column 'id' has 1 null values\n\nResult: 1 (expected: 0)\n\n"
+        "Query:\nSELECT count(*) FROM main.raw WHERE id IS NULL\n\n"
+    )
+
+    broken = checked.bruin("run", "--single-check", ids["Broken"], "p/assets/raw.sql")
+    assert broken.returncode == 2
+    assert re.search(r"\nCheck Failed\n-{12}\nError: failed 'Broken' check: Catalog Error: [^\n]+\n$", broken.stdout)

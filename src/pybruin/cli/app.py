@@ -131,6 +131,7 @@ class LazyCommands(BruinGroup):
         "init": "pybruin.cli.init",
         "internal": "pybruin.cli.internal",
         "query": "pybruin.cli.query",
+        "render": "pybruin.cli.render",
         "run": "pybruin.cli.run",
         "secrets": "pybruin.cli.secrets",
         "validate": "pybruin.cli.validate",

@@ -132,5 +132,5 @@ def command(
     if json_output and outcome.manifest is not None:
         sys.stdout.write(outcome.manifest)
         sys.stdout.flush()
-    if not outcome.succeeded:
-        raise click.exceptions.Exit(1)
+    if outcome.exit_code:
+        raise click.exceptions.Exit(outcome.exit_code)

@@ -83,7 +83,8 @@ class ColumnUpstream:
 
 @document
 class ColumnCheck:
-    """`id` is sha256 of `<asset>-<column>-<check>` with the asset name as written in the file."""
+    """`id` is sha256 of `<asset>-<column>-<check>` with the asset's final name (also for an asset named after
+    its path), the id `bruin run --single-check` takes."""
 
     id: str
     name: str

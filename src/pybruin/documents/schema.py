@@ -37,6 +37,7 @@ PUBLISHED = {
     "query": "pybruin.documents.query:QueryDocument",
     "query-export": "pybruin.documents.query:ExportDocument",
     "query-dry-run": "pybruin.documents.query:DryRunDocument",
+    "render": "pybruin.documents.render:RenderDocument",
     "error": "pybruin.documents.messages:ErrorDocument",
     "status": "pybruin.documents.messages:StatusDocument",
 }

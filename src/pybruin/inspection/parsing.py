@@ -17,15 +17,13 @@ from typing import Any
 
 from pybruin.documents import parse as doc
 from pybruin.errors import BruinError
+from pybruin.pipeline.checks import COLUMN_CHECKS, column_check_id, custom_check_id
 from pybruin.pipeline.headers import YAML_ASSET_SUFFIXES, read_text
 from pybruin.pipeline.loader import PIPELINE_FILE_NAMES, load_asset, load_pipeline
 from pybruin.pipeline.model import Asset, Pipeline
 
 #: Column checks upstream keeps; others are dropped when parsed (upstream's behaviour, reference §1.5).
-KNOWN_COLUMN_CHECKS = frozenset(
-    {"not_null", "unique", "positive", "min", "max", "accepted_values", "relationships", "negative",
-     "non_negative", "pattern"}
-)  # fmt: skip
+KNOWN_COLUMN_CHECKS = frozenset(COLUMN_CHECKS)
 _NOT_FOUND = "cannot find a pipeline the given task belongs to. Are you sure this task is in an actual pipeline?"
 _GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
@@ -231,7 +229,6 @@ def asset_document(asset: Asset, pipeline: Pipeline, *, content: bool) -> doc.As
         value = header.get(key)
         return value if value not in (None, "", [], {}) else defaults.get(key)
 
-    written_name = _text(header.get("name"))
     cooldown = header.get("rerun_cooldown", defaults.get("rerun_cooldown"))
     enabled = header.get("enabled")
     hooks = header.get("hooks")
@@ -264,9 +261,9 @@ def asset_document(asset: Asset, pipeline: Pipeline, *, content: bool) -> doc.As
         parameters=_sorted(asset.parameters),
         secrets=[doc.SecretMapping(s.key, s.inject_as) for s in asset.secrets],
         extends=_merged_texts(header.get("extends"), defaults.get("extends")) or None,
-        columns=[_column(written_name, c) for c in _items(header.get("columns"), defaults.get("columns"))],
+        columns=[_column(asset.name, c) for c in _items(header.get("columns"), defaults.get("columns"))],
         custom_checks=[
-            _custom_check(written_name, c) for c in _items(header.get("custom_checks"), defaults.get("custom_checks"))
+            _custom_check(asset.name, c) for c in _items(header.get("custom_checks"), defaults.get("custom_checks"))
         ],
         unit_tests=list(header.get("unit_tests") or []),
         hooks=_hooks(hooks),
@@ -373,7 +370,7 @@ def _column(asset_name: str, spec: Mapping[str, Any]) -> doc.Column:
         if check_name not in KNOWN_COLUMN_CHECKS or any(c.name == check_name for c in checks):
             continue
         checks.append(doc.ColumnCheck(
-            id=sha256_hex(f"{asset_name}-{name}-{check_name}"),
+            id=column_check_id(asset_name, name, check_name),
             name=check_name,
             value=check.get("value"),
             blocking=check.get("blocking") is not False,
@@ -421,7 +418,7 @@ def _custom_check(asset_name: str, spec: Mapping[str, Any]) -> doc.CustomCheck:
     name = _text(spec.get("name"))
     count = spec.get("count")
     return doc.CustomCheck(
-        id=sha256_hex(f"{asset_name}-{name}"),
+        id=custom_check_id(asset_name, name),
         name=name,
         description=_text(spec.get("description")),
         value=_integer(spec.get("value")) or 0,

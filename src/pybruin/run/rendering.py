@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pybruin.config.connections import Connection
+    from pybruin.masking import Masker
     from pybruin.workspace import ProjectSettings
 
 #: The run id `bruin render` renders with, as upstream's.
@@ -176,17 +177,22 @@ def render_asset(
     apply_interval_modifiers: bool = False,
     variables: tuple[str, ...] = (),
     raw: bool = False,
+    masker: Masker | None = None,
 ) -> str:
     """`bruin render <asset file>`: the SQL the run executes for the asset, rendered with the run's context
     (run id `your-run-id`, interval modifiers applied when asked even with a full refresh, as upstream's
     render does), materialized and wrapped in its hooks unless `raw`. The JSON form is `{"query": <this>}`.
 
-    No secret store is opened and no connection is made; secrets are never in the context.
+    No secret store is opened and no connection is made; secrets are never in the context. `masker`, when
+    given, learns the sensitive values of the environment's connections first, so that what the caller
+    prints is masked as a run's output is.
     """
     from pybruin.pipeline.connections import effective_connection
-    from pybruin.workspace import load_target, open_project
+    from pybruin.workspace import load_target, open_project, protect_environment
 
     project = open_project(settings)
+    if masker is not None:
+        protect_environment(project, masker)
     pipeline, asset = load_target(asset_file)
     if asset is None:
         raise BruinError(f"'{asset_file}' is not an asset file")

@@ -213,10 +213,10 @@ class RunReport:
     def _failure_tree(self, mask: Callable[[str], str]) -> list[str]:
         """Upstream's tree of failed assets: a main task's error, `<column>.<check> - <error>` for a column
         check, `<name> custom check - <error>` for a custom check."""
-        by_asset: dict[str, list[str]] = {}
+        by_asset: dict[str, list[str]] = {result.name: [] for result in self.results}  # in pipeline order
         for result in self.results:
             if result.status is Status.FAILED:
-                by_asset.setdefault(result.name, []).append(mask(result.error or ""))
+                by_asset[result.name].append(mask(result.error or ""))
         for check in self.checks:
             if check.result.status is not Status.FAILED:
                 continue
@@ -227,6 +227,7 @@ class RunReport:
             else:
                 line = f"{check.task.check.name} custom check - {error}"
             by_asset.setdefault(check.task.asset, []).append(line)
+        by_asset = {asset: errors for asset, errors in by_asset.items() if errors}
         if not by_asset:
             return []
         lines = [f"{len(by_asset)} assets failed"]
