@@ -34,6 +34,8 @@ environments:
               type: glue
               auth:
                 secret_key: {CANARY}-lakehouse
+        - name: plain
+          path: plain.db
       stripe:
         - name: stripe
           api_key: {CANARY}-stripe
@@ -80,11 +82,31 @@ def test_no_tooling_output_or_file_carries_a_secret(project):
         ("run", "--minimal-logs", "p"),
         ("run", "--continue", "p"),
         ("version", "-o", "json"),
+        *(
+            (
+                "query",
+                "--connection",
+                "plain",
+                "--query",
+                f"SELECT '{CANARY}-generic' AS v, '{CANARY}-env' AS w",
+                "-o",
+                form,
+            )
+            for form in ("json", "csv", "plain")
+        ),
+        ("query", "--connection", "plain", "--query", f'SELECT * FROM "{CANARY}-pg"', "-o", "json"),
+        ("query", "--connection", "plain", "--query", f"SELECT '{CANARY}-stripe'", "--dry-run", "-o", "json"),
+        ("query", "--connection", "plain", "--query", f"SELECT '{CANARY}-mongo'", "--export", "-o", "json"),
     ]
+    outputs = {}
     for call in calls:
         result = project.bruin(*call, env=env)
         assert CANARY not in result.output, (call, result.output)
         assert "Traceback" not in result.output, (call, result.output)
+        outputs[call] = result
+    queried = json.loads(outputs[calls[-6]].stdout)
+    assert queried["rows"] == [["****", "****"]] and "'****' AS v" in queried["query"]
+    assert outputs[calls[-3]].returncode == 1 and "****" in json.loads(outputs[calls[-3]].stdout)["error"]
     listed = json.loads(project.bruin("connections", "list", "-o", "json", env=env).stdout)
     connections = listed["environments"]["default"]["connections"]
     assert connections["duckdb"][0]["lakehouse"]["catalog"]["auth"]["secret_key"] == "****"

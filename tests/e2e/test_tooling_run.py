@@ -63,6 +63,32 @@ def test_several_assets_and_downstream(tagged):
     assert ran(single) == ["b", "c"]
 
 
+def test_downstream_with_filters(tagged):
+    """`--downstream` from a single asset or several, narrowed by `--exclude-tag` (a skipped upstream does not
+    block its downstream) and `--only`."""
+    excluded = tagged.bruin("run", "--downstream", "--exclude-tag", "exclude", "p/assets/a.py")
+    assert excluded.returncode == 0, excluded.output
+    assert ran(excluded) == ["a", "c"]
+    several = tagged.bruin("run", "p/assets/a.py", "p/assets/b.py", "--downstream", "--only", "main")
+    assert several.returncode == 0, several.output
+    assert "Running selected assets: a, b\nThe downstream tasks will be executed as well.\n" in several.stdout
+    assert ran(several) == ["a", "b", "c"]
+    tagged.write("p/assets/a.py", asset("a", tags=("include",), body="raise SystemExit(1)"))
+    multi = tagged.bruin("run", "--downstream", "--exclude-tag", "exclude", "p/assets/a.py", "p/assets/b.py")
+    assert multi.returncode == 1 and ran(multi) == ["c"], "a failure stops at a skipped asset, as upstream's"
+    assert "\nFAIL a \nPASS c \n" in multi.stdout, multi.stdout
+
+
+def test_only_push_metadata_has_nothing_to_run(tagged):
+    """Metadata-push tasks exist only with `--push-metadata` (not supported yet), so `--only push-metadata`
+    selects nothing, as upstream's does on a pipeline without `metadata_push`."""
+    result = tagged.bruin("run", "--only", "push-metadata", "p")
+    assert (result.returncode, ran(result)) == (0, [])
+    assert result.stdout.endswith("No tasks to run.\n")
+    both = tagged.bruin("run", "--only", "main", "--only", "push-metadata", "p")
+    assert both.returncode == 0 and ran(both) == ["a", "b", "c"]
+
+
 @pytest.mark.parametrize(
     ("args", "error"),
     [

@@ -17,8 +17,9 @@ REFRESH_SECONDS = 0.5
 class Progress:
     """Counts the runner reports; `attach` starts redrawing through `draw` (a `RunOutput.status`)."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, *, color: bool = True) -> None:
         self.total = total
+        self.color = color
         self.done = 0
         self.running = 0
         self.failed = 0
@@ -48,7 +49,7 @@ class Progress:
             self._thread.join()
 
     def line(self) -> str:
-        """The status text, styled with rich for the terminal."""
+        """The status text, styled with rich for the terminal (plain with `--no-color`)."""
         from rich.console import Console
         from rich.text import Text
 
@@ -65,6 +66,8 @@ class Progress:
             "  ",
             (f"{elapsed // 60}:{elapsed % 60:02d} elapsed", "dim"),
         )
+        if not self.color:
+            return text.plain
         console = Console(force_terminal=True, width=200, highlight=False)
         with console.capture() as captured:
             console.print(text, end="")

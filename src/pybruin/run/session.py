@@ -193,7 +193,7 @@ def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcom
                 context=context,
                 project_root=project.root,
             )
-            progress = _progress(settings, terminal, len(plan.tasks))
+            progress = _progress(settings, terminal, len(plan.tasks), project.environ)
             report = Runner(
                 plan,
                 context,
@@ -217,7 +217,7 @@ def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcom
         elif settings.minimal_logs:
             output.block(report.render_minimal(shown.mask))
         else:
-            color = settings.color and terminal.isatty() and "NO_COLOR" not in project.environ
+            color = _colored(settings, terminal, project.environ)
             output.block(report.render_summary(color=color, mask=shown.mask, width=_terminal_width(terminal)))
         manifest = masker.mask(report.manifest_json())
         if settings.write_manifest:
@@ -323,11 +323,16 @@ def _rfc3339(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if not moment.utcoffset() else moment.strftime("%z"))
 
 
-def _progress(settings: RunSettings, terminal: BinaryIO, total: int) -> Progress | None:
-    """The live progress line: only on a terminal, never with `--minimal-logs`."""
+def _progress(settings: RunSettings, terminal: BinaryIO, total: int, environ: Mapping[str, str]) -> Progress | None:
+    """The live progress line: only on a terminal, never with `--minimal-logs`; plain with `--no-color`."""
     if not settings.progress or settings.minimal_logs or not terminal.isatty():
         return None
-    return Progress(total)
+    return Progress(total, color=_colored(settings, terminal, environ))
+
+
+def _colored(settings: RunSettings, terminal: BinaryIO, environ: Mapping[str, str]) -> bool:
+    """Colours on a terminal, unless `--no-color` or `NO_COLOR` turn them off."""
+    return settings.color and terminal.isatty() and "NO_COLOR" not in environ
 
 
 def _run_context(
