@@ -10,12 +10,13 @@ parts; `pybruin.platforms.ansi` holds the SQL that ANSI databases share.
 from __future__ import annotations
 
 import abc
+import importlib
 import re
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pybruin.errors import BruinError
 from pybruin.masking import Masker, hide_url_userinfo
@@ -225,6 +226,14 @@ class Platform(abc.ABC):
             strategy = self.rebuilds.get(mat.table_strategy, strategy)
         return strategy(build)
 
+    @abc.abstractmethod
+    def ensure_schema(self, session: Session, target: Target) -> None:
+        """Make sure the target's schema exists before its strategy's script runs (once per run)."""
+
+    @abc.abstractmethod
+    def tables(self, session: Session) -> TableLookup:
+        """What tells whether a target's table exists (an incremental strategy's first run rebuilds it)."""
+
     def load_seed(self, session: Session, target: Target, seed: Seed) -> None:
         """Replace the target table with the seed's rows; only platforms with `seed_types` implement it."""
         raise BruinError(f"{self.name} cannot load seed files")
@@ -250,6 +259,27 @@ class Platform(abc.ABC):
             database.close()
 
 
+class TableLookup(Protocol):
+    """Whether a target's table exists, and noting one the run has built."""
+
+    def exists(self, session: Session, target: Target) -> bool: ...
+
+    def add(self, session: Session, target: Target) -> None: ...
+
+
+@dataclass(frozen=True)
+class AskEachTime:
+    """A `TableLookup` that asks the database every time (for platforms without a cheap listing)."""
+
+    check: Callable[[Session, Target], bool]
+
+    def exists(self, session: Session, target: Target) -> bool:
+        return self.check(session, target)
+
+    def add(self, session: Session, target: Target) -> None:
+        """Nothing to note: the next question asks again."""
+
+
 class Database(abc.ABC):
     """One database opened for one run, lending sessions to the assets that use it.
 
@@ -259,6 +289,9 @@ class Database(abc.ABC):
     another thread), and `close`. `_run` executes one script on a handle; the default suits
     drivers whose handle has ``execute(sql, params)`` returning something with ``fetchall()``.
     """
+
+    session_class: ClassVar[type[Session]]
+    """The sessions it lends: `Session`, or a subclass adding what a platform's strategies need beyond SQL."""
 
     def __init__(self, platform: Platform, connection: Connection, *, driver_error: type[Exception]) -> None:
         self.platform = platform
@@ -272,7 +305,7 @@ class Database(abc.ABC):
     def session(self) -> Iterator[Session]:
         """A session on its own driver handle; thread-safe."""
         handle = self._acquire()
-        session = Session(self, handle)
+        session = self.session_class(self, handle)
         try:
             yield session
         finally:
@@ -422,6 +455,20 @@ class Session:
         """Mark the session over; whether its handle may serve another session."""
         with self._lock:
             return not self._cancelled
+
+
+Database.session_class = Session
+
+
+def import_driver(module: str, *, package: str, extra: str) -> Any:
+    """Import a platform's driver when a database is first opened; a missing one is a BruinError saying
+    which package to install, not a traceback."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise BruinError(
+            f"the Python package '{package}' is not installed; install it with pip install 'pybruin[{extra}]'"
+        ) from None
 
 
 def select_body(sql: str) -> str:

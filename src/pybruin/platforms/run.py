@@ -24,7 +24,6 @@ from pybruin.pipeline.materialization import Materialization
 from pybruin.pipeline.model import Hooks
 from pybruin.pipeline.seeds import seed_of
 from pybruin.platforms import PLATFORMS, SQL_ASSET_TYPES, platform_for_asset_type, platform_for_connection
-from pybruin.platforms.ansi import ensure_schema, known_tables
 from pybruin.platforms.base import Build
 from pybruin.platforms.checks import CheckOutcome, evaluate
 
@@ -192,8 +191,8 @@ def run_sql_asset(
         plan, script = _prepared(asset, rendered_sql, connection, schema_prefix, full_refresh, interval)
         with _session(databases, connection, cancellation) as session:
             if plan is not None:
-                ensure_schema(session, plan.build.target)
-                tables = known_tables(session)
+                plan.platform.ensure_schema(session, plan.build.target)
+                tables = plan.platform.tables(session)
                 if plan.incremental and not plan.rebuild and not tables.exists(session, plan.build.target):
                     script = plan.script(rebuild=True)
             _execute(session, wrap_hooks(script, hooks.pre, hooks.post))
