@@ -114,15 +114,55 @@ def _export(answer, where, output_format: str, mask) -> None:
 
 
 def _dry_run(answer, output_format: str, mask) -> None:
+    """Upstream's dry-run document or text: BigQuery's estimate, or the `EXPLAIN` plan as a table."""
     from pybruin.documents.encoding import encode
-    from pybruin.documents.query import DryRunDocument
+    from pybruin.documents.query import DryRunColumn, DryRunDocument
     from pybruin.inspection.querying import cell_text
+    from pybruin.tables import light_table
 
-    plan = "\n".join(" | ".join(cell_text(value) for value in row) for row in answer.rows)
+    found = answer.dry_run
+    plan_columns = [name for name, _ in answer.columns] or (["error"] if answer.rows else [])
     if output_format == "json":
-        document = DryRunDocument(answer.connection_name, answer.connection_type, answer.query, answer.valid, plan)
+        document = DryRunDocument(
+            answer.connection_name, answer.connection_type, answer.query, answer.valid,
+            total_bytes_processed=found.bytes_processed if found else 0,
+            estimated_cost_usd=found.estimated_cost_usd if found else 0.0,
+            statement_type=found.statement_type if found else "",
+            referenced_tables=list(found.referenced_tables) if found else [],
+            schema=[DryRunColumn(name, kind) for name, kind in found.schema] if found else [],
+            explain_columns=plan_columns, explain_plan=answer.rows,
+        )  # fmt: skip
         click.echo(mask(encode(document)))
         return
+    if output_format == "csv":
+        click.echo("CSV output is not supported for --dry-run; falling back to plain.", err=True)
     lines = ["Dry Run Results", f"Connection:  {answer.connection_name} ({answer.connection_type})",
-             f"Valid:       {'Yes' if answer.valid else 'No'}", "", plan]  # fmt: skip
+             f"Valid:       {'Yes' if answer.valid else 'No'}"]  # fmt: skip
+    if found and (found.bytes_processed or found.estimated_cost_usd):
+        lines += ["", f"Estimated bytes processed: {_size(found.bytes_processed)}",
+                  f"Estimated cost:            {_cost(found.estimated_cost_usd)}"]  # fmt: skip
+    if found and found.statement_type:
+        lines.append(f"Statement type:            {found.statement_type}")
+    if found and found.referenced_tables:
+        lines += ["", "Referenced tables:", *(f"  - {table}" for table in found.referenced_tables)]
+    if found and found.schema:
+        lines += ["", "Output schema:", light_table(["Column Name", "Type"], [list(column) for column in found.schema])]
+    if answer.rows:
+        rows = [[cell_text(value) for value in row] for row in answer.rows]
+        lines += ["", "Query plan:", light_table(plan_columns, rows)]
     click.echo(mask("\n".join(lines)))
+
+
+def _size(count: int) -> str:
+    """Bytes as upstream shows them: `512 bytes`, `1.50 KB`, ... `2.00 TB` (powers of 1024)."""
+    for unit, power in (("TB", 4), ("GB", 3), ("MB", 2), ("KB", 1)):
+        if count >= 1024**power:
+            return f"{count / 1024**power:.2f} {unit}"
+    return f"{count} bytes"
+
+
+def _cost(usd: float) -> str:
+    """A cost as upstream shows it: `$0.00`, `$0.000012` below a cent, else `$1.23`."""
+    if usd == 0:
+        return "$0.00"
+    return f"${usd:.6f}" if usd < 0.01 else f"${usd:.2f}"

@@ -31,11 +31,26 @@ class ExportDocument:
 
 
 @document
+class DryRunColumn:
+    name: str
+    type: str
+
+
+@document
 class DryRunDocument:
-    """`bruin query --dry-run -o json`: whether the database accepts the query, and its plan."""
+    """`bruin query --dry-run -o json`: whether the database accepts the query, and what it says about it —
+    BigQuery its estimate (bytes, cost in USD at upstream's on-demand price, statement type, tables read,
+    result schema), the others their `EXPLAIN` plan (its columns, and its rows; for a query the database
+    rejected, one row holding the reason)."""
 
     connection_name: str = json_field("connectionName", default="")
     connection_type: str = json_field("connectionType", default="")
     query: str = ""
     valid: bool = False
-    explain_plan: str = json_field("explainPlan", omit_empty=True, default="")
+    total_bytes_processed: int = json_field("totalBytesProcessed", omit_empty=True, default=0)
+    estimated_cost_usd: float = json_field("estimatedCostUSD", omit_empty=True, default=0.0)
+    statement_type: str = json_field("statementType", omit_empty=True, default="")
+    referenced_tables: list[str] = json_field("referencedTables", omit_empty=True, default_factory=list)
+    schema: list[DryRunColumn] = json_field(omit_empty=True, default_factory=list)
+    explain_columns: list[str] = json_field("explainColumns", omit_empty=True, default_factory=list)
+    explain_plan: list[list[Any]] = json_field("explainPlan", omit_empty=True, default_factory=list)

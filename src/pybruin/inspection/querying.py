@@ -16,16 +16,21 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
 from pybruin.workspace import ProjectSettings, load_target, open_project, open_store, protect_environment
+
+if TYPE_CHECKING:
+    from pybruin.platforms.base import DryRun, Session
+
+_T = TypeVar("_T")
 
 ANNOTATION = '-- @bruin.config: {"type":"adhoc_query"}\n'
 _MODES = (
@@ -58,6 +63,8 @@ class QueryAnswer:
     rows: list[list[Any]]
     #: False only for a dry run the database rejected.
     valid: bool = True
+    #: What a dry run found (None when the query ran, or the database rejected it).
+    dry_run: DryRun | None = None
 
 
 def run_query(settings: QuerySettings, masker: Masker) -> QueryAnswer:
@@ -78,8 +85,7 @@ def run_query(settings: QuerySettings, masker: Masker) -> QueryAnswer:
         raise BruinError("--dry-run cannot be combined with --limit")
     project = open_project(settings.project)
     protect_environment(project, masker)
-    asset_name, name, template = _source(settings)
-    query = _rendered(template, settings, asset_name)
+    name, query = _source(settings, project.environment.schema_prefix)
     with open_store(project, settings.project, masker) as store:
         found = store.get(name)
         if found is None:
@@ -91,15 +97,21 @@ def run_query(settings: QuerySettings, masker: Masker) -> QueryAnswer:
         raise BruinError(f"connection '{name}' is a {connection.type_key} connection, which cannot run queries")
     if settings.limit is not None:
         query = limited(query, settings.limit, platform.name)
-    sql = f"EXPLAIN {query}" if settings.dry_run else query
     databases = Databases()
     try:
         with databases.session(connection) as session:
-            try:
-                result = _fetch_cancellably(session, ANNOTATION + sql, settings.timeout)
-            except BruinError as exc:
-                if settings.dry_run:
+            if settings.dry_run:
+                try:
+                    checked = _cancellably(session, session.dry_run, ANNOTATION + query, settings.timeout)
+                except BruinError as exc:
                     return QueryAnswer(name, connection.type_key, query, (), [[str(exc)]], valid=False)
+                plan = checked.plan
+                rows = [[json_value(value) for value in row] for row in plan.rows] if plan else []
+                return QueryAnswer(name, connection.type_key, query, plan.columns if plan else (), rows,
+                                   dry_run=checked)  # fmt: skip
+            try:
+                result = _cancellably(session, session.fetch, ANNOTATION + query, settings.timeout)
+            except BruinError as exc:
                 raise BruinError(f"query execution failed: {exc}") from None
     finally:
         databases.close()
@@ -107,13 +119,16 @@ def run_query(settings: QuerySettings, masker: Masker) -> QueryAnswer:
     return QueryAnswer(name, connection.type_key, query, result.columns, rows)
 
 
-def _source(settings: QuerySettings) -> tuple[str, str, str]:
-    """The asset's name ("" in direct mode), the connection and the query template."""
+def _source(settings: QuerySettings, schema_prefix: str) -> tuple[str, str]:
+    """The connection to query and the query, rendered: in direct mode with the dates and `--var` values; with
+    an asset, as the run renders the asset's SQL (the pipeline's variables, `this`, macros), plus `--var`."""
     if settings.asset is None:
         assert settings.connection is not None and settings.query is not None
-        return "", settings.connection, settings.query
+        return settings.connection, _rendered(settings.query, settings)
     from pybruin.pipeline.connections import effective_connection
     from pybruin.platforms import SQL_ASSET_TYPES
+    from pybruin.run.context import make_context
+    from pybruin.run.rendering import RENDER_RUN_ID, AssetRenderer
 
     pipeline, asset = load_target(settings.asset)
     if asset is None:
@@ -125,11 +140,17 @@ def _source(settings: QuerySettings) -> tuple[str, str, str]:
     connection = effective_connection(asset, pipeline)
     if connection is None:
         raise BruinError(f"asset '{asset.name}' has no connection to run the query on")
-    return asset.name, connection, settings.query if settings.query is not None else asset.content
+    context = make_context(
+        start_date=settings.start_date, end_date=settings.end_date, variables=(), declared=pipeline.variables,
+        run_id=RENDER_RUN_ID, pipeline=pipeline.name, commit=pipeline.commit, schema_prefix=schema_prefix,
+    )  # fmt: skip
+    template = settings.query if settings.query is not None else asset.content
+    rendered = AssetRenderer(context, pipeline).render(asset, template, extra=query_variables(settings.variables))
+    return connection, rendered
 
 
-def _rendered(template: str, settings: QuerySettings, asset_name: str) -> str:
-    """The query with the run's Jinja context (dates, run id) and `--var` values; secrets are never in it."""
+def _rendered(template: str, settings: QuerySettings) -> str:
+    """A direct query with the run's dates (run id `your-run-id`) and `--var` values; secrets are never in it."""
     from pybruin.run.context import RunContext, default_interval, execution_time, parse_date
     from pybruin.run.templating import render_sql
 
@@ -141,8 +162,8 @@ def _rendered(template: str, settings: QuerySettings, asset_name: str) -> str:
     if settings.end_date:
         end = parse_date(settings.end_date, "--end-date")
     context = RunContext(start, end, execution_time(), "your-run-id", pipeline="")
-    values = {**context.template_values(asset_name), **query_variables(settings.variables)}
-    return render_sql(template, values, asset_name=asset_name or "query")
+    values = {**context.template_values(""), **query_variables(settings.variables)}
+    return render_sql(template, values, asset_name="query")
 
 
 def query_variables(values: Sequence[str]) -> dict[str, object]:
@@ -183,10 +204,10 @@ def limited(query: str, limit: int, dialect: str) -> str:
     return statements[0].limit(limit).sql(dialect=dialect)
 
 
-def _fetch_cancellably(session: Any, sql: str, timeout: float) -> Any:
-    """`session.fetch(sql)` on a worker thread, so a timeout or Ctrl-C can cancel it cleanly."""
+def _cancellably(session: Session, call: Callable[[str], _T], sql: str, timeout: float) -> _T:
+    """`call(sql)` (a method of `session`) on a worker thread, so a timeout or Ctrl-C can cancel it cleanly."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query")
-    future = pool.submit(session.fetch, sql)
+    future = pool.submit(call, sql)
     deadline = time.monotonic() + timeout
     try:
         while True:

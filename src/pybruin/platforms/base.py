@@ -357,6 +357,10 @@ class Database(abc.ABC):
         columns = tuple((str(item[0]), self.platform.column_type(item[1])) for item in description)
         return Result(columns, cursor.fetchall() if columns else [])
 
+    def _dry_run(self, handle: Any, sql: str) -> DryRun:
+        """What the database says about a query without running it: by default its `EXPLAIN` plan."""
+        return DryRun(plan=self._fetch(handle, f"EXPLAIN {sql}"))
+
 
 @dataclass(frozen=True)
 class Result:
@@ -364,6 +368,20 @@ class Result:
 
     columns: tuple[tuple[str, str], ...]
     rows: list[tuple]
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """A query checked without running it (`bruin query --dry-run`): an `EXPLAIN` plan, or what an estimating
+    database reports (BigQuery: bytes to process and their on-demand price, statement type, tables read,
+    result schema)."""
+
+    plan: Result | None = None
+    bytes_processed: int = 0
+    estimated_cost_usd: float = 0.0
+    statement_type: str = ""
+    referenced_tables: tuple[str, ...] = ()
+    schema: tuple[tuple[str, str], ...] = ()
     def _copy(self, handle: Any, statement: str, chunks: Iterable[bytes]) -> None:
         raise BruinError(f"{self.platform.name} has no COPY FROM STDIN")
 
@@ -394,6 +412,10 @@ class Session:
     def fetch(self, sql: str) -> Result:
         """Run one statement and return its columns and rows (`bruin query`)."""
         return self._guarded(lambda: self._database._fetch(self._handle, sql))
+
+    def dry_run(self, sql: str) -> DryRun:
+        """Check one statement without running it (`bruin query --dry-run`)."""
+        return self._guarded(lambda: self._database._dry_run(self._handle, sql))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

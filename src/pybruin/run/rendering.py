@@ -24,6 +24,7 @@ from pybruin.run.sql_helpers import DEFAULT, helpers_for
 from pybruin.run.templating import NO_MACROS, Macros, TemplateError, load_macros, render_sql
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from pybruin.config.connections import Connection
@@ -88,11 +89,12 @@ class AssetRenderer:
         values["bruin"] = helpers_for(asset.type)
         return values
 
-    def render(self, asset: Asset, text: str) -> str:
-        """Any SQL text of the asset (its body, a hook, a custom check) rendered as the run renders it."""
+    def render(self, asset: Asset, text: str, *, extra: Mapping[str, object] | None = None) -> str:
+        """Any SQL text of the asset (its body, a hook, a custom check) rendered as the run renders it;
+        `extra` adds values to the context (`bruin query --var`)."""
         secret_names = {s.key for s in asset.secrets} | {s.inject_as for s in asset.secrets}
-        return render_sql(text, self.values(asset), asset_name=asset.name, secret_names=secret_names,
-                          macros=self.macros)  # fmt: skip
+        values = {**self.values(asset), **(extra or {})}
+        return render_sql(text, values, asset_name=asset.name, secret_names=secret_names, macros=self.macros)
 
     def body(self, asset: Asset) -> str:
         """The asset's SQL rendered."""
