@@ -225,6 +225,23 @@ def test_render_preview(workspace, elsewhere):
     assert plain.returncode == 0 and "select 'eu' as region" in plain.stdout
 
 
+def test_lineage_text_view_and_ddl(workspace, elsewhere):
+    """`lineage -o json <file>` (it reads `name`, `upstreams[].name`, `downstream[].name`) and `render-ddl
+    [--start-date S] [--end-date E] [--apply-interval-modifiers] <file>` (no `-o`; trimmed stdout)."""
+    orders = str(workspace.root / "p" / "assets" / "orders.sql")
+    lineage = answer(call(elsewhere, "lineage", "-o", "json", orders))
+    assert (lineage["name"], [d["name"] for d in lineage["upstreams"]], [d["name"] for d in lineage["downstream"]]) == (
+        "raw.orders", [], ["report"]
+    )  # fmt: skip
+    report = answer(call(elsewhere, "lineage", "-o", "json", str(workspace.root / "p" / "assets" / "report.py")))
+    assert report["upstreams"][0]["definition_file"]["path"] == orders
+    ddl = call(elsewhere, "render-ddl", "--start-date", "2024-01-01T00:00:00.000Z", "--end-date",
+               "2024-01-31T23:59:59.999999999Z", "--apply-interval-modifiers", orders)  # fmt: skip
+    assert ddl.returncode == 0 and ddl.stdout.strip() == (
+        "CREATE TABLE IF NOT EXISTS raw.orders (\n  id integer,\n  PRIMARY KEY (id)\n)"
+    )
+
+
 def test_unknown_commands_and_flags_answer_as_upstream(workspace, elsewhere):
     unknown = call(elsewhere, "internal", "fetch-databases", "-c", "x", "-o", "json")
     assert (unknown.returncode, unknown.stderr) == (3, "No help topic for 'fetch-databases'\n")

@@ -116,3 +116,46 @@ QUERIES = [
 def test_query_documents(tests_folder, args, expectation):
     (tests_folder / "duckdb-files").mkdir(exist_ok=True)
     assert bruin(tests_folder, "query", *args) == json.loads((UPSTREAM / expectation).read_text())
+
+
+RENDERED = [
+    (("test-pipelines/variables-interpolation/assets/users.sql",),
+     ["CREATE TABLE public.users", "SELECT 'jhon' as name", "SELECT 'erik' as name"]),
+    (("--var", '{"users": ["mark", "nicholas"]}', "test-pipelines/variables-interpolation/assets/users.sql"),
+     ["CREATE TABLE public.users", "SELECT 'mark' as name", "SELECT 'nicholas' as name"]),
+    (("--var", 'users=["mark", "nicholas"]', "test-pipelines/variables-interpolation/assets/users.sql"),
+     ["CREATE TABLE public.users", "SELECT 'mark' as name", "SELECT 'nicholas' as name"]),
+    (("--start-date", "2024-01-15", "--end-date", "2024-01-31", "--output", "json",
+      "test-pipelines/start-date-flags-test/assets/date_capture.sql"), ["'2024-01-15'", "'2024-01-31'"]),
+    (("--start-date", "2024-01-15", "--end-date", "2024-01-31",
+      "test-pipelines/render-template-this-pipeline/assets/test_full_refresh.sql"),
+     ["'render_this.test_full_refresh' AS asset_name", "'INCREMENTAL_MODE' AS refresh_mode",
+      "'2024-01-15' AS start_date"]),
+    (("--full-refresh", "--start-date", "2024-01-15", "--end-date", "2024-01-31",
+      "test-pipelines/render-template-this-pipeline/assets/test_full_refresh.sql"),
+     ["'render_this.test_full_refresh' AS asset_name", "'FULL_REFRESH_MODE' AS refresh_mode",
+      "'2020-01-01' AS start_date"]),
+    (("--start-date", "2024-01-01", "--end-date", "2024-01-02", "--output", "json",
+      "test-pipelines/schema-prefix-test/assets/check_prefix_sql.sql"), ["'' as prefix"]),
+]  # fmt: skip
+DDL = ["CREATE TABLE IF NOT EXISTS test.customers", "customer_id INTEGER", "name VARCHAR", "email VARCHAR",
+       "created_at TIMESTAMP", "PRIMARY KEY (customer_id)"]  # fmt: skip
+RENDERED_DDL = [
+    (("test-pipelines/duckdb-materialization-ddl/assets/schema.sql",), DDL),
+    (("--output", "json", "test-pipelines/duckdb-materialization-ddl/assets/schema.sql"), DDL),
+    (("--start-date", "2024-01-15", "--end-date", "2024-01-31",
+      "test-pipelines/start-date-flags-test/assets/date_capture.sql"), ["CREATE TABLE IF NOT EXISTS date_capture"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "args", "contained"),
+                         [("render", *case) for case in RENDERED] + [("render-ddl", *case) for case in RENDERED_DDL])
+def test_render_and_render_ddl(tests_folder, command, args, contained):
+    """Upstream's `render-*` and `render-ddl-*` integration tests: exit 0 and stdout containing each text (in
+    JSON, the query holds them)."""
+    done = subprocess.run([sys.executable, "-m", "pybruin", command, *args], cwd=tests_folder, capture_output=True,
+                          text=True)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = json.loads(done.stdout)["query"] if "json" in args else done.stdout
+    for fragment in contained:
+        assert fragment in text

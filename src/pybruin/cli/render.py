@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -36,35 +38,42 @@ def command(
     raw_query: bool,
 ) -> None:
     """Print an asset's SQL rendered with the run's context, materialized and wrapped in its hooks."""
-    from pathlib import Path
-
     from pybruin.errors import BruinError
-    from pybruin.run.rendering import render_asset
+
+    path = asset_path(asset, "render")
+    if variant:
+        raise BruinError("variants in pipeline.yml are not supported by pybruin yet (--variant)")
+    print_rendered(path, config_file, output_format, start_date=start_date, end_date=end_date,
+                   full_refresh=full_refresh, apply_interval_modifiers=apply_interval_modifiers, variables=variables,
+                   raw=raw_query)  # fmt: skip
+
+
+def asset_path(asset: str | None, command_name: str) -> Path:
+    """The asset file given to `render` or `render-ddl`, which must exist (upstream's texts)."""
+    from pybruin.errors import BruinError
 
     if not asset:
-        raise BruinError("Please give an asset path to render: bruin render <path to the asset file>)")
+        raise BruinError(f"Please give an asset path to render: bruin {command_name} <path to the asset file>)")
     path = Path(asset)
     if not path.exists():
         raise BruinError(f"The specified asset path does not exist: {asset}")
-    if variant:
-        raise BruinError("variants in pipeline.yml are not supported by pybruin yet (--variant)")
+    return path
+
+
+def print_rendered(path: Path, config_file: str | None, output_format: str, **options: Any) -> None:
+    """The asset's SQL (`pybruin.run.rendering.render_asset` with `options`) as text, or `{"query": ...}`
+    without a trailing newline (as upstream writes it); masked."""
+    from pybruin.run.rendering import render_asset
+
     app = state()
-    query = render_asset(
-        app.project_settings(path, environment=None, config_file=config_file),
-        path,
-        start_date=start_date,
-        end_date=end_date,
-        full_refresh=full_refresh,
-        apply_interval_modifiers=apply_interval_modifiers,
-        variables=variables,
-        raw=raw_query,
-        masker=app.masker,
-    )
+    settings = app.project_settings(path, environment=None, config_file=config_file)
+    query = render_asset(settings, path, masker=app.masker, **options)
+    masker = app.masker
     if output_format == "json":
         from pybruin.documents.encoding import encode
         from pybruin.documents.render import RenderDocument
 
-        sys.stdout.write(app.masker.mask(encode(RenderDocument(query))))  # no newline, as upstream writes it
+        sys.stdout.write(masker.mask(encode(RenderDocument(query))))
     else:
-        sys.stdout.write(app.masker.mask(query) + "\n")
+        sys.stdout.write(masker.mask(query) + "\n")
     sys.stdout.flush()

@@ -38,6 +38,7 @@ PUBLISHED = {
     "query-export": "pybruin.documents.query:ExportDocument",
     "query-dry-run": "pybruin.documents.query:DryRunDocument",
     "render": "pybruin.documents.render:RenderDocument",
+    "lineage": "pybruin.documents.lineage:LineageDocument",
     "error": "pybruin.documents.messages:ErrorDocument",
     "status": "pybruin.documents.messages:StatusDocument",
 }

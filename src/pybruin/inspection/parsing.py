@@ -314,6 +314,11 @@ def asset_upstreams(asset: Asset, pipeline: Pipeline) -> list[doc.Upstream]:
     return _upstreams(asset.header.get("depends"), defaults.get("depends"))
 
 
+def written_upstreams(asset: Asset) -> list[doc.Upstream]:
+    """The asset's own `depends` entries as written (no pipeline defaults: `bruin lineage`)."""
+    return _upstreams(asset.header.get("depends"))
+
+
 def _upstreams(*sources: object) -> list[doc.Upstream]:
     found: list[doc.Upstream] = []
     seen: set[tuple[str, str]] = set()

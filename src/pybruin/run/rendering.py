@@ -9,6 +9,7 @@ and the `bruin.*` helpers of the asset's platform. Secrets are never in the cont
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -179,11 +180,13 @@ def render_asset(
     apply_interval_modifiers: bool = False,
     variables: tuple[str, ...] = (),
     raw: bool = False,
+    ddl: bool = False,
     masker: Masker | None = None,
 ) -> str:
     """`bruin render <asset file>`: the SQL the run executes for the asset, rendered with the run's context
     (run id `your-run-id`, interval modifiers applied when asked even with a full refresh, as upstream's
     render does), materialized and wrapped in its hooks unless `raw`. The JSON form is `{"query": <this>}`.
+    With `ddl` (`bruin render-ddl`) the materialization strategy is `ddl`, as upstream forces it.
 
     No secret store is opened and no connection is made; secrets are never in the context. `masker`, when
     given, learns the sensitive values of the environment's connections first, so that what the caller
@@ -207,4 +210,6 @@ def render_asset(
     )  # fmt: skip
     name = effective_connection(asset, pipeline)
     connection = environment.connections.get(name) if name else None  # only for its default schema
+    if ddl and asset.materialization.get("type"):
+        asset = replace(asset, materialization={**asset.materialization, "strategy": "ddl"})
     return AssetRenderer(context, pipeline).sql(asset, connection, raw=raw)
