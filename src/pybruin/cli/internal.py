@@ -100,9 +100,9 @@ def list_templates_command(output_format: str) -> None:
 @click.option("--env", "--environment", "environment", help="The environment of .bruin.yml.")
 @global_options
 def asset_metadata_command(path: str, start_date: str | None, end_date: str | None, environment: str | None) -> None:
-    """BigQuery's dry-run metadata of an asset: upstream answers only for BigQuery assets, which pybruin
-    cannot run yet, so every asset gets upstream's answer for the others (the extension calls this on
-    every asset it opens)."""
+    """BigQuery's dry-run metadata of an asset: upstream answers only for BigQuery assets, with the Go
+    client's `QueryStatistics` under its Go field names; pybruin does not write that document yet, so every
+    asset gets upstream's answer for the others (the extension calls this on every asset it opens)."""
     from pybruin.errors import BruinError
 
     state().json_output = True
