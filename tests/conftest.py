@@ -38,6 +38,11 @@ pathlib.Path("out/digest").write_text(hashlib.sha256((os.environ["API_KEY"] + pg
 print("api key:", os.environ["API_KEY"])
 '''
 
+#: Upstream Bruin's checkout, whose own expectation files `tests/upstream/` compares pybruin with: those
+#: tests are collected only where it exists (collected or not — never skipped).
+UPSTREAM_CHECKOUT = Path("/work/upstream/bruin/integration-tests")
+collect_ignore_glob = [] if UPSTREAM_CHECKOUT.is_dir() else ["upstream/*"]
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]

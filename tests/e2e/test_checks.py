@@ -538,7 +538,7 @@ def test_bad_check_definitions_fail_validate_and_run_naming_asset_and_check(
 
     validated = project.bruin("validate", "p")
     assert validated.returncode == 1
-    assert f"✘ a: {message}" in validated.stdout
+    assert f"  a (assets/a.sql)\n    └── {message}" in validated.stdout
 
     ran = project.bruin("run", "p")
     assert ran.returncode == 1
@@ -623,11 +623,10 @@ def test_checks_of_a_python_asset_without_a_usable_connection_are_refused(projec
                                      '      - name: not_null\n@bruin"""\nprint(1)\n')  # fmt: skip
     validated = project.bruin("validate", "p")
     assert validated.returncode == 1
-    assert ("✘ none: Quality checks of a python asset run on the asset's connection; set 'connection' to the "
-            "database that holds its table") in validated.stdout  # fmt: skip
-    assert "✘ api_load: connection 'api' is a generic connection, which cannot run the asset's quality checks" in (
-        validated.stdout
-    )
+    assert ("  none (assets/none.py)\n    └── Quality checks of a python asset run on the asset's connection; set "
+            "'connection' to the database that holds its table") in validated.stdout  # fmt: skip
+    assert ("  api_load (assets/api.py)\n    └── connection 'api' is a generic connection, which cannot run the "
+            "asset's quality checks") in validated.stdout  # fmt: skip
     project.write("p/assets/none.py", '"""@bruin\nname: none\n@bruin"""\nprint(1)\n')
     result, tasks = run_json(project, "p")
     assert result.returncode == 1

@@ -484,7 +484,7 @@ def test_bad_materializations_are_refused_in_one_line(warehouse: Warehouse, case
     warehouse.project.write("p/assets/bad.sql", sql_file("bad", warehouse.asset_type, header, "select 1 as id"))
     validated = warehouse.project.bruin("validate", "p")
     assert validated.returncode == 1
-    assert f"✘ bad: {message}" in validated.stdout
+    assert f"  bad (assets/bad.sql)\n    └── {message}" in validated.stdout
     ran = warehouse.project.bruin("run", "--no-log-file", "p")
     assert ran.returncode == 1
     assert f"Failed: bad (0.00s): {message}" in ran.stdout

@@ -245,6 +245,10 @@ class Platform(abc.ABC):
         masked = _PASSWORD_SETTING.sub(r"\1\2****", masked)
         return hide_url_userinfo(masked, keep_user=False)
 
+    def column_type(self, type_code: object) -> str:
+        """A result column's type as `bruin query` names it, from the driver's `cursor.description`."""
+        return str(type_code)
+
     def ping(self, connection: Connection) -> None:
         """Open the database and run ``SELECT 1`` the way a run would; a BruinError when that fails."""
         database = self.open(connection)
@@ -345,6 +349,39 @@ class Database(abc.ABC):
         result = handle.execute(sql, params)
         return result.fetchall() if fetch else []
 
+    def _fetch(self, handle: Any, sql: str) -> Result:
+        """One statement's columns (name and type) and rows; no columns for a statement without a result.
+        The default suits DB-API-like handles whose ``execute`` returns a cursor."""
+        cursor = handle.execute(sql)
+        description = getattr(cursor, "description", None) or []
+        columns = tuple((str(item[0]), self.platform.column_type(item[1])) for item in description)
+        return Result(columns, cursor.fetchall() if columns else [])
+
+    def _dry_run(self, handle: Any, sql: str) -> DryRun:
+        """What the database says about a query without running it: by default its `EXPLAIN` plan."""
+        return DryRun(plan=self._fetch(handle, f"EXPLAIN {sql}"))
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a query returned: `(name, type)` per column, and the rows."""
+
+    columns: tuple[tuple[str, str], ...]
+    rows: list[tuple]
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """A query checked without running it (`bruin query --dry-run`): an `EXPLAIN` plan, or what an estimating
+    database reports (BigQuery: bytes to process and their on-demand price, statement type, tables read,
+    result schema)."""
+
+    plan: Result | None = None
+    bytes_processed: int = 0
+    estimated_cost_usd: float = 0.0
+    statement_type: str = ""
+    referenced_tables: tuple[str, ...] = ()
+    schema: tuple[tuple[str, str], ...] = ()
     def _copy(self, handle: Any, statement: str, chunks: Iterable[bytes]) -> None:
         raise BruinError(f"{self.platform.name} has no COPY FROM STDIN")
 
@@ -371,6 +408,14 @@ class Session:
     def query(self, sql: str, params: Sequence[object] | None = None) -> list[tuple]:
         """Run one statement and return its rows; `params` use the driver's placeholders."""
         return self._run(sql, params, fetch=True)
+
+    def fetch(self, sql: str) -> Result:
+        """Run one statement and return its columns and rows (`bruin query`)."""
+        return self._guarded(lambda: self._database._fetch(self._handle, sql))
+
+    def dry_run(self, sql: str) -> DryRun:
+        """Check one statement without running it (`bruin query --dry-run`)."""
+        return self._guarded(lambda: self._database._dry_run(self._handle, sql))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -415,6 +460,7 @@ class Session:
         return self._guarded(lambda: self._database._run(self._handle, sql, params, fetch=fetch))
 
     def _guarded(self, call: Callable[[], _T]) -> _T:
+        """`call` on the handle: refused once cancelled, interruptible meanwhile, driver errors scrubbed."""
         with self._lock:
             if self._cancelled:
                 raise BruinError("cancelled")

@@ -39,7 +39,9 @@ from pybruin.platforms.base import (
     Build,
     ColumnCheckSql,
     Database,
+    DryRun,
     Platform,
+    Result,
     Session,
     Strategy,
     TableLookup,
@@ -225,6 +227,33 @@ class BigQueryDatabase(PooledDatabase):
     def _run(self, handle: _Handle, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
         if sql.strip().upper() == "ROLLBACK":
             return []  # a transaction lives inside one script's job, which rolls it back when it fails
+        rows = self._job_rows(handle, sql, params)
+        return [tuple(row.values()) for row in rows] if fetch else []
+
+    def _fetch(self, handle: _Handle, sql: str) -> Result:
+        """The result's schema (types as BigQuery names them: `INTEGER`, `STRING`, ...) and rows; a statement
+        without a result (DDL, DML) has no schema."""
+        rows = self._job_rows(handle, sql, None)
+        columns = tuple((field.name, field.field_type) for field in rows.schema or ())
+        return Result(columns, [tuple(row.values()) for row in rows] if columns else [])
+
+    def _dry_run(self, handle: _Handle, sql: str) -> DryRun:
+        """BigQuery's own dry run, as upstream's: the bytes the query would process, its statement type, the
+        tables it reads and its result's schema (nothing runs, nothing is billed)."""
+        config = self._bigquery.QueryJobConfig(dry_run=True, use_query_cache=False)
+        with _translated():
+            job = handle.client.query(sql, job_config=config, retry=self._retry(), job_retry=None)
+        processed = job.total_bytes_processed or 0
+        return DryRun(
+            bytes_processed=processed,
+            estimated_cost_usd=processed / 1e12 * ON_DEMAND_USD_PER_TB,
+            statement_type=job.statement_type or "",
+            referenced_tables=tuple(f"{t.project}.{t.dataset_id}.{t.table_id}" for t in job.referenced_tables or ()),
+            schema=tuple((field.name, field.field_type) for field in job.schema or ()),
+        )
+
+    def _job_rows(self, handle: _Handle, sql: str, params: Sequence[object] | None) -> Any:
+        """Run `sql` as one query job (after upstream's cost limits) and wait for it; its `RowIterator`."""
         with handle.lock:
             if handle.cancelled:
                 raise BigQueryError("cancelled")  # no new job after a cancel
@@ -243,11 +272,10 @@ class BigQueryDatabase(PooledDatabase):
             try:
                 if cancelled:
                     job.cancel(retry=self._retry())
-                rows = self._wait(handle, job)
+                return self._wait(handle, job)
             finally:
                 with handle.lock:
                     handle.job = None
-        return [tuple(row.values()) for row in rows] if fetch else []
 
     def _wait(self, handle: _Handle, job: Any) -> Any:
         while True:

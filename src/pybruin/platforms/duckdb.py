@@ -225,6 +225,13 @@ class DuckDBPlatform(AnsiPlatform):
             )
         return DuckDBDatabase(self, connection)
 
+    def column_type(self, type_code: object) -> str:
+        """DuckDB's own type names, nested types by kind (`LIST`, `STRUCT`, `MAP`), as upstream shows them."""
+        name = str(type_code)
+        if name.endswith("]"):
+            return "LIST"
+        return next((kind for kind in ("STRUCT", "MAP", "UNION") if name.startswith(kind + "(")), name)
+
     def database_key(self, connection: Connection) -> Hashable:
         """The file, resolved, and whether it is opened read-only: names of one file share its instance."""
         path = _path(connection)

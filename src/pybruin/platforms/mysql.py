@@ -32,6 +32,7 @@ from pybruin.platforms.base import (
     ColumnCheckSql,
     Database,
     Platform,
+    Result,
     Session,
     Strategy,
     TableLookup,
@@ -48,6 +49,13 @@ CONNECT_TIMEOUT_SECONDS = 10
 _USING_PASSWORD = re.compile(r"\(using password: (YES|NO)\)")
 _KEEP = "\x00kept\x00"
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
+#: The protocol's column type codes (PyMySQL's `FIELD_TYPE`) -> the names MySQL's clients show.
+_TYPE_NAMES = MappingProxyType({
+    0: "DECIMAL", 1: "TINYINT", 2: "SMALLINT", 3: "INT", 4: "FLOAT", 5: "DOUBLE", 6: "NULL", 7: "TIMESTAMP",
+    8: "BIGINT", 9: "MEDIUMINT", 10: "DATE", 11: "TIME", 12: "DATETIME", 13: "YEAR", 14: "DATE", 15: "VARCHAR",
+    16: "BIT", 245: "JSON", 246: "DECIMAL", 247: "ENUM", 248: "SET", 249: "TINYBLOB", 250: "MEDIUMBLOB",
+    251: "LONGBLOB", 252: "BLOB", 253: "VARCHAR", 254: "CHAR", 255: "GEOMETRY",
+})  # fmt: skip
 
 
 def ensure_database(session: Session, target: Target) -> None:
@@ -146,6 +154,10 @@ class MySQLPlatform(Platform):
     def open(self, connection: Connection) -> Database:
         return MySQLDatabase(self, connection)
 
+    def column_type(self, type_code: object) -> str:
+        """The type's name as MySQL's clients show it (`INT`, `VARCHAR`, `DECIMAL`, ...)."""
+        return _TYPE_NAMES.get(type_code, str(type_code)) if isinstance(type_code, int) else str(type_code)
+
 
 class MySQLDatabase(PooledDatabase):
     """A pool of PyMySQL connections in autocommit mode that accept scripts of several statements."""
@@ -208,12 +220,18 @@ class MySQLDatabase(PooledDatabase):
             killer.close()
 
     def _run(self, handle: Any, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
+        return self._fetch(handle, sql, params, rows=fetch).rows
+
+    def _fetch(self, handle: Any, sql: str, params: Sequence[object] | None = None, *, rows: bool = True) -> Result:
+        """The first statement's columns and rows; the script's later statements run too (and may fail)."""
         with handle.cursor() as cursor:
             cursor.execute(sql, params)
-            rows = [tuple(row) for row in cursor.fetchall()] if fetch else []
+            description = cursor.description or []
+            columns = tuple((str(item[0]), self.platform.column_type(item[1])) for item in description)
+            fetched = [tuple(row) for row in cursor.fetchall()] if rows and columns else []
             while cursor.nextset():  # a later statement of a script that fails raises here
                 pass
-        return rows
+        return Result(columns, fetched)
 
 
 def _one_statement(query: str) -> str:

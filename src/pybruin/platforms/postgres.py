@@ -204,6 +204,12 @@ class PostgresPlatform(AnsiPlatform):
     def open(self, connection: Connection) -> Database:
         return PostgresDatabase(self, connection)
 
+    def column_type(self, type_code: object) -> str:
+        """The type's name (psycopg describes columns by type OID), upper-cased: `INT4`, `TEXT`, `NUMERIC`."""
+        from psycopg.postgres import types
+
+        info = types.get(type_code) if isinstance(type_code, int) else None
+        return info.name.upper() if info is not None else str(type_code)
     def load_seed(self, session: Session, target: Target, seed: Seed) -> None:
         """Into a new table under a scratch name, by COPY, then into place within the same transaction:
         readers see the old rows until the new ones are complete. When the table exists with the same

@@ -25,11 +25,11 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pybruin.config.connections.files import read_for_injection
 from pybruin.errors import BruinError
@@ -46,6 +46,7 @@ from pybruin.platforms.base import (
     Build,
     ColumnCheckSql,
     Database,
+    Result,
     Session,
     Strategy,
     TableLookup,
@@ -56,6 +57,8 @@ from pybruin.platforms.pool import PooledDatabase
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
+
+_R = TypeVar("_R")
 
 LOGIN_TIMEOUT_SECONDS = 30
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # as AnsiPlatform leaves unquoted
@@ -130,6 +133,12 @@ class SnowflakePlatform(AnsiPlatform):
     def open(self, connection: Connection) -> Database:
         return SnowflakeDatabase(self, connection)
 
+    def column_type(self, type_code: object) -> str:
+        """The type's name as Snowflake's drivers report it (`FIXED`, `TEXT`, `TIMESTAMP_NTZ`, ...)."""
+        from snowflake.connector.constants import FIELD_ID_TO_NAME
+
+        return FIELD_ID_TO_NAME.get(type_code) or str(type_code) if isinstance(type_code, int) else str(type_code)
+
 
 @dataclass
 class _Handle:
@@ -191,7 +200,26 @@ class SnowflakeDatabase(PooledDatabase):
                 self._statement(handle, statement, None, fetch=False)
         return []
 
-    def _statement(self, handle: _Handle, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
+    def _fetch(self, handle: _Handle, sql: str) -> Result:
+        return self._statement(handle, sql, None, read=self._result)
+
+    def _result(self, cursor: Any) -> Result:
+        """A cursor's columns, with the types as Snowflake names them (`FIXED`, `TEXT`, ...), and its rows."""
+        description = cursor.description or ()
+        columns = tuple((str(item.name), self.platform.column_type(item.type_code)) for item in description)
+        return Result(columns, [tuple(row) for row in cursor.fetchall()] if columns else [])
+
+    def _statement(
+        self,
+        handle: _Handle,
+        sql: str,
+        params: Sequence[object] | None,
+        *,
+        fetch: bool = False,
+        read: Callable[[Any], _R] | None = None,
+    ) -> list[tuple] | _R:
+        """One statement under a request id of pybruin's (so a cancel can name it); `read` (else its rows when
+        `fetch`) is what is taken from the cursor."""
         request = uuid.uuid4()
         with handle.lock:
             if handle.cancelled:
@@ -201,6 +229,8 @@ class SnowflakeDatabase(PooledDatabase):
             cursor = handle.conn.cursor()
             try:
                 cursor.execute(sql, params, _statement_params={"requestId": str(request)})
+                if read is not None:
+                    return read(cursor)
                 return [tuple(row) for row in cursor.fetchall()] if fetch else []
             finally:
                 cursor.close()

@@ -32,6 +32,7 @@ from pybruin.run.context import RunContext
 from pybruin.run.leases import LeasingStore
 from pybruin.run.output import RunOutput
 from pybruin.run.processes import ChildProcesses, PythonEnvironments, rscript_path
+from pybruin.run.progress import Progress
 from pybruin.run.rendering import AssetRenderer
 from pybruin.run.report import CheckReport, RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
@@ -78,6 +79,8 @@ class Runner:
         workers: int,
         debug: bool,
         python_cache: Path,
+        announce: bool = True,
+        progress: Progress | None = None,
         allow_debugging: bool = False,
         leases: RunLeases | None = None,
         renderer: AssetRenderer | None = None,
@@ -92,6 +95,8 @@ class Runner:
         self.environment_name = environment_name
         self.workers = workers
         self.debug = debug
+        self.announce = announce
+        self.progress = progress
         #: Python assets run without the bootstrap: dumpable (debuggers can attach), secrets in their environment.
         self.allow_debugging = allow_debugging
         #: Where per-run credentials are issued (and later revoked) as their connections are read.
@@ -103,6 +108,7 @@ class Runner:
         self._databases: Databases | None = None
         self._databases_lock = threading.Lock()
         self._tasks = {task.id: task for task in plan.tasks}
+        self._began: set[str] = set()  # tasks a worker started (a refused task fails without starting)
         self._running: dict[str, Cancellation] = {}
         self._running_lock = threading.Lock()
         self._interrupted = False
@@ -114,8 +120,8 @@ class Runner:
         waiting_for = {task.id: set(self.plan.needs[task.asset].names) for task in self.plan.runnable()}
         held = [task_id for task_id, names in waiting_for.items() if names]
 
-        self.output.line(f"Interval: {self.context.start.isoformat()} - {self.context.end.isoformat()}")
-        self.output.line("Starting the pipeline execution...")
+        if self.progress is not None:
+            self.progress.attach(self.output.status)
         try:
             results = run_tasks(
                 [task.id for task in self.plan.tasks],
@@ -131,6 +137,8 @@ class Runner:
                 watch=lambda release: self._read_needs(waiting_for, release),
             )
         finally:
+            if self.progress is not None:
+                self.progress.close()
             self._close_databases()
         pipeline = self.plan.pipeline
         shown = set(self.plan.skipped) | {task.asset for task in self.plan.tasks}
@@ -164,7 +172,11 @@ class Runner:
             self._running[task_id] = cancellation
             if self._interrupted:
                 cancellation.cancel(Why.INTERRUPTED)
-        self.output.line(f"Running:  {task.id}")
+        self._began.add(task_id)
+        if self.progress is not None:
+            self.progress.started()
+        if self.announce:
+            self.output.line(f"Running:  {task.id}")
         seconds = asset.timeout / SECOND if asset.timeout else None
         try:
             with deadline(cancellation, seconds):
@@ -229,6 +241,10 @@ class Runner:
         return resolved.connection if resolved else None
 
     def _announce(self, result: TaskResult) -> None:
+        if self.progress is not None:
+            self.progress.settled(result.name in self._began, result.status is Status.FAILED)
+        if not self.announce:
+            return
         if result.status is Status.SUCCEEDED:
             self.output.line(f"Finished: {result.name} ({result.duration:.2f}s)")
         elif result.status is Status.FAILED:
