@@ -47,6 +47,8 @@ KNOWN_TYPES = frozenset(
 )
 
 _VALID_NAME = re.compile(r"[\w.-]+", re.ASCII)
+#: The strategies upstream loads the data of a Python asset with.
+PYTHON_STRATEGIES = ("create+replace", "append", "merge", "delete+insert")
 
 
 @dataclass(frozen=True)
@@ -104,14 +106,28 @@ def _asset_problems(
         elif dependency not in names:
             yield "error", f"Dependency '{dependency}' does not exist"
 
-    if asset.type == "python" and asset.materialization.get("type") == "table" and not asset.connection:
-        yield "error", "A task with materialization must have a connection defined"
+    if asset.type == "python" and asset.materialization.get("type") == "table":
+        yield from _python_materialization_problems(asset)
 
     yield from _secret_problems(asset)
     for severity, _rule, message in check_problems(asset, pipeline):
         yield severity, message
     if known_connections is not None:
         yield from _missing_connections(asset, pipeline, known_connections, store)
+
+
+def _python_materialization_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:
+    """Upstream's `assets-python-validation` rule, in its words."""
+    if not asset.connection:
+        yield "error", "A task with materialization must have a connection defined"
+    if asset.materialization.get("incremental_predicate"):
+        yield "error", "Incremental predicate is not supported for Python assets"
+    strategy = str(asset.materialization.get("strategy") or "")
+    if strategy and strategy not in PYTHON_STRATEGIES:
+        yield "error", (
+            f"Materialization strategy '{strategy}' is not supported for Python assets. "
+            f"Supported strategies are: {', '.join(PYTHON_STRATEGIES)}"
+        )
 
 
 def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:

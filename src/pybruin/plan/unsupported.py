@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.needs import PROCESS_TYPES
+from pybruin.pipeline.validate import PYTHON_STRATEGIES
 
 #: Asset types pybruin runs besides processes and the SQL types of the platforms it has.
 NO_OP_TYPES = frozenset({"empty"})
@@ -45,21 +46,12 @@ def _declared(key: str) -> Callable[[Asset, Pipeline], bool]:
     return lambda asset, pipeline: bool(asset.header.get(key)) or bool(_defaults(pipeline).get(key))
 
 
-def _python_materialization(asset: Asset, _pipeline: Pipeline) -> bool:
-    return asset.type == "python" and bool(asset.materialization.get("type"))
-
-
 def _sensor(asset: Asset, _pipeline: Pipeline) -> bool:
     return ".sensor." in f"{asset.type}."
 
 
 def _seed(asset: Asset, _pipeline: Pipeline) -> bool:
     return asset.type.endswith(".seed")
-
-
-def _pyproject(asset: Asset, pipeline: Pipeline) -> bool:
-    """A Python asset whose dependencies upstream takes from `pyproject.toml` (no `requirements.txt` first)."""
-    return asset.type == "python" and _nearest_dependency_file(asset.executable_file.parent) == "pyproject.toml"
 
 
 def _renv(asset: Asset, _pipeline: Pipeline) -> bool:
@@ -86,8 +78,6 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
     Unsupported("interval_modifiers", _declared("interval_modifiers")),
     Unsupported("unit_tests", _declared("unit_tests")),
     Unsupported("extends", _declared("extends")),
-    Unsupported("materialization of a Python asset (materialize())", _python_materialization),
-    Unsupported("pyproject.toml dependencies of a Python asset", _pyproject),
     Unsupported("renv.lock of an R asset", _renv),
     Unsupported("seed assets (type: *.seed)", _seed),
     Unsupported("sensor assets (type: *.sensor.*)", _sensor),
@@ -110,6 +100,11 @@ def unsupported_reasons(asset: Asset, pipeline: Pipeline, sql_types: frozenset[s
         reasons.append(f"asset type '{asset.type}' in {where} is not supported by pybruin yet")
     if asset.type in sql_types:
         reasons.extend(f"{problem} in {where}" for problem in _materialization_problems(asset))
+    if asset.type == "python":
+        strategy = str(asset.materialization.get("strategy") or "")
+        if asset.materialization.get("type") == "table" and ("table", strategy) not in RUNNABLE_MATERIALIZATIONS \
+                and strategy in PYTHON_STRATEGIES:  # fmt: skip
+            reasons.append(f"materialization strategy '{strategy}' in {where} is not supported by pybruin yet")
     return reasons
 
 
@@ -147,13 +142,3 @@ def _nearest(name: str, folder: Path) -> bool:
         if (candidate / ".git").exists():
             return False
     return False
-
-
-def _nearest_dependency_file(folder: Path) -> str | None:
-    """The dependency file upstream uses for a Python asset in `folder`: requirements.txt wins, walking up."""
-    for candidate in (folder, *folder.parents):
-        if (candidate / "requirements.txt").is_file():
-            return "requirements.txt"
-        if (candidate / ".git").exists():
-            break
-    return "pyproject.toml" if _nearest("pyproject.toml", folder) else None

@@ -166,11 +166,22 @@ class AnsiPlatform(Platform):
 def exists(session: Session, view: str, columns: tuple[str, ...], parts: tuple[str, ...]) -> bool:
     """Whether `view` (an information_schema view) lists `parts`, in the current database unless
     a catalog is named, compared case-insensitively as unquoted names are."""
+    return session.query(f"SELECT count(*) FROM {view} WHERE {_naming(columns, parts)}")[0][0] > 0
+
+
+def table_columns(session: Session, target: Target) -> list[str]:
+    """The target table's columns in their order; empty when there is no such table."""
+    where = _naming(_TABLE_COLUMNS, target.parts)
+    rows = session.query(f"SELECT column_name FROM information_schema.columns WHERE {where} ORDER BY ordinal_position")
+    return [row[0] for row in rows]
+
+
+def _naming(columns: tuple[str, ...], parts: tuple[str, ...]) -> str:
+    """The WHERE condition matching `parts` against information_schema `columns` (see `exists`)."""
     values = [f"lower({literal(part)})" for part in parts]
     if len(values) < len(columns):
         values.insert(0, "lower(current_database())")
-    where = " AND ".join(f"lower({column}) = {value}" for column, value in zip(columns, values, strict=True))
-    return session.query(f"SELECT count(*) FROM {view} WHERE {where}")[0][0] > 0
+    return " AND ".join(f"lower({column}) = {value}" for column, value in zip(columns, values, strict=True))
 
 
 def literal(text: str) -> str:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
@@ -25,6 +25,8 @@ from pybruin.platforms.checks import CheckQuery
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
     from pybruin.pipeline.model import Column, ColumnCheck, CustomCheck
+
+_T = TypeVar("_T")
 
 Strategy = Callable[["Session", "Target", str], None]
 """Builds a target from a query (a SELECT without trailing semicolons) inside a session."""
@@ -94,6 +96,10 @@ class Platform(abc.ABC):
     @abc.abstractmethod
     def literal(self, text: str) -> str:
         """A SQL string literal holding `text` exactly, whatever characters it has."""
+
+    def quote_name(self, name: str) -> str:
+        """A name exactly as written, whatever its case: a column of the data a Python asset returned."""
+        return '"' + name.replace('"', '""') + '"'
 
     def quote_column(self, name: str) -> str:
         """A column as declared, which may be a dotted path into nested fields (`payload.id`): each part
@@ -238,6 +244,14 @@ class Database(abc.ABC):
         result = handle.execute(sql, params)
         return result.fetchall() if fetch else []
 
+    def _stage(self, handle: Any, name: str, data: Any) -> None:
+        """Make an Arrow table readable as `name` in the handle's session (a temporary table, or a view on
+        the data); platforms that can load Arrow implement it."""
+        raise BruinError(f"pybruin cannot load data returned by materialize() into {self.platform.name} yet")
+
+    def _unstage(self, handle: Any, name: str) -> None:  # noqa: B027 - only platforms that stage implement it
+        """Forget what `_stage` made."""
+
 
 class Session:
     """One asset's use of a database: scripts, queries and transactions on one driver handle.
@@ -279,6 +293,17 @@ class Session:
         time: for idempotent setup, such as creating a schema, that parallel assets would race on."""
         self._database.once(key, lambda: setup(self))
 
+    @contextmanager
+    def staged(self, name: str, data: Any) -> Iterator[None]:
+        """An Arrow table (what a Python asset's `materialize()` returned) readable as `name` by this
+        session's queries only, and gone afterwards."""
+        self._guarded(self._database._stage, name, data)
+        try:
+            yield
+        finally:
+            with suppress(BruinError):  # a cancelled session refuses this; its handle is discarded anyway
+                self._guarded(self._database._unstage, name)
+
     def cancel(self) -> None:
         """Interrupt the running statement and refuse later ones; safe from any thread, idempotent."""
         with self._lock:
@@ -290,12 +315,17 @@ class Session:
                     raise self._database.error(exc) from None
 
     def _run(self, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
+        return self._guarded(self._database._run, sql, params, fetch=fetch)
+
+    def _guarded(self, call: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """`call(handle, ...)` unless the session was cancelled, cancellable while it runs; driver errors
+        become BruinErrors."""
         with self._lock:
             if self._cancelled:
                 raise BruinError("cancelled")
             self._running = True
         try:
-            return self._database._run(self._handle, sql, params, fetch=fetch)
+            return call(self._handle, *args, **kwargs)
         except self._database.driver_error as exc:
             raise (BruinError("cancelled") if self._cancelled else self._database.error(exc)) from None
         finally:

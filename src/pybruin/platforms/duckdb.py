@@ -96,6 +96,14 @@ class DuckDBDatabase(Database):
     def _interrupt(self, handle: Any) -> None:
         handle.interrupt()
 
+    def _stage(self, handle: Any, name: str, data: Any) -> None:
+        """A view on the Arrow table itself, for this cursor only: nothing is copied before the strategy's
+        own statement reads it."""
+        handle.register(name, data)
+
+    def _unstage(self, handle: Any, name: str) -> None:
+        handle.unregister(name)
+
     def _open(self) -> Any:
         if self._path != MEMORY and not self._read_only:
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)

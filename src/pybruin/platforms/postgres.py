@@ -8,6 +8,7 @@ never printed.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from pybruin.errors import BruinError
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT_SECONDS = 10
 DEFAULT_POOL_SIZE = 10
+#: Rows per CSV chunk streamed into COPY when loading the data of a Python asset.
+COPY_BATCH_ROWS = 64 * 1024
 
 
 class PostgresPlatform(AnsiPlatform):
@@ -40,6 +43,9 @@ class RedshiftPlatform(PostgresPlatform):
     connection_types = ("redshift",)
     asset_types = ("rs.sql",)
     default_port = 5439
+
+    def open(self, connection: Connection) -> Database:
+        return RedshiftDatabase(self, connection)
 
 
 class PostgresDatabase(Database):
@@ -91,6 +97,19 @@ class PostgresDatabase(Database):
         cancel = getattr(handle, "cancel_safe", None) or handle.cancel  # cancel_safe: psycopg >= 3.2
         cancel()
 
+    def _stage(self, handle: Any, name: str, data: Any) -> None:
+        """A temporary table of the connection (so of this session only), filled by `COPY ... FROM STDIN`
+        from CSV that pyarrow writes a batch at a time."""
+        data = _decoded(data)
+        columns = ", ".join(f"{self.platform.quote_name(field.name)} {_column_type(field)}" for field in data.schema)
+        handle.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
+        with handle.cursor() as cursor, cursor.copy(f"COPY {name} FROM STDIN (FORMAT csv)") as copy:
+            for chunk in _csv_chunks(data):
+                copy.write(chunk)
+
+    def _unstage(self, handle: Any, name: str) -> None:
+        handle.execute(f"DROP TABLE IF EXISTS {name}")
+
     def _connect(self) -> Any:
         from psycopg.conninfo import make_conninfo
 
@@ -123,6 +142,65 @@ class PostgresDatabase(Database):
                     f"could not set the schema of {c.type_key} connection '{c.name}': {self.error(exc)}"
                 ) from None
         return conn
+
+
+class RedshiftDatabase(PostgresDatabase):
+    def _stage(self, handle: Any, name: str, data: Any) -> None:
+        # Redshift has no COPY FROM STDIN (it copies from S3 only).
+        raise BruinError("pybruin cannot load data returned by materialize() into redshift yet")
+
+
+def _decoded(data: Any) -> Any:
+    """The table with dictionary columns (pandas categoricals) as plain columns of their values."""
+    import pyarrow as pa
+
+    if not any(pa.types.is_dictionary(field.type) for field in data.schema):
+        return data
+    fields = [field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
+              for field in data.schema]  # fmt: skip
+    return data.cast(pa.schema(fields))
+
+
+def _column_type(field: Any) -> str:
+    """The PostgreSQL type that holds an Arrow column's values exactly; a clear error for the few kinds CSV
+    cannot carry."""
+    import pyarrow as pa
+
+    kind = field.type
+    checks = (
+        (pa.types.is_boolean, "boolean"),
+        (lambda t: t in (pa.int8(), pa.int16(), pa.uint8()), "smallint"),
+        (lambda t: t in (pa.int32(), pa.uint16()), "integer"),
+        (lambda t: t in (pa.int64(), pa.uint32()), "bigint"),
+        (lambda t: t == pa.uint64(), "numeric(20, 0)"),
+        (lambda t: t in (pa.float16(), pa.float32()), "real"),
+        (pa.types.is_float64, "double precision"),
+        (pa.types.is_date, "date"),
+        (pa.types.is_time, "time"),
+        (pa.types.is_null, "text"),
+        (lambda t: pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t), "text"),
+    )
+    for matches, name in checks:
+        if matches(kind):
+            return name
+    if pa.types.is_timestamp(kind):
+        return "timestamp with time zone" if kind.tz else "timestamp"
+    if pa.types.is_decimal(kind):
+        return f"numeric({kind.precision}, {kind.scale})"
+    raise BruinError(f"column '{field.name}' holds {kind} values, which pybruin cannot load into postgres yet")
+
+
+def _csv_chunks(data: Any) -> Iterator[memoryview]:
+    """The table as CSV without a header, a chunk per batch: NULL unquoted and empty, text always quoted
+    (so an empty string stays one), as `COPY ... (FORMAT csv)` reads it."""
+    import pyarrow as pa
+    import pyarrow.csv as csv
+
+    options = csv.WriteOptions(include_header=False, quoting_style="needed")
+    for batch in data.to_batches(max_chunksize=COPY_BATCH_ROWS):
+        sink = pa.BufferOutputStream()
+        csv.write_csv(batch, sink, options)
+        yield memoryview(sink.getvalue())
 
 
 def _pool_size(connection: Connection) -> int:

@@ -10,20 +10,24 @@ query that same object: a SQL asset's on its platform, a Python or R asset's on 
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Iterator
+import uuid
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING
 
 from pybruin.errors import BruinError
 from pybruin.platforms import PLATFORMS, SQL_ASSET_TYPES, platform_for_asset_type, platform_for_connection
+from pybruin.platforms.ansi import table_columns
 from pybruin.platforms.base import select_body
 from pybruin.platforms.checks import CheckOutcome, evaluate
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from pybruin.config.connections import Connection
     from pybruin.pipeline.model import Asset, Column, ColumnCheck, CustomCheck
-    from pybruin.platforms.base import Database, Platform, Session
+    from pybruin.platforms.base import Database, Platform, Session, Target
 
 
 class Databases:
@@ -76,19 +80,25 @@ class Databases:
             database.close()
 
     def _database(self, connection: Connection) -> Database:
-        platform = platform_for_connection(connection.type_key)
-        if platform is None:
-            types = [type_key for p in PLATFORMS for type_key in p.connection_types]
-            raise BruinError(
-                f"connection '{connection.name}' is a {connection.type_key} connection, "
-                f"which cannot run SQL assets; use one of: {', '.join(types)}"
-            )
+        platform = connection_platform(connection, "run SQL assets")
         key = (platform.name, platform.database_key(connection))
         with self._lock:
             database = self._open.get(key)
             if database is None:
                 database = self._open[key] = platform.open(connection)
             return database
+
+
+def connection_platform(connection: Connection, purpose: str) -> Platform:
+    """The platform of a connection; a clear error, naming the types that would do, when pybruin has none."""
+    platform = platform_for_connection(connection.type_key)
+    if platform is None:
+        types = [type_key for p in PLATFORMS for type_key in p.connection_types]
+        raise BruinError(
+            f"connection '{connection.name}' is a {connection.type_key} connection, "
+            f"which cannot {purpose}; use one of: {', '.join(types)}"
+        )
+    return platform
 
 
 def run_sql_asset(
@@ -110,6 +120,55 @@ def run_sql_asset(
             step(session)
     except BruinError as exc:
         raise BruinError(f"asset '{asset.name}': {exc}") from None
+
+
+#: Strategies that build the table afresh from the data, whatever columns it had before.
+_REBUILDING = frozenset({"", "create+replace"})
+
+
+def load_python_asset(
+    asset: Asset, connection: Connection, databases: Databases, data: pa.Table, *, schema_prefix: str
+) -> None:
+    """Write what a Python asset's `materialize()` returned into the table named after the asset, with its
+    strategy, exactly as that strategy builds a SQL asset's table: the data is staged in the session (see
+    `Session.staged`) and the strategy's query selects from it. Into an existing table, the data's columns
+    must be the table's (in any order, compared as unquoted names are). Failures are BruinErrors."""
+    platform = connection_platform(connection, "hold the data of Python assets")
+    strategy = platform.strategy(asset.materialization)
+    assert strategy is not None, asset.materialization  # the runner only loads materializing assets
+    target = platform.target(asset.name, connection, schema_prefix)
+    names = _data_columns(data.column_names)
+    staging = f"__pybruin_data_{uuid.uuid4().hex[:12]}"
+    rebuilds = str(asset.materialization.get("strategy") or "").lower() in _REBUILDING
+    with databases.session(connection) as session, session.staged(staging, data):
+        existing = [] if rebuilds else table_columns(session, target)
+        if existing:
+            names = _matched(names, existing, target)
+        select = ", ".join(map(platform.quote_name, names))
+        strategy(session, target, f"SELECT {select} FROM {staging}")
+
+
+def _data_columns(names: Sequence[str]) -> list[str]:
+    """The columns of the returned data; none, or one twice (as a database compares names), is an error."""
+    if not names:
+        raise BruinError("materialize() returned data without columns")
+    seen: set[str] = set()
+    for name in names:
+        if name.lower() in seen:
+            raise BruinError(f"materialize() returned the column '{name}' twice")
+        seen.add(name.lower())
+    return list(names)
+
+
+def _matched(names: list[str], existing: list[str], target: Target) -> list[str]:
+    """The data's columns in the order of the table's, when they are the same columns."""
+    by_name = {name.lower(): name for name in names}
+    if sorted(by_name) != sorted(column.lower() for column in existing):
+        raise BruinError(
+            f"the columns materialize() returned ({', '.join(names)}) do not match the columns of "
+            f"{'.'.join(target.parts)} ({', '.join(existing)})"
+        )
+    return [by_name[column.lower()] for column in existing]
 
 
 def run_column_check(

@@ -17,8 +17,10 @@ from pybruin.plan.unsupported import NO_OP_TYPES
 from pybruin.platforms import SQL_ASSET_TYPES
 from pybruin.run.child_env import ChildEnvironments, ConnectionSource, ReceivedSecret, missing_secret_message
 from pybruin.run.context import RunContext
+from pybruin.run.materialize import materializes
 from pybruin.run.output import RunOutput
-from pybruin.run.processes import ChildProcesses, PythonEnvironments, rscript_path
+from pybruin.run.processes import ChildProcesses, rscript_path
+from pybruin.run.python_envs import PythonEnvironments
 from pybruin.run.report import CheckReport, RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
 
@@ -192,18 +194,67 @@ class Runner:
         self._received[asset.name] = received
         if self._databases is not None:
             self._databases.release_idle()
+        if python and materializes(asset):
+            self._execute_materialization(asset, needs, env)
+            return
         stream = self.output.asset_stream(asset.name)
         try:
             if python:
                 interpreter = self._pythons.interpreter(asset, self.project_root, stream)
                 argv = [interpreter, str(asset.executable_file.resolve())]
+                cwd = self._pythons.working_directory(asset, self.project_root)
             else:
-                argv = [rscript_path(), str(asset.executable_file.resolve())]
-            code = self._children.run(argv, env=env, cwd=self.project_root, stream=stream)
+                argv, cwd = [rscript_path(), str(asset.executable_file.resolve())], self.project_root
+            code = self._children.run(argv, env=env, cwd=cwd, stream=stream)
         finally:
             stream.close()
         if code != 0:
             raise BruinError(f"failed to execute {PROCESS_KINDS[asset.type]} script: exit status {code}")
+
+    def _execute_materialization(self, asset: Asset, needs: Needs, env: dict[str, str]) -> None:
+        """Run the asset's `materialize()` and load what it returned into its connection (upstream's texts)."""
+        from pybruin.platforms.run import load_python_asset
+        from pybruin.run.materialize import ArrowReceiver, child_command, materialization_problem
+
+        problem = materialization_problem(asset)
+        if problem is not None:
+            raise BruinError(problem)
+        if needs.connection is None:
+            raise BruinError("A task with materialization must have a connection defined")
+        resolved = self.connections.get(needs.connection)
+        if resolved is None:
+            raise BruinError(self.connections.missing_message(needs.connection))
+        stream = self.output.asset_stream(asset.name)
+        try:
+            interpreter = self._pythons.interpreter(asset, self.project_root, stream, arrow=True)
+            receiver = ArrowReceiver()
+            try:
+                code = self._children.run(
+                    child_command(interpreter, asset, self.project_root),
+                    env={**env, **receiver.environment()},
+                    cwd=self._pythons.working_directory(asset, self.project_root),
+                    stream=stream,
+                    pass_fds=(receiver.write_fd,),
+                )
+            finally:
+                receiver.finish()
+        finally:
+            stream.close()
+        if code != 0:
+            raise BruinError(f"failed to execute Python script: failed to run asset code: exit status {code}")
+        data = receiver.result()
+        if data is None:
+            self.output.line("WARNING: materialize() returned None, skipping materialization", asset.name)
+            return
+        self.output.line("Successfully collected the data from the asset, uploading to the destination...", asset.name)
+        try:
+            load_python_asset(asset, resolved.connection, self._shared_databases(), data,
+                              schema_prefix=self.context.schema_prefix)  # fmt: skip
+        except BruinError as exc:
+            raise BruinError(
+                f"failed to execute Python script: failed to load the data into the destination: {exc}"
+            ) from None
+        self.output.line("Successfully loaded the data from the asset into the destination.", asset.name)
 
     def _execute_sql(self, asset: Asset, needs: Needs) -> None:
         from pybruin.platforms.run import run_sql_asset
