@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import BruinProject, Result
+    from conftest import BruinProject
     from fixtures.postgres_server import PgDatabase
 
 CANARY = f"canary-pymat-{uuid.uuid4().hex}"
@@ -61,17 +61,6 @@ def warehouse(request: pytest.FixtureRequest, project: BruinProject) -> Warehous
         return Warehouse("duckdb", project, None)
     pg_database: Callable[[str, str], PgDatabase] = request.getfixturevalue("pg_database")
     return Warehouse("postgres", project, pg_database("bruin_pymat", CANARY))
-
-
-def run(project: BruinProject, *args: str) -> tuple[Result, dict[str, dict]]:
-    result = project.bruin("run", "-o", "json", *args)
-    try:
-        assets = json.loads(result.stdout)["assets"]
-    except (json.JSONDecodeError, KeyError):
-        pytest.fail(f"no run manifest on stdout (exit {result.returncode}):\n{result.output}")
-    tasks = {asset["name"]: asset for asset in assets}
-    tasks.update({check["name"]: check for asset in assets for check in asset["checks"]})
-    return result, tasks
 
 
 def header(name: str, connection: str) -> str:
@@ -141,7 +130,7 @@ def materialize():
 def test_pandas_types_and_nulls_reach_the_table(warehouse: Warehouse) -> None:
     warehouse.configure()
     warehouse.asset("mat.typed", "materialization:\n  type: table", TYPED)
-    result, _ = run(warehouse.project, "p")
+    result, _ = warehouse.project.run_json("p")
     assert result.returncode == 0, result.output
     rows = warehouse.rows("select id, name, score, flag, day, seen_at, price from mat.typed order by id")
     assert [row[:4] for row in rows] == [(1, "a", 1.5, True), (2, "", None, False), (3, None, 3.25, None)]
@@ -166,29 +155,41 @@ def test_pandas_types_and_nulls_reach_the_table(warehouse: Warehouse) -> None:
 def test_pyarrow_polars_and_generator_returns(warehouse: Warehouse, body: str) -> None:
     warehouse.configure()
     warehouse.asset("mat.returned", "materialization:\n  type: table\n  strategy: create+replace", body)
-    result, _ = run(warehouse.project, "p")
+    result, _ = warehouse.project.run_json("p")
     assert result.returncode == 0, result.output
     assert warehouse.rows('select id, "Name" from mat.returned order by id') == [(1, "x"), (2, "y")]
 
 
-def test_a_wrong_return_type_is_one_line_naming_the_asset(warehouse: Warehouse) -> None:
+@pytest.mark.parametrize(
+    ("header", "body", "error", "shown"),
+    [
+        ("type: table", "return 42", "failed to execute Python script: failed to run asset code: exit status 1",
+         "[mat.refused] >> Unsupported return type: <class 'int'>"),
+        ("type: view", "return [{'id': 1}]", "only table materialization is supported for Python assets", None),
+    ],
+    ids=["wrong-return-type", "view"],
+)  # fmt: skip
+def test_refusals_are_one_line_naming_the_asset(
+    warehouse: Warehouse, header: str, body: str, error: str, shown: str | None
+) -> None:
     warehouse.configure()
-    warehouse.asset("mat.wrong", "materialization:\n  type: table", "def materialize():\n    return 42")
-    result, tasks = run(warehouse.project, "p")
+    warehouse.asset("mat.refused", f"materialization:\n  {header}", f"def materialize():\n    {body}")
+    result, tasks = warehouse.project.run_json("p")
     assert result.returncode == 1
-    assert tasks["mat.wrong"]["error"] == "failed to execute Python script: failed to run asset code: exit status 1"
-    assert "[mat.wrong] >> Unsupported return type: <class 'int'>" in result.output
-    assert "Traceback" not in result.output
+    assert tasks["mat.refused"]["error"] == error
+    assert "Failed: mat.refused" in result.output and "Traceback" not in result.output
+    if shown:
+        assert shown in result.output
 
 
 def test_a_failing_generator_leaves_the_previous_table(warehouse: Warehouse) -> None:
     warehouse.configure()
     warehouse.asset("mat.partial", "materialization:\n  type: table", "def materialize():\n    yield {'id': 1}")
-    first, _ = run(warehouse.project, "p")
+    first, _ = warehouse.project.run_json("p")
     assert first.returncode == 0, first.output
     warehouse.asset("mat.partial", "materialization:\n  type: table",
                     "def materialize():\n    yield [{'id': 7}, {'id': 8}]\n    raise RuntimeError('page 2 failed')")
-    second, _ = run(warehouse.project, "p")
+    second, _ = warehouse.project.run_json("p")
     assert second.returncode == 1
     assert "RuntimeError: page 2 failed" in second.output
     assert warehouse.rows("select id from mat.partial") == [(1,)]
@@ -205,7 +206,7 @@ if __name__ == "__main__":
     raise SystemExit("the main block must not run")
 """
     warehouse.asset("mat.module", "materialization:\n  type: table", body)
-    result, _ = run(warehouse.project, "p")
+    result, _ = warehouse.project.run_json("p")
     assert result.returncode == 0, result.output
     assert f"[mat.module] >> imported as p.assets.mat_module in {warehouse.project.root.name}" in result.output
 
@@ -219,7 +220,7 @@ def test_create_replace_replaces_and_append_appends(warehouse: Warehouse) -> Non
     warehouse.asset("mat.replaced", "materialization:\n  type: table\n  strategy: create+replace", rows)
     warehouse.asset("mat.appended", "materialization:\n  type: table\n  strategy: append", rows)
     for _ in range(2):
-        result, _ = run(warehouse.project, "p")
+        result, _ = warehouse.project.run_json("p")
         assert result.returncode == 0, result.output
     assert warehouse.rows("select count(*) from mat.replaced") == [(2,)]
     assert warehouse.rows("select count(*) from mat.appended") == [(4,)]
@@ -229,12 +230,12 @@ def test_append_matches_columns_by_name_and_refuses_other_columns(warehouse: War
     warehouse.configure()
     header = "materialization:\n  type: table\n  strategy: append"
     warehouse.asset("mat.log", header, "def materialize():\n    return [{'id': 1, 'v': 'a'}]")
-    assert run(warehouse.project, "p")[0].returncode == 0
+    assert warehouse.project.run_json("p")[0].returncode == 0
     warehouse.asset("mat.log", header, "def materialize():\n    return [{'v': 'b', 'id': 2}]")
-    assert run(warehouse.project, "p")[0].returncode == 0
+    assert warehouse.project.run_json("p")[0].returncode == 0
     assert warehouse.rows("select id, v from mat.log order by id") == [(1, "a"), (2, "b")]
     warehouse.asset("mat.log", header, "def materialize():\n    return [{'id': 3, 'other': 'c'}]")
-    result, tasks = run(warehouse.project, "p")
+    result, tasks = warehouse.project.run_json("p")
     assert result.returncode == 1
     assert tasks["mat.log"]["error"] == (
         "failed to execute Python script: failed to load the data into the destination: the columns materialize() "
@@ -258,7 +259,7 @@ columns:
       - name: not_null
 """
     warehouse.asset("mat.checked", header, "def materialize():\n    return [{'id': 1}, {'id': 1}, {'id': None}]")
-    result, tasks = run(warehouse.project, "p")
+    result, tasks = warehouse.project.run_json("p")
     assert result.returncode == 1
     assert tasks["mat.checked"]["status"] == "succeeded"
     assert tasks["mat.checked:id:unique"]["status"] == "failed"
@@ -279,14 +280,6 @@ def test_validate_reports_upstreams_python_materialization_rules(project: BruinP
             "strategies are: create+replace, append, merge, delete+insert") in result.output  # fmt: skip
 
 
-def test_a_view_materialization_fails_as_upstream_does(warehouse: Warehouse) -> None:
-    warehouse.configure()
-    warehouse.asset("mat.viewed", "materialization:\n  type: view", "def materialize():\n    return [{'id': 1}]")
-    result, tasks = run(warehouse.project, "p")
-    assert result.returncode == 1
-    assert tasks["mat.viewed"]["error"] == "only table materialization is supported for Python assets"
-
-
 def test_secrets_never_reach_a_file_or_the_stream_metadata(project: BruinProject) -> None:
     warehouse = Warehouse("duckdb", project, None)
     warehouse.configure(("API_KEY", CANARY))
@@ -300,7 +293,7 @@ def materialize():
     return pa.table({"id": [1]}, schema=pa.schema([field], metadata={"token": secret}))
 """
     warehouse.asset("mat.secretive", "secrets:\n  - key: API_KEY\nmaterialization:\n  type: table", body)
-    result, _ = run(project, "p")
+    result, _ = project.run_json("p")
     assert result.returncode == 0, result.output
     assert warehouse.rows("select id from mat.secretive") == [(1,)]
     assert CANARY not in result.output
