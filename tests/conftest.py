@@ -21,6 +21,8 @@ pytest_plugins = sorted(
 )
 
 BRUIN = [sys.executable, "-m", "pybruin"]
+EMPTY_CONFIG = "environments:\n  default:\n    connections: {}\n"
+GOOD_ASSET = '"""@bruin\nname: a\n@bruin"""\nprint("a")\n'
 
 #: A Python asset receiving secret `API_KEY` and connection `pg`: writes the digest of both values to `out/digest`
 #: (so no value ever reaches a file) and prints the key, which must show masked. Append checks of its own.
@@ -132,6 +134,37 @@ class BruinProject:
             if path.is_file() and ".git" not in path.parts and needle.encode() in path.read_bytes():
                 hits.append(path)
         return hits
+
+
+def processes_with(marker: str) -> list[int]:
+    """The live processes whose environment holds `marker` (tests run as root, so every environ is readable).
+
+    A run's processes inherit the variables of `bruin run`, so a unique one given to it finds every process
+    it (or an asset of it) started, whatever process group or session they moved to.
+    """
+    found = []
+    needle = marker.encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def assert_one_line_error(result: Result, *fragments: str) -> None:
+    """Bad input: exit 1, no traceback, one line on stderr holding every fragment."""
+    assert result.returncode == 1, result.output
+    assert "Traceback" not in result.output
+    error_lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(error_lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in error_lines[0], error_lines[0]
 
 
 @pytest.fixture

@@ -17,13 +17,14 @@ short windows around those places are searched exactly, in the original bytes.
 from __future__ import annotations
 
 import base64
+import bisect
 import itertools
 import json
 import operator
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Protocol
 from urllib.parse import quote, quote_plus
@@ -51,6 +52,28 @@ _SCAN_MIN = 4
 _HEAD = 4
 #: Up to this many anchor bytes in a piece, windows around them are checked one by one.
 _FEW_ANCHORS = 32
+
+# What a terminal does not show: escape sequences (CSI in any parameter form, 8-bit CSI, OSC such as links
+# and titles, DCS/SOS/PM/APC strings, two-byte escapes), a character erased by the backspace after it, and
+# the control characters it ignores. Text split by any of them still reads whole on screen.
+TERMINAL_SEQUENCE = re.compile(
+    rb"\x1b\[[0-?]*[ -/]*[@-~]"
+    rb"|\xc2\x9b[0-?]*[ -/]*[@-~]"
+    rb"|(?:\x1b\]|\xc2\x9d)[^\x07\x1b]*?(?:\x07|\x1b\\|\xc2\x9c)"
+    rb"|\x1b[PX^_][^\x1b]*?\x1b\\"
+    rb"|\x1b[ -/]*[0-~]"
+    rb"|(?:[\xc0-\xff][\x80-\xbf]*|[^\x80-\xbf\n])\x08"
+    rb"|[\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]"
+)
+# A sequence that has begun at the end of a piece and may still complete in the next one.
+_UNFINISHED = re.compile(rb"(?:\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*|[PX^_][^\x1b]*|[ -/]*)?|\xc2\x9b?|%[0-9A-Fa-f]?)\Z")
+_PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
+_PERCENT_OR_PLUS = re.compile(rb"%[0-9A-Fa-f]{2}|\+")
+# Bytes whose presence means a piece may hold a secret in a form only a view reveals.
+_VIEW_BYTES = bytes(range(0x20)).replace(b"\t", b"").replace(b"\n", b"").replace(b"\r", b"") + b"\x7f\xc2%+"
+_NOT_VIEW_BYTES = bytes(byte for byte in range(256) if byte not in _VIEW_BYTES)
+# `scheme://user:password@` or `scheme://token@`: the userinfo of a URL, up to its last `@`.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)(?:([^\s/?#'\"<>:@]*):)?[^\s/?#'\"<>]*@")
 
 
 class HasSecrets(Protocol):
@@ -84,6 +107,7 @@ class Masker:
         self._warn = warn
         self._warned: set[str] = set()
         self._connections: dict[int, HasSecrets] = {}
+        self._spaced = False  # whether a secret holds a space, so that `+` in a URL may stand for it
         for secret in secrets:
             self.protect(secret)
 
@@ -115,6 +139,7 @@ class Masker:
         if trimmed != secret and len(trimmed) >= self.MIN_LENGTH:
             forms |= _forms(trimmed)
         with self._lock:
+            self._spaced = self._spaced or " " in secret
             if not forms <= self._forms:
                 self._forms |= forms
                 self._matcher = None
@@ -138,16 +163,57 @@ class Masker:
             self._warn(message)
 
     def mask(self, text: str) -> str:
-        """text with every occurrence of every form replaced by ``****``."""
+        """A message of pybruin's own: every occurrence of every form replaced by ``****``, and the userinfo
+        of every URL in it too (a DSN pasted into a non-secret field such as `host` carries a password)."""
+        if not self._enabled:
+            return text
+        text = hide_url_userinfo(text)
         if not self._forms:
             return text
         data, errors = _encode(text)
         return self.mask_bytes(data).decode("utf-8", errors)
 
     def mask_bytes(self, data: bytes) -> bytes:
-        """data with every occurrence of every form replaced by ``****``."""
+        """data with every occurrence of every form replaced by ``****``, also where a terminal or a URL
+        decoder would read one: split by escape sequences, or percent-escaped in any mix and case."""
         matcher = self._current()
-        return data if matcher is None else _splice(data, matcher.runs(data), len(data), continued=False)
+        if matcher is None:
+            return data
+        runs, dropped = self._runs(matcher, data)
+        return _splice(data, runs, len(data), continued=False, dropped=dropped)
+
+    def _runs(self, matcher: _Matcher, data: bytes) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Where data must be masked: the forms found in it, and in every view of it, as data's own spans; and
+        the escape sequences to drop from the lines where a terminal would have shown a secret that they split
+        (those lines are written masked and uncoloured)."""
+        runs = matcher.runs(data)
+        views = _views(data, plus_is_space=self._spaced)
+        if not views:
+            return runs, []
+        found = [(span, view.terminal) for view in views for span in view.spans(matcher.runs(view.data))]
+        merged = _merge([*runs, *(span for span, _ in found)])
+        lines = _merge(_line_around(data, span) for span, terminal in found if terminal and span not in runs)
+        dropped = [
+            found.span()
+            for start, end in lines
+            for found in TERMINAL_SEQUENCE.finditer(data, start, end)
+            if not any(run_start <= found.start() < run_end for run_start, run_end in merged)
+        ]
+        return merged, dropped
+
+    def _tail_start(self, matcher: _Matcher, data: bytes) -> int:
+        """Where a held-back tail begins: a prefix of a form, also in a view, or a sequence not finished yet."""
+        cut = matcher.tail_start(data)
+        unfinished = _UNFINISHED.search(data, max(0, len(data) - 4096))
+        if unfinished is not None and unfinished.start() < len(data):
+            cut = min(cut, unfinished.start())
+            data = data[: unfinished.start()]  # held back anyway; what precedes it may begin a form
+            cut = min(cut, matcher.tail_start(data))
+        for view in _views(data, plus_is_space=self._spaced):
+            start = matcher.tail_start(view.data)
+            if start < len(view.data):
+                cut = min(cut, view.start_of(start))
+        return cut
 
     def stream(self) -> MaskingStream:
         """A masking filter for one byte stream that arrives in pieces."""
@@ -197,15 +263,15 @@ class MaskingStream:
         if matcher is None:
             self._pending = b""
             return buffer
-        runs = matcher.runs(buffer)
+        runs, dropped = self._masker._runs(matcher, buffer)
         continued = self._covered > 0
         if continued:
             runs = _merge([(0, self._covered), *runs])
-        cut = len(buffer) if final else matcher.tail_start(buffer)
+        cut = len(buffer) if final else self._masker._tail_start(matcher, buffer)
         straddling = next((end for start, end in runs if start < cut < end), cut)
         self._covered = straddling - cut
         self._pending = buffer[cut:]
-        return _splice(buffer, runs, cut, continued=continued)
+        return _splice(buffer, runs, cut, continued=continued, dropped=dropped)
 
 
 class _Matcher:
@@ -276,6 +342,116 @@ class _Matcher:
             pos = head.start() + 1
         short = range(max(end - _HEAD + 1, pos), end)
         return next((start for start in short if data[start:] in self._short_prefixes), end)
+
+
+class _View:
+    """Bytes as a reader sees them (a terminal, a URL decoder), and which bytes of the original each came from.
+
+    Built from a pattern whose matches are replaced (by nothing, or one decoded byte); every other byte is
+    kept. `segments` are ``(view start, original start, original end, kept)``, in order.
+    """
+
+    def __init__(
+        self,
+        data: bytes,
+        pattern: re.Pattern[bytes],
+        replace: Callable[[re.Match[bytes]], bytes],
+        *,
+        terminal: bool = False,
+    ) -> None:
+        #: Whether this is what a terminal shows (rather than what a URL decoder reads).
+        self.terminal = terminal
+        pieces: list[bytes] = []
+        self.segments: list[tuple[int, int, int, bool]] = []
+        position = last = 0
+        for found in pattern.finditer(data):
+            start, end = found.span()
+            if start > last:
+                self.segments.append((position, last, start, True))
+                pieces.append(data[last:start])
+                position += start - last
+            replacement = replace(found)
+            if replacement:
+                self.segments.append((position, start, end, False))
+                pieces.append(replacement)
+                position += len(replacement)
+            last = end
+        if last < len(data):
+            self.segments.append((position, last, len(data), True))
+            pieces.append(data[last:])
+        self.data = b"".join(pieces)
+        self._starts = [segment[0] for segment in self.segments]
+
+    def start_of(self, index: int) -> int:
+        """Where the view's byte `index` begins in the original (a decoded byte: where its escape begins)."""
+        view_start, start, _, kept = self.segments[bisect.bisect_right(self._starts, index) - 1]
+        return start + (index - view_start) if kept else start
+
+    def spans(self, runs: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+        """The view's runs as spans of the original, covering whatever the view dropped inside them."""
+        for start, end in runs:
+            view_start, last_start, last_end, kept = self.segments[bisect.bisect_right(self._starts, end - 1) - 1]
+            yield self.start_of(start), (last_start + end - view_start if kept else last_end)
+
+
+def _views(data: bytes, *, plus_is_space: bool) -> list[_View | _Composed]:
+    """The views of data that differ from it: what a terminal shows, what URL decoding gives, and both."""
+    present = data.translate(None, _NOT_VIEW_BYTES)
+    if not present:
+        return []
+    views: list[_View | _Composed] = []
+    bases = [data]
+    if present.strip(b"%+"):
+        terminal = _View(data, TERMINAL_SEQUENCE, lambda _: b"", terminal=True)
+        if terminal.data != data:
+            views.append(terminal)
+            bases.append(terminal.data)
+    if b"%" in present or (plus_is_space and b"+" in present):
+        patterns = [_PERCENT, _PERCENT_OR_PLUS] if plus_is_space and b"+" in present else [_PERCENT]
+        for base in bases:
+            for pattern in patterns:
+                decoded = _View(base, pattern, _decode_escape)
+                if decoded.data != base:
+                    views.append(decoded if base is data else _Composed(views[0], decoded))
+    return views
+
+
+class _Composed:
+    """A view of a view (URL decoding of what a terminal shows), mapped back to the original."""
+
+    terminal = True
+
+    def __init__(self, outer: _View, inner: _View) -> None:
+        self.data = inner.data
+        self._outer = outer
+        self._inner = inner
+
+    def start_of(self, index: int) -> int:
+        return self._outer.start_of(self._inner.start_of(index))
+
+    def spans(self, runs: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+        return self._outer.spans(self._inner.spans(runs))
+
+
+def _decode_escape(found: re.Match[bytes]) -> bytes:
+    text = found[0]
+    return b" " if text == b"+" else bytes([int(text[1:], 16)])
+
+
+def hide_url_userinfo(text: str, *, keep_user: bool = True) -> str:
+    """text with the credentials of every URL in it replaced by ``****``: the password (the user name is kept
+    unless `keep_user` is False), or the whole userinfo when it has no password (a token, then)."""
+
+    def hide(found: re.Match[str]) -> str:
+        scheme, user = found[1], found[2]
+        return f"{scheme}{user}:****@" if keep_user and user is not None else f"{scheme}****@"
+
+    return _URL_USERINFO.sub(hide, text)
+
+
+def strip_terminal_sequences(data: bytes) -> bytes:
+    """data without what a terminal does not show (for a log file, which is read as plain text)."""
+    return TERMINAL_SEQUENCE.sub(b"", data)
 
 
 def _forms(secret: str) -> set[bytes]:
@@ -361,17 +537,31 @@ def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _splice(data: bytes, runs: list[tuple[int, int]], stop: int, *, continued: bool) -> bytes:
-    """data[:stop] with each run replaced by the mask, except that a run at 0 is dropped when it
-    continues one whose mask was already emitted."""
+def _splice(
+    data: bytes,
+    runs: list[tuple[int, int]],
+    stop: int,
+    *,
+    continued: bool,
+    dropped: Sequence[tuple[int, int]] = (),
+) -> bytes:
+    """data[:stop] with each run replaced by the mask and each dropped span removed, except that a run at 0
+    is dropped when it continues one whose mask was already emitted."""
     pieces = []
     position = 0
-    for run_start, run_end in runs:
-        if run_start >= stop:
+    edits = sorted([*((start, end, True) for start, end in runs), *((start, end, False) for start, end in dropped)])
+    for start, end, masked in edits:
+        if start >= stop:
             break
-        pieces.append(data[position:run_start])
-        if not (continued and run_start == 0):
+        pieces.append(data[position:start])
+        if masked and not (continued and start == 0):
             pieces.append(_MASK)
-        position = run_end
+        position = end
     pieces.append(data[position:stop])
     return b"".join(pieces)
+
+
+def _line_around(data: bytes, span: tuple[int, int]) -> tuple[int, int]:
+    """The whole lines of data that span touches."""
+    end = data.find(b"\n", span[1])
+    return data.rfind(b"\n", 0, span[0]) + 1, len(data) if end < 0 else end

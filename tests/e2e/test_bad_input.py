@@ -9,19 +9,8 @@ import warnings
 
 import pytest
 
+from conftest import EMPTY_CONFIG, GOOD_ASSET, assert_one_line_error
 from pybruin.cli.app import run_cli
-
-EMPTY_CONFIG = "environments:\n  default:\n    connections: {}\n"
-GOOD_ASSET = '"""@bruin\nname: a\n@bruin"""\nprint("a")\n'
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.returncode == 1, result.output
-    assert "Traceback" not in result.output
-    error_lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(error_lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in error_lines[0], error_lines[0]
 
 
 def test_malformed_bruin_yml(project):

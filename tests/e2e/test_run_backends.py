@@ -365,3 +365,26 @@ def test_each_connection_is_read_once_per_run(store: Store, project: BruinProjec
     assert result.returncode == 0, result.output
     # Doppler only hands out whole configs: one download serves every name.
     assert store.reads() == (1 if store.name == "doppler" else len(names))
+
+
+NOT_FOUND = {
+    "vault": "secret 'missing' not found in Vault",
+    "doppler": "failed to read secret 'missing' from Doppler: secret 'missing' not found in Doppler",
+    "aws": "failed to read secret 'missing' from AWS Secrets Manager: ResourceNotFoundException",
+    "azure": "failed to read secret 'missing' from Azure Key Vault: Key Vault returned HTTP status 404 (Not Found)",
+}
+
+
+def test_the_run_shows_the_store_message_and_upstreams(store: Store, project: BruinProject) -> None:
+    """A typo and a missing permission read differently: the store's own text and upstream's, both shown."""
+    store.break_secret(BROKEN, f"canary-broken-{token_hex(8)}")
+    project.write(".bruin.yml", EMPTY_BRUIN_YML)
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/uses_missing.py", python_asset("uses_missing", ["missing"]))
+    project.write("p/assets/uses_broken.py", python_asset("uses_broken", [BROKEN]))
+    result = project.bruin("run", "--secrets-backend", store.name, "p", env=store.env)
+    assert result.returncode == 1, result.output
+    assert f"[uses_missing] {NOT_FOUND[store.name]}\n" in result.stdout
+    assert "Failed: uses_missing" in result.stdout and "there's no secret with the name 'missing'." in result.stdout
+    assert f"[uses_broken] there's no secret with the name '{BROKEN}'.\n" in result.stdout
+    assert store.broken_error in result.stdout

@@ -473,3 +473,19 @@ def test_max_concurrent_assets_serialises_a_connections_assets(project, database
     assert result.returncode == 0, result.output
     assert statuses(assets) == dict.fromkeys(["setup", *names], "succeeded")
     assert database.rows("select count(*) from active") == [(0,)]
+
+
+def test_a_timed_out_postgres_rebuild_is_cancelled_and_rolled_back(project: BruinProject, database: PgDatabase):
+    """The asset's timeout cancels the running statement on the server; the previous table stays as it was."""
+    project.write(".bruin.yml", bruin_yml({"postgres": [{"name": "pg-main", **database.details()}]}))
+    project.write("p/pipeline.yml", "name: p\n")
+    table = {"connection": "pg-main", "materialization": {"type": "table"}}
+    project.write("p/assets/t.sql", sql_file("public.t", "select 1 as id", **table))
+    assert run_json(project, "p")[0].returncode == 0
+    project.write("p/assets/t.sql", sql_file("public.t", "select 2 as id from pg_sleep(600)", timeout="1s", **table))
+    result, assets = run_json(project, "p")
+    assert result.returncode == 1, result.output
+    assert assets["public.t"]["error"] == 'asset "public.t" timed out after 1s'
+    assert database.rows("select id from public.t") == [(1,)]
+    running = "select count(*) from pg_stat_activity where query like '%pg_sleep(600)%' and pid <> pg_backend_pid()"
+    assert database.rows(running) == [(0,)], "the statement was cancelled on the server"

@@ -29,7 +29,6 @@ ASSET_LEVEL = {
         {"assets/bad.sql": SQL_HEADER.format(type="duckdb.sql", extra="hooks:\n  pre:\n    - query: select 1\n")},
         "assets/bad.sql",
     ),
-    "timeout": ({"assets/bad.py": PY_HEADER.format(extra="timeout: 10s\n")}, "assets/bad.py"),
     "interval_modifiers": (
         {"assets/bad.sql": SQL_HEADER.format(type="duckdb.sql", extra="interval_modifiers:\n  start: -2h\n")},
         "assets/bad.sql",

@@ -15,7 +15,7 @@ import pytest
 
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Asset
-from pybruin.run.materialize import FD_VARIABLE, ArrowReceiver, child_command
+from pybruin.run.materialize import FD_VARIABLE, ArrowReceiver, child_script
 
 CANARY = "canary-arrow-metadata-4f1d2c"
 
@@ -31,7 +31,7 @@ def run_child(tmp_path: Path, body: str) -> tuple[subprocess.CompletedProcess[st
     reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: os.read(read_fd, 65536), b"")))
     reader.start()
     env = {**os.environ, FD_VARIABLE: str(write_fd)}
-    done = subprocess.run(child_command(sys.executable, asset, tmp_path), env=env, pass_fds=(write_fd,),
+    done = subprocess.run([sys.executable, *child_script(asset, tmp_path)], env=env, pass_fds=(write_fd,),
                           capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
     os.close(write_fd)
     reader.join()

@@ -215,11 +215,16 @@ def test_binary_secret_has_no_string_value(moto: MotoServer, backend: AwsSecrets
     assert error.kind == "malformed"
 
 
+# The secret is named, as every other failure to read it is (upstream's text names nothing).
+PARSE_FAILURE = "failed to read secret 'pg' from AWS Secrets Manager: failed to parse secret as JSON"
+
+
 @pytest.mark.parametrize(
     ("value", "message", "kind"),
     [
-        (f"not valid json {CANARY}", "failed to parse secret as JSON: Expecting value at line 1 column 1", "malformed"),
-        (json.dumps([CANARY]), "failed to parse secret as JSON: expected an object, got array", "malformed"),
+        (f"not valid json {CANARY}", f"{PARSE_FAILURE}: Expecting value at line 1 column 1", "malformed"),
+        (json.dumps([CANARY]), f"{PARSE_FAILURE}: expected an object, got array", "malformed"),
+        ('{"type": "generic', f"{PARSE_FAILURE}: Unterminated string starting at line 1 column 10", "malformed"),
         (json.dumps({"some": CANARY}), MUST_CONTAIN, "malformed"),
         (json.dumps({"type": "", "details": {"value": CANARY}}), MUST_CONTAIN, "malformed"),
         (json.dumps({"type": "generic", "details": CANARY}), MUST_CONTAIN, "malformed"),

@@ -19,11 +19,11 @@ import pybruin.secrets.vault
 from fixtures.vault_server import FaultProxy, VaultServer
 from pybruin.config.bruin_yml import Environment
 from pybruin.config.connections import Connection, GenericConnection, PostgresConnection
+from pybruin.durations import parse_go_duration
 from pybruin.secrets.base import BackendError
 from pybruin.secrets.cache import ConnectionCache
 from pybruin.secrets.local import LocalBackend
 from pybruin.secrets.registry import BACKEND_CREDENTIAL_VARIABLES, is_backend_variable, open_backend
-from pybruin.secrets.settings import parse_go_duration
 from pybruin.secrets.vault import VaultBackend, VaultSettings, validate_vault_address
 from pybruin.secrets.view import describe_missing
 from servers import free_port

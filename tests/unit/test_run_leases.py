@@ -1,4 +1,4 @@
-"""RunLeases: what the run does with per-run credentials — obtain, renew on schedule, revoke on the way out.
+"""RunLeases: what the run does with per-run credentials — take, renew on schedule, revoke on the way out.
 
 The store is a stand-in here (the real OpenBao cycle is in tests/e2e/test_dynamic_credentials.py); the clock
 is the test's, so renewals happen when the test says time has passed, not after real waiting.
@@ -52,10 +52,6 @@ class FakeLease(Lease):
 class FakeStore:
     def __init__(self, leases: dict[str, FakeLease]) -> None:
         self.leases = leases
-        self.prefetched: list[str] = []
-
-    def prefetch(self, names: Iterable[str]) -> None:
-        self.prefetched = list(names)
 
     def lease(self, name: str) -> HeldLease | None:
         lease = self.leases.get(name)
@@ -95,10 +91,10 @@ def test_obtains_masks_and_revokes(terminal: io.BytesIO) -> None:
     leases, masker = keeper(terminal, Clock())
 
     with leases:
-        leases.obtain(store, ["warehouse", "api", "warehouse"])
+        for name in ("warehouse", "api"):
+            leases.take(store, name)
         assert masker.mask(f"pw={PASSWORD}") == "pw=****"
 
-    assert store.prefetched == ["warehouse", "api"]
     assert lease.revoked == 1
     assert terminal.getvalue().decode().splitlines() == [
         "Issued per-run credentials for connection 'warehouse' by vault (lease TTL 3600s)",
@@ -117,7 +113,7 @@ def test_revokes_when_the_run_is_interrupted(terminal: io.BytesIO) -> None:
     leases, _ = keeper(terminal, Clock())
 
     with pytest.raises(KeyboardInterrupt), leases:
-        leases.obtain(FakeStore({"warehouse": lease}), ["warehouse"])
+        leases.take(FakeStore({"warehouse": lease}), "warehouse")
         raise KeyboardInterrupt
 
     assert lease.revoked == 1
@@ -128,7 +124,7 @@ def test_renews_after_two_thirds_of_the_ttl_with_the_original_increment(terminal
     clock = Clock()
     leases, _ = keeper(terminal, clock)
     with leases:
-        leases.obtain(FakeStore({"warehouse": lease}), ["warehouse"])
+        leases.take(FakeStore({"warehouse": lease}), "warehouse")
         clock.now += 61
         wait_for_renewal(lease)
         clock.now += 61
@@ -142,7 +138,7 @@ def test_a_capped_renewal_stops_renewing_and_says_so(terminal: io.BytesIO) -> No
     clock = Clock()
     leases, _ = keeper(terminal, clock)
     with leases:
-        leases.obtain(FakeStore({"warehouse": lease}), ["warehouse"])
+        leases.take(FakeStore({"warehouse": lease}), "warehouse")
         clock.now += 61
         wait_for_renewal(lease)
         clock.now += 1000
@@ -156,7 +152,7 @@ def test_a_failed_renewal_is_reported_and_tried_again(terminal: io.BytesIO) -> N
     clock = Clock()
     leases, _ = keeper(terminal, clock)
     with leases:
-        leases.obtain(FakeStore({"warehouse": lease}), ["warehouse"])
+        leases.take(FakeStore({"warehouse": lease}), "warehouse")
         clock.now += 61
         wait_for_renewal(lease)
         clock.now += 11
@@ -171,7 +167,7 @@ def test_a_lease_that_is_not_renewable_is_left_to_expire(terminal: io.BytesIO) -
     clock = Clock()
     leases, _ = keeper(terminal, clock)
     with leases:
-        leases.obtain(FakeStore({"warehouse": lease}), ["warehouse"])
+        leases.take(FakeStore({"warehouse": lease}), "warehouse")
         assert leases._renewer is None
     assert lease.renewals == [] and lease.revoked == 1
     assert "(lease TTL 90s, not renewable)" in terminal.getvalue().decode()
@@ -183,7 +179,7 @@ def test_a_lease_that_cannot_be_revoked_says_when_it_expires(terminal: io.BytesI
     clock = Clock()
     leases, _ = keeper(terminal, clock)
     with leases:
-        leases.obtain(FakeStore({"warehouse": lease}), ["warehouse"])
+        leases.take(FakeStore({"warehouse": lease}), "warehouse")
         clock.now += 600
     assert leases.records()[0]["revoked"] is False
     assert (
@@ -203,7 +199,9 @@ def test_ctrl_c_and_sigterm_wait_until_every_lease_is_revoked(terminal: io.Bytes
 
     first, second = Interrupting(60), FakeLease(60)
     leases, _ = keeper(terminal, Clock())
-    leases.obtain(FakeStore({"a": first, "b": second}), ["a", "b"])
+    store = FakeStore({"a": first, "b": second})
+    for name in ("a", "b"):
+        leases.take(store, name)
     previous = signal.signal(signal.SIGTERM, lambda signum, _frame: interrupted.append(signum))
     try:
         with pytest.raises(KeyboardInterrupt):

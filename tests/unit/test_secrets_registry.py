@@ -72,7 +72,13 @@ DECLARED = {
     "doppler": (
         doppler,
         "doppler client",
-        {"BRUIN_DOPPLER_TOKEN", "BRUIN_DOPPLER_PROJECT", "BRUIN_DOPPLER_CONFIG", "BRUIN_DOPPLER_API_HOST"},
+        {
+            "BRUIN_DOPPLER_TOKEN",
+            "BRUIN_DOPPLER_PROJECT",
+            "BRUIN_DOPPLER_CONFIG",
+            "BRUIN_DOPPLER_API_HOST",
+            "BRUIN_DOPPLER_TIMEOUT",
+        },
         "BRUIN_DOPPLER_",
         {"BRUIN_DOPPLER_TOKEN"},
         {"DOPPLER_TOKEN"},
@@ -80,7 +86,13 @@ DECLARED = {
     "aws": (
         aws,
         "AWS Secrets Manager client",
-        {"BRUIN_AWS_ACCESS_KEY_ID", "BRUIN_AWS_SECRET_ACCESS_KEY", "BRUIN_AWS_SESSION_TOKEN", "BRUIN_AWS_REGION"},
+        {
+            "BRUIN_AWS_ACCESS_KEY_ID",
+            "BRUIN_AWS_SECRET_ACCESS_KEY",
+            "BRUIN_AWS_SESSION_TOKEN",
+            "BRUIN_AWS_REGION",
+            "BRUIN_AWS_TIMEOUT",
+        },
         "BRUIN_AWS_",
         {"BRUIN_AWS_SECRET_ACCESS_KEY", "BRUIN_AWS_SESSION_TOKEN"},
         {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"},
@@ -97,6 +109,7 @@ DECLARED = {
             "BRUIN_AZURE_AUTHORITY_HOST",
             "BRUIN_AZURE_CA_BUNDLE",
             "BRUIN_AZURE_KEYVAULT_DNS_SUFFIXES",
+            "BRUIN_AZURE_TIMEOUT",
         },
         "BRUIN_AZURE_",
         {"BRUIN_AZURE_CLIENT_SECRET"},

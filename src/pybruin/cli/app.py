@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -146,15 +148,28 @@ def cli() -> None:
     """pybruin: run Bruin pipelines, injecting each asset exactly the secrets it declared."""
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: like Ctrl-C, it unwinds the command so that it can end everything it started."""
+
+
+def _raise_terminated(_signum: int, _frame: object) -> None:
+    raise Terminated
+
+
 def run_cli(args: Sequence[str]) -> int:
     """Run the CLI and turn every failure into one masked line on stderr and a non-zero exit code."""
     app = AppState()
     route_logging(app.masker)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         code = cli.main(args=list(args), prog_name="bruin", standalone_mode=False, obj=app)
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
         return 130
+    except Terminated:
+        click.echo("Terminated.", err=True)
+        return 128 + signal.SIGTERM
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

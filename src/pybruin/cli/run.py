@@ -33,6 +33,11 @@ from pybruin.cli.options import config_file_option, environment_option
     help="Mask credential values in output; --mask-credentials=false disables.",
 )
 @click.option("--pristine-env", is_flag=True, help="Start assets from a minimal environment.")
+@click.option(
+    "--allow-debugging",
+    is_flag=True,
+    help="Let debuggers attach to Python assets: they stay dumpable and get their secrets in their environment.",
+)
 @click.option("--no-log-file", is_flag=True, help="Do not write logs/<run_id>__<pipeline>.log.")
 @click.option("--no-timestamp", is_flag=True, help="No [HH:MM:SS] prefix on output lines.")
 @click.option("--no-color", is_flag=True, help="Plain summary, no colours.")
@@ -52,6 +57,7 @@ def command(
     single_check: str | None,
     mask_credentials: bool,
     pristine_env: bool,
+    allow_debugging: bool,
     no_log_file: bool,
     no_timestamp: bool,
     no_color: bool,
@@ -73,6 +79,7 @@ def command(
         single_check=single_check,
         mask_credentials=mask_credentials,
         pristine_env=pristine_env,
+        allow_debugging=allow_debugging,
         log_file=not no_log_file,
         timestamps=not no_timestamp,
         color=not no_color,

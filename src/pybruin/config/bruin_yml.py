@@ -14,8 +14,15 @@ from types import MappingProxyType
 
 import yaml
 
-from pybruin.config.connections import CONNECTION_TYPES, Connection, ConnectionConfigError, build_connection
-from pybruin.config.expand import expand_set_variables
+from pybruin.config.connections import (
+    CONNECTION_TYPES,
+    Connection,
+    ConnectionConfigError,
+    build_connection,
+    credential_fields,
+)
+from pybruin.config.connections.credentials import url_credentials
+from pybruin.config.expand import expand_set_variables, expand_unset_to_empty, referenced_variables
 from pybruin.config.sops import decrypt, is_encrypted
 from pybruin.config.yamlfiles import load_config_yaml, yaml_error
 from pybruin.errors import BruinError
@@ -32,6 +39,9 @@ class Environment:
     name: str
     schema_prefix: str  # "" or ending in "_"
     connections: Mapping[str, Connection]  # by connection name, in file order
+    #: Variables whose values are credentials: the ones a credential field refers to as `${NAME}`, or a field
+    #: whose value turns out to be a URL with a login. No asset process inherits them.
+    withheld_variables: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -68,9 +78,11 @@ class BruinConfig:
             raise BruinError(f"{where}: schema_prefix must be a string")
         if prefix and not prefix.endswith("_"):
             prefix += "_"
-        return Environment(name, prefix, MappingProxyType(self._connections(raw["connections"], where)))
+        withheld: set[str] = set()
+        connections = self._connections(raw["connections"], where, withheld)
+        return Environment(name, prefix, MappingProxyType(connections), frozenset(withheld))
 
-    def _connections(self, by_type: object, where: str) -> dict[str, Connection]:
+    def _connections(self, by_type: object, where: str, withheld: set[str]) -> dict[str, Connection]:
         if not isinstance(by_type, Mapping):
             raise BruinError(f"{where}: connections must be a mapping of connection types")
         connections: dict[str, Connection] = {}
@@ -80,6 +92,7 @@ class BruinConfig:
                 raise BruinError(f"{where}: connection type '{type_key}' must hold a list of connections")
             for number, entry in enumerate(entries, start=1):
                 connection = self._connection(type_key, number, entry, where)
+                withheld |= self._credential_variables(type_key, entry)
                 earlier = connections.get(connection.name)
                 if earlier is not None:
                     first = earlier.type_key
@@ -99,6 +112,17 @@ class BruinConfig:
             return build_connection(type_key, fields, base_dir=self.path.parent, environ=self._environ)
         except ConnectionConfigError as exc:
             raise ConnectionConfigError(f"{where}: {exc}") from None
+
+
+    def _credential_variables(self, type_key: str, entry: Mapping[object, object]) -> set[str]:
+        """The variables of `entry` (as written) that hold credentials, so that no asset inherits them."""
+        names = referenced_variables([value for _, value in credential_fields(type_key, entry)])
+        for value in entry.values():
+            if isinstance(value, str) and (used := referenced_variables(value)):
+                expanded = str(expand_unset_to_empty(value, self._environ))
+                if next(url_credentials(expanded), None) is not None:
+                    names |= used
+        return names
 
 
 def load_config(project_root: Path, config_file: Path | None, environ: Mapping[str, str]) -> BruinConfig:

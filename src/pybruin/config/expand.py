@@ -42,6 +42,13 @@ def expand_unset_to_empty(value: object, environ: Mapping[str, str]) -> object:
     return _map_strings(value, lambda text: _REFERENCE.sub(lambda match: environ.get(match[1], ""), text))
 
 
+def referenced_variables(value: object) -> set[str]:
+    """The names of the variables ``value`` (a parsed YAML value, at any depth) refers to as ``${NAME}``."""
+    names: set[str] = set()
+    _map_strings(value, lambda text: names.update(_REFERENCE.findall(text)))
+    return names
+
+
 def _map_strings(value: object, convert: Callable[[str], object]) -> object:
     if isinstance(value, str):
         return convert(value)

@@ -24,13 +24,54 @@ _QUOTED = re.compile(r"""'[^']*'|"[^"]*\"""")
 _HARMLESS_QUOTE = re.compile(r"""(['"])(?:.|\\.|\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|\\U[0-9a-f]{8})\1|'<[a-z ]+>'""")
 
 
+#: A document may stand for at most this many values once its aliases are expanded (and at most ten times
+#: the nodes it is written with): a few hundred bytes of nested anchors can otherwise stand for billions.
+MAX_EXPANDED_NODES = 100_000
+
+
+class BoundedAliases:
+    """A loader mixin that refuses alias bombs and recursive aliases before anything is built from them."""
+
+    def construct_document(self, node: yaml.Node) -> object:
+        check_aliasing(node)
+        return super().construct_document(node)  # type: ignore[misc]
+
+
+def check_aliasing(root: yaml.Node) -> None:
+    """Raise a YAML error when `root`'s aliases expand too far or refer to a node that contains them."""
+    expanded: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in expanded:
+            return expanded[key]
+        if key in open_nodes:
+            raise yaml.constructor.ConstructorError(None, None, "document contains a recursive alias", node.start_mark)
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(key_node) + size(value) for key_node, value in node.value)
+        open_nodes.discard(key)
+        expanded[key] = total
+        if total > MAX_EXPANDED_NODES and total > 10 * len(expanded):
+            raise yaml.constructor.ConstructorError(
+                None, None, "document contains excessive aliasing", root.start_mark
+            )
+        return total
+
+    size(root)
+
+
 class PlainScalar(str):
     """An unquoted scalar that YAML 1.1 would read as a boolean, a number or a date, kept as written."""
 
     __slots__ = ()
 
 
-class _ConfigLoader(_BaseLoader):
+class _ConfigLoader(BoundedAliases, _BaseLoader):
     """The safe loader, keeping booleans, numbers and dates as :class:`PlainScalar` text."""
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from pybruin.config.yamlfiles import yaml_error
+from pybruin.config.yamlfiles import BoundedAliases, yaml_error
+from pybruin.durations import go_duration_nanoseconds
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import (
     CheckValue,
@@ -55,7 +56,7 @@ _CUSTOM_CHECK_EXAMPLE = "'{name: NAME, query: SELECT ...}'"
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):
+class _Loader(BoundedAliases, _BaseLoader):
     """Reads scalars the way Bruin's YAML 1.2 parser does: dates stay strings, only true/false are booleans."""
 
 
@@ -242,6 +243,8 @@ class HeaderFields:
     tags: list[str] = field(default_factory=list)
     columns: list[Column] = field(default_factory=list)
     custom_checks: list[CustomCheck] = field(default_factory=list)
+    #: Nanoseconds (a Go duration as written); None when not set, as 0 is.
+    timeout: int | None = None
 
 
 _TEXT_FIELDS = ("name", "type", "description", "connection", "image", "instance", "owner", "start_date", "run")
@@ -262,7 +265,21 @@ def read_fields(definition: Definition) -> HeaderFields:
         tags=definition.texts("tags"),
         columns=[_column(item) for item in definition.items("columns", _COLUMN_EXAMPLE)],
         custom_checks=[_custom_check(item) for item in definition.items("custom_checks", _CUSTOM_CHECK_EXAMPLE)],
+        timeout=_timeout(definition),
     )
+
+
+def _timeout(definition: Definition) -> int | None:
+    """`timeout: 30s`: a Go duration string; a bare number is refused, as upstream's YAML decoder does."""
+    value = definition.data.get("timeout")
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return go_duration_nanoseconds(value.strip())
+    except ValueError:
+        raise definition.error("'timeout' must be a duration such as 30s, 5m or 1h30m", "timeout") from None
 
 
 def _secrets(definition: Definition) -> list[SecretMapping]:

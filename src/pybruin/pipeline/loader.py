@@ -62,6 +62,7 @@ def load_pipeline(path: Path) -> Pipeline:
         variables=_variables(spec),
         commit=spec.text("commit") or "",
         pristine_env=bool(spec.flag("pristine_env")),
+        default_timeout=defaults.timeout,
         assets=_load_assets(definition_file.parent, defaults),
         definition=spec.data,
     )
@@ -137,8 +138,16 @@ def _walk(folder: Path, wanted: Callable[[str], bool]) -> Iterator[Path]:
         if entry.is_dir(follow_symlinks=False):
             if entry.name not in SKIP_DIRECTORIES:
                 yield from _walk(Path(entry.path), wanted)
-        elif wanted(entry.name) and entry.is_file():
+        elif wanted(entry.name) and _is_file(entry):
             yield Path(entry.path)
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """Whether the entry is a file (following symlinks); a symlink loop or an unreadable link is an error."""
+    try:
+        return entry.is_file()
+    except OSError as exc:
+        raise BruinError(f"{entry.path}: cannot read the file: {exc.strerror or type(exc).__name__}") from None
 
 
 def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Asset:
@@ -180,6 +189,7 @@ def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Ass
             replace(check, id=custom_check_id(name, check.name))
             for check in _merge_by_name(own.custom_checks, defaults.custom_checks, _filled_custom_check)
         ],
+        timeout=own.timeout or defaults.timeout or None,
     )
 
 

@@ -108,6 +108,8 @@ class Asset:
     tags: list[str] = field(default_factory=list)
     columns: list[Column] = field(default_factory=list)
     custom_checks: list[CustomCheck] = field(default_factory=list)
+    #: Nanoseconds each run of the asset may take (its own `timeout`, else the pipeline's); None: no limit.
+    timeout: int | None = None
 
 
 @dataclass
@@ -119,6 +121,8 @@ class Pipeline:
     variables: dict[str, dict] = field(default_factory=dict)
     commit: str = ""
     pristine_env: bool = False
+    #: `default.timeout` of pipeline.yml in nanoseconds; None when not set.
+    default_timeout: int | None = None
     assets: list[Asset] = field(default_factory=list)
     # pipeline.yml as parsed, for the keys pybruin reports as unsupported rather than acting on.
     definition: dict = field(default_factory=dict)

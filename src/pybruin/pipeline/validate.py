@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pybruin.durations import SECOND
 from pybruin.pipeline.checks import check_problems
 from pybruin.pipeline.dag import find_cycles
 from pybruin.pipeline.model import Asset, Pipeline
@@ -49,6 +50,8 @@ KNOWN_TYPES = frozenset(
 _VALID_NAME = re.compile(r"[\w.-]+", re.ASCII)
 #: The strategies upstream loads the data of a Python asset with.
 PYTHON_STRATEGIES = ("create+replace", "append", "merge", "delete+insert")
+# What execve can pass as a variable name: anything but '=' and NUL; control characters are refused too.
+_ENV_NAME = re.compile(r"[^=\x00-\x1f\x7f]+")
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ def _pipeline_problems(pipeline: Pipeline) -> Iterator[str]:
         )
     elif not _VALID_NAME.fullmatch(pipeline.name):
         yield "The pipeline name must be made of alphanumeric characters, dashes, dots and underscores"
+    if pipeline.default_timeout and pipeline.default_timeout < SECOND:
+        yield "Pipeline default timeout must be at least 1s"
 
 
 def _asset_problems(
@@ -108,6 +113,9 @@ def _asset_problems(
 
     if asset.type == "python" and asset.materialization.get("type") == "table":
         yield from _python_materialization_problems(asset)
+
+    if asset.timeout and asset.timeout < SECOND:
+        yield "error", "Asset timeout must be at least 1s"
 
     yield from _secret_problems(asset)
     for severity, _rule, message in check_problems(asset, pipeline):
@@ -136,6 +144,12 @@ def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:
         if not secret.key.strip():
             yield "error", "Secrets must have a `key` attribute"
             continue
+        if not _ENV_NAME.fullmatch(secret.inject_as):
+            yield "error", (
+                f"secret '{_printable(secret.key)}' is injected as '{_printable(secret.inject_as)}', which is not a "
+                "valid environment variable name (it may not contain '=', NUL or other control characters)"
+            )
+            continue
         earlier = keys_by_variable.setdefault(secret.inject_as, secret.key)
         if earlier != secret.key:
             yield (
@@ -156,3 +170,8 @@ def _missing_connections(
         if name not in known_connections:
             kind = "connection" if name == needs.connection else "secret"
             yield "error", f"{kind} '{name}' is not defined in {store}"
+
+
+def _printable(text: str) -> str:
+    """A name as it can be shown on one line: control characters escaped."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode() for char in text)

@@ -74,7 +74,6 @@ def _macros(_asset: Asset, pipeline: Pipeline) -> bool:
 #: Everything pybruin does not do yet. A test enumerates it; later issues shrink it.
 UNSUPPORTED: tuple[Unsupported, ...] = (
     Unsupported("hooks", _declared("hooks")),
-    Unsupported("timeout", _declared("timeout")),
     Unsupported("interval_modifiers", _declared("interval_modifiers")),
     Unsupported("unit_tests", _declared("unit_tests")),
     Unsupported("extends", _declared("extends")),

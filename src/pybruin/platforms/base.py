@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pybruin.errors import BruinError
-from pybruin.masking import Masker
+from pybruin.masking import Masker, hide_url_userinfo
 from pybruin.pipeline.checks import value_problem
 from pybruin.platforms.checks import CheckQuery
 
@@ -36,7 +36,6 @@ ColumnCheckSql = Callable[["Platform", "CheckedColumn"], CheckQuery]
 
 _PATH_PART = re.compile(r'"(?:[^"]|"")*"|[^.]+')
 _PASSWORD_SETTING = re.compile(r"""(?i)\b(password|passwd|pwd)(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s,;&]+)""")
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 
 
 @dataclass(frozen=True)
@@ -174,7 +173,7 @@ class Platform(abc.ABC):
         first_line = next((line.strip() for line in message.splitlines() if line.strip()), "unknown error")
         masked = Masker(connection.sensitive_values()).mask(first_line)
         masked = _PASSWORD_SETTING.sub(r"\1\2****", masked)
-        return _URL_USERINFO.sub(r"\1****@", masked)
+        return hide_url_userinfo(masked, keep_user=False)
 
     def ping(self, connection: Connection) -> None:
         """Open the database and run ``SELECT 1`` the way a run would; a BruinError when that fails."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Hashable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pybruin.config.connections import Connection
     from pybruin.pipeline.model import Asset, Column, ColumnCheck, CustomCheck
     from pybruin.platforms.base import Database, Platform, Session, Target
+    from pybruin.run.cancel import Cancellation
 
 
 class Databases:
@@ -102,11 +103,18 @@ def connection_platform(connection: Connection, purpose: str) -> Platform:
 
 
 def run_sql_asset(
-    asset: Asset, connection: Connection, databases: Databases, *, rendered_sql: str, schema_prefix: str
+    asset: Asset,
+    connection: Connection,
+    databases: Databases,
+    *,
+    rendered_sql: str,
+    schema_prefix: str,
+    cancellation: Cancellation | None = None,
 ) -> None:
     """Run the asset's rendered SQL on `connection`; every failure is a BruinError naming the asset.
 
-    The materialization and the target name are checked before anything connects.
+    The materialization and the target name are checked before anything connects. `cancellation` (the
+    asset's timeout, an interrupted run) cancels the running statement, so its transaction rolls back.
     """
     try:
         platform = _platform(asset, connection)
@@ -116,10 +124,20 @@ def run_sql_asset(
         else:
             target = platform.target(asset.name, connection, schema_prefix)
             step = partial(strategy, target=target, query=select_body(rendered_sql))
-        with databases.session(connection) as session:
+        with _session(databases, connection, cancellation) as session:
             step(session)
     except BruinError as exc:
         raise BruinError(f"asset '{asset.name}': {exc}") from None
+
+
+@contextmanager
+def _session(databases: Databases, connection: Connection, cancellation: Cancellation | None) -> Iterator[Session]:
+    """A session whose running statement `cancellation` cancels (the task's timeout, an interrupted run)."""
+    with (
+        databases.session(connection) as session,
+        cancellation.on_cancel(partial(_cancel, session)) if cancellation else nullcontext(),
+    ):
+        yield session
 
 
 #: Strategies that build the table afresh from the data, whatever columns it had before.
@@ -127,12 +145,14 @@ _REBUILDING = frozenset({"", "create+replace"})
 
 
 def load_python_asset(
-    asset: Asset, connection: Connection, databases: Databases, data: pa.Table, *, schema_prefix: str
-) -> None:
+    asset: Asset, connection: Connection, databases: Databases, data: pa.Table, *, schema_prefix: str,
+    cancellation: Cancellation | None = None,
+) -> None:  # fmt: skip
     """Write what a Python asset's `materialize()` returned into the table named after the asset, with its
     strategy, exactly as that strategy builds a SQL asset's table: the data is staged in the session (see
     `Session.staged`) and the strategy's query selects from it. Into an existing table, the data's columns
-    must be the table's (in any order, compared as unquoted names are). Failures are BruinErrors."""
+    must be the table's (in any order, compared as unquoted names are). `cancellation` cancels the load as
+    it does a SQL asset's statement. Failures are BruinErrors."""
     platform = connection_platform(connection, "hold the data of Python assets")
     strategy = platform.strategy(asset.materialization)
     assert strategy is not None, asset.materialization  # the runner only loads materializing assets
@@ -140,7 +160,7 @@ def load_python_asset(
     names = _data_columns(data.column_names)
     staging = f"__pybruin_data_{uuid.uuid4().hex[:12]}"
     rebuilds = str(asset.materialization.get("strategy") or "").lower() in _REBUILDING
-    with databases.session(connection) as session, session.staged(staging, data):
+    with _session(databases, connection, cancellation) as session, session.staged(staging, data):
         existing = [] if rebuilds else table_columns(session, target)
         if existing:
             names = _matched(names, existing, target)
@@ -173,7 +193,7 @@ def _matched(names: list[str], existing: list[str], target: Target) -> list[str]
 
 def run_column_check(
     asset: Asset, column: Column, check: ColumnCheck, connection: Connection, databases: Databases, *,
-    schema_prefix: str,
+    schema_prefix: str, cancellation: Cancellation | None = None,
 ) -> CheckOutcome:  # fmt: skip
     """Run one built-in check on the asset's table; `CheckFailed` / `CheckError` / BruinError when it fails."""
     platform = _check_platform(asset, connection, check.name)
@@ -187,15 +207,16 @@ def run_column_check(
             )
         reference = platform.target(key.table, connection, schema_prefix)
     query = platform.column_check_query(table, column, check, reference)
-    return evaluate(partial(databases.session, connection), query)
+    return evaluate(partial(_session, databases, connection, cancellation), query)
 
 
 def run_custom_check(
-    asset: Asset, check: CustomCheck, connection: Connection, databases: Databases, *, rendered_query: str
-) -> CheckOutcome:
+    asset: Asset, check: CustomCheck, connection: Connection, databases: Databases, *, rendered_query: str,
+    cancellation: Cancellation | None = None,
+) -> CheckOutcome:  # fmt: skip
     """Run one custom check (its query already rendered); failures as for `run_column_check`."""
     query = _check_platform(asset, connection, check.name).custom_check_query(check, rendered_query)
-    return evaluate(partial(databases.session, connection), query)
+    return evaluate(partial(_session, databases, connection, cancellation), query)
 
 
 def _check_platform(asset: Asset, connection: Connection, check_name: str) -> Platform:
@@ -221,3 +242,9 @@ def _platform(asset: Asset, connection: Connection) -> Platform:
 
 def _run_script(session: Session, script: str) -> None:
     session.execute(script)
+
+
+def _cancel(session: Session) -> None:
+    """Cancel from another thread; a driver that cannot is left to finish, the asset fails all the same."""
+    with suppress(BruinError):
+        session.cancel()

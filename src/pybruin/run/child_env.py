@@ -36,6 +36,19 @@ class ConnectionSource(Protocol):
     def get(self, name: str) -> Resolved | None:
         """None when no store has the connection; raises BruinError when a store cannot answer."""
 
+    def not_found_message(self, name: str) -> str | None:
+        """The store's own words for a name it does not have; None when it has none."""
+
+
+class SecretNotReceived(BruinError):
+    """A declared secret the asset cannot get; `also` is the other half of what upstream shows (the store's
+    message when the asset fails with upstream's text, upstream's text when it fails with the store's)."""
+
+    def __init__(self, message: str, *, key: str, also: str | None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.also = also
+
 
 @dataclass(frozen=True)
 class ReceivedSecret:
@@ -78,8 +91,10 @@ class ChildEnvironments:
     """The environments of one run's child processes, built from rules fixed when the run starts.
 
     Withheld from every child: every variable that configures a secret store (`BRUIN_VAULT_*`, ...,
-    `BRUIN_CONFIG_FILE_CONTENT`) and the SDK credentials of the selected store (`store_credentials`,
-    such as `AWS_SECRET_ACCESS_KEY`), which are pybruin's own while that store is in use.
+    `BRUIN_CONFIG_FILE_CONTENT`), the SDK credentials of the selected store (`store_credentials`,
+    such as `AWS_SECRET_ACCESS_KEY`), which are pybruin's own while that store is in use, and the
+    variables behind `${VAR}` placeholders of credential fields (`withheld`, such as `PGPASSWORD`): the
+    asset that declares the connection receives the connection, the others nothing of it.
     """
 
     def __init__(
@@ -87,6 +102,7 @@ class ChildEnvironments:
         parent: Mapping[str, str],
         *,
         store_credentials: frozenset[str],
+        withheld: frozenset[str] = frozenset(),
         pristine: bool,
         context: RunContext,
         project_root: Path,
@@ -94,10 +110,10 @@ class ChildEnvironments:
         self._inherited = {
             name: value
             for name, value in parent.items()
-            if not is_backend_variable(name) and name not in store_credentials
+            if not is_backend_variable(name) and name not in store_credentials and name not in withheld
         }
         if pristine:
-            self._asset_base = {name: parent[name] for name in PRISTINE_VARIABLES if name in parent}
+            self._asset_base = {name: parent[name] for name in PRISTINE_VARIABLES if name in self._inherited}
         else:
             self._asset_base = {name: value for name, value in self._inherited.items() if name not in _PER_ASSET}
         self._asset_base.update(run_variables(context))
@@ -112,7 +128,7 @@ class ChildEnvironments:
     ) -> tuple[dict[str, str], list[ReceivedSecret]]:
         """An asset process's environment, and the manifest lines of the secrets it receives.
 
-        Raises BruinError (upstream's text) for a declared secret no store has, before anything starts.
+        Raises SecretNotReceived for a declared secret no store has or can give, before anything starts.
         """
         env = dict(self._asset_base)
         env["BRUIN_ASSET"] = env["BRUIN_THIS"] = name
@@ -121,9 +137,13 @@ class ChildEnvironments:
         types: dict[str, str] = {}
         received: list[ReceivedSecret] = []
         for mapping in needs.secrets:  # in declaration order: a later `inject_as` wins
-            resolved = connections.get(mapping.key)
+            key = mapping.key
+            try:
+                resolved = connections.get(key)
+            except BruinError as err:
+                raise SecretNotReceived(str(err), key=key, also=missing_secret_message(key)) from None
             if resolved is None:
-                raise BruinError(missing_secret_message(mapping.key))
+                raise SecretNotReceived(missing_secret_message(key), key=key, also=connections.not_found_message(key))
             connection = resolved.connection
             env[mapping.inject_as] = connection.injection_value()
             types[mapping.inject_as] = connection.type_key

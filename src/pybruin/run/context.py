@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -56,8 +57,23 @@ def format_timestamp(moment: datetime) -> str:
     return f"{base}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+_RUN_ID = re.compile(r"[A-Za-z0-9_.:+-]{1,200}")
+
+
 def new_run_id(environ: Mapping[str, str]) -> str:
-    return environ.get("BRUIN_RUN_ID") or datetime.now().strftime("%Y_%m_%d_%H_%M_%S")
+    """`BRUIN_RUN_ID` when given, else upstream's timestamp and a random suffix.
+
+    Upstream's ids have one-second resolution, so runs started together would share a log and a manifest;
+    the suffix keeps them apart. A given id names files under `logs/`, so it may not name a path.
+    """
+    given = environ.get("BRUIN_RUN_ID")
+    if given:
+        if not _RUN_ID.fullmatch(given) or ".." in given or given.startswith("."):
+            raise BruinError(
+                "invalid BRUIN_RUN_ID: use letters, digits and _ . : + - only, without '..' or a leading '.'"
+            )
+        return given
+    return f"{datetime.now().strftime('%Y_%m_%d_%H_%M_%S')}_{secrets.token_hex(4)}"
 
 
 _VAR_NAME = re.compile(r"^[A-Za-z_][\w-]*$")

@@ -1,8 +1,9 @@
 """A run's per-run credentials: obtained when it starts, renewed while it lasts, revoked when it ends.
 
 Some connections get a fresh database user for every run (see :mod:`pybruin.secrets.leases`). The run
-owns those users' leases: :meth:`RunLeases.obtain` asks the store for them before the first asset
-starts, a background thread renews each one when two thirds of its time to live have passed, and
+owns those users' leases: :meth:`RunLeases.take` asks the store for one as soon as its connection has
+been read, before any asset that needs it starts (assets that need other connections do not wait), a
+background thread renews each one when two thirds of its time to live have passed, and
 :meth:`RunLeases.close` revokes them all, on the way out of the run whatever ended it: success,
 failure, Ctrl-C or SIGTERM (both arrive as ``KeyboardInterrupt`` and unwind through the session's
 ``with`` block). Ctrl-C and SIGTERM are held back while the leases are revoked, so pressing Ctrl-C
@@ -18,7 +19,7 @@ import contextlib
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
@@ -37,9 +38,7 @@ RETRY_SHARE = 1 / 3
 
 
 class LeasingStore(Protocol):
-    """The store as the run sees it: reads the names up front and issues per-run credentials."""
-
-    def prefetch(self, names: Iterable[str]) -> None: ...
+    """The store as the run sees it: issues per-run credentials for a connection it has read."""
 
     def lease(self, name: str) -> HeldLease | None: ...
 
@@ -89,32 +88,29 @@ class RunLeases:
         self._kept: list[_Kept] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._changed = threading.Event()
         self._renewer: threading.Thread | None = None
 
-    def obtain(self, store: LeasingStore, names: Iterable[str]) -> None:
-        """Issue the per-run credentials of every connection among ``names`` that has them, then keep them fresh.
-
-        A connection whose credentials cannot be issued fails the assets that need it (the store keeps the
-        error for them); the others run.
-        """
-        names = list(dict.fromkeys(names))
-        store.prefetch(names)
-        for name in names:
-            held = store.lease(name)
-            if held is None:
-                continue
-            self.masker.protect_connection(held.connection)
-            now = self._now()
-            lease = held.lease
-            with self._lock:
-                self._kept.append(_Kept(held, lease.ttl, now, now + lease.ttl * RENEW_AT if lease.renewable else None))
-            self.output.line(
-                f"Issued per-run credentials for connection '{name}' by {held.source} "
-                f"(lease TTL {_seconds(lease.ttl)}{'' if lease.renewable else ', not renewable'})"
-            )
-        if any(kept.next_renewal is not None for kept in self._kept):
-            self._renewer = threading.Thread(target=self._renew_while_running, name="lease-renewer", daemon=True)
-            self._renewer.start()
+    def take(self, store: LeasingStore, name: str) -> None:
+        """Issue the per-run credentials of connection ``name`` if it has any (called once it was read, from any
+        thread), and keep them fresh. A connection whose credentials cannot be issued fails the assets that need
+        it (the store keeps the error for them); the others run."""
+        held = store.lease(name)
+        if held is None:
+            return
+        self.masker.protect_connection(held.connection)
+        now = self._now()
+        lease = held.lease
+        with self._lock:
+            self._kept.append(_Kept(held, lease.ttl, now, now + lease.ttl * RENEW_AT if lease.renewable else None))
+            if lease.renewable and self._renewer is None and not self._stop.is_set():
+                self._renewer = threading.Thread(target=self._renew_while_running, name="lease-renewer", daemon=True)
+                self._renewer.start()
+        self._changed.set()
+        self.output.line(
+            f"Issued per-run credentials for connection '{name}' by {held.source} "
+            f"(lease TTL {_seconds(lease.ttl)}{'' if lease.renewable else ', not renewable'})"
+        )
 
     def records(self) -> list[dict[str, object]]:
         """The manifest's ``leases``: connection, source, lease id, TTL, renewals, revoked — never a credential."""
@@ -124,8 +120,11 @@ class RunLeases:
     def close(self) -> None:
         """Stop renewing and revoke every lease; one that cannot be revoked is reported and expires by its TTL."""
         self._stop.set()
-        if self._renewer is not None:
-            self._renewer.join()
+        self._changed.set()
+        with self._lock:
+            renewer = self._renewer
+        if renewer is not None:
+            renewer.join()
         with _signals_held():
             for kept in self._kept:
                 if not kept.revoked:
@@ -154,15 +153,19 @@ class RunLeases:
         self.output.line(f"Revoked the per-run credentials of connection '{name}'")
 
     def _renew_while_running(self) -> None:
-        while True:
+        """Until the run ends: sleep until the next renewal is due (or a lease is added), then renew what is due."""
+        while not self._stop.is_set():
             with self._lock:
                 due = [kept.next_renewal for kept in self._kept if kept.next_renewal is not None]
-            if not due:
+                kept_now = list(self._kept)
+            wait = max(0.0, min(due) - self._now()) if due else None
+            if self._longest_wait is not None:
+                wait = self._longest_wait if wait is None else min(wait, self._longest_wait)
+            self._changed.wait(wait)
+            self._changed.clear()
+            if self._stop.is_set():
                 return
-            wait = max(0.0, min(due) - self._now())
-            if self._stop.wait(wait if self._longest_wait is None else min(wait, self._longest_wait)):
-                return
-            for kept in list(self._kept):
+            for kept in kept_now:
                 if kept.next_renewal is not None and kept.next_renewal <= self._now():
                     self._renew(kept)
 

@@ -41,15 +41,15 @@ def materialization_problem(asset: Asset) -> str | None:
     return None
 
 
-def child_command(interpreter: str, asset: Asset, project_root: Path) -> list[str]:
-    """`python arrow_child.py <asset file> <module>`; the module name is upstream's, the file's path from
-    the project root with dots for separators."""
+def child_script(asset: Asset, project_root: Path) -> list[str]:
+    """What the asset's interpreter runs instead of its file: `arrow_child.py <asset file> <module>`; the
+    module name is upstream's, the file's path from the project root with dots for separators."""
     file = asset.executable_file.resolve()
     try:
         module = ".".join(file.relative_to(project_root.resolve()).with_suffix("").parts)
     except ValueError:
         module = file.stem
-    return [interpreter, str(CHILD_SCRIPT), str(file), module]
+    return [str(CHILD_SCRIPT), str(file), module]
 
 
 class ArrowReceiver:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from pybruin.masking import Masker
+from pybruin.masking import Masker, strip_terminal_sequences
+from pybruin.run.files import PendingFile
 
 ADD_MASK_COMMAND = b"::add-mask::"
 _MAX_PENDING_LINE = 64 * 1024
-_ANSI_ESCAPE = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_LEADING_SPACE = re.compile(rb"\s*")
 
 
 class RunOutput:
@@ -34,11 +34,7 @@ class RunOutput:
         self._terminal = terminal
         self._timestamps = timestamps
         self._lock = threading.Lock()
-        self._log: BinaryIO | None = None
-        if log_path is not None:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            self._log = os.fdopen(fd, "ab")
+        self._log = PendingFile(log_path) if log_path is not None else None
 
     def prefix(self, asset: str | None = None) -> bytes:
         parts = []
@@ -59,37 +55,23 @@ class RunOutput:
         self.write_masked(self.masker.mask(text).encode())
 
     def write_masked(self, data: bytes) -> None:
-        """Write bytes that have already been masked.
-
-        Colour codes can split a secret so that masking misses it while a terminal still shows it whole;
-        a line whose text without them reveals one is written masked and uncoloured instead.
-        """
-        plain = data
-        if b"\x1b" in data:
-            data = b"".join(self._uncoloured_if_hiding(line) for line in data.splitlines(keepends=True))
-            plain = _ANSI_ESCAPE.sub(b"", data)
+        """Write bytes that have already been masked (in every view: colour codes cannot hide a secret);
+        the run log gets them without escape sequences, as plain text."""
         with self._lock:
             self._terminal.write(data)
             self._terminal.flush()
             if self._log is not None:
-                self._log.write(plain)
-                self._log.flush()
-
-    def _uncoloured_if_hiding(self, line: bytes) -> bytes:
-        """The line as is, or without its colour codes and masked when they were splitting a secret."""
-        plain = _ANSI_ESCAPE.sub(b"", line)
-        if plain == line:
-            return line
-        rescanned = self.masker.mask_bytes(plain)
-        return rescanned if rescanned != plain else line
+                self._log.handle.write(strip_terminal_sequences(data) if b"\x1b" in data else data)
 
     def asset_stream(self, asset: str) -> AssetStream:
         return AssetStream(self, asset)
 
     def close(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        """Put the run log in place, complete."""
+        with self._lock:
+            log, self._log = self._log, None
+        if log is not None:
+            log.publish()
 
 
 class AssetStream:
@@ -111,7 +93,7 @@ class AssetStream:
         cut = data.rfind(b"\n") + 1
         if cut == 0:
             self._raw += data
-            if len(self._raw) >= _MAX_PENDING_LINE:
+            if len(self._raw) >= _MAX_PENDING_LINE and not _may_be_add_mask(self._raw):
                 complete = bytes(self._raw)
                 self._raw.clear()
                 self._pass_to_masking(complete)
@@ -165,3 +147,11 @@ class AssetStream:
             masked += b"\n"
         prefix = self._output.prefix(self._asset) + b">> "
         self._output.write_masked(prefix + masked[:-1].replace(b"\n", b"\n" + prefix) + b"\n")
+
+
+def _may_be_add_mask(line: bytearray) -> bool:
+    """Whether an unfinished line is (or may still become) an `::add-mask::` command: it is kept whole,
+    however long, because printing any part of it would print part of the value it hides."""
+    indent = _LEADING_SPACE.match(line)
+    begins = indent.end() if indent else 0
+    return ADD_MASK_COMMAND.startswith(bytes(line[begins : begins + len(ADD_MASK_COMMAND)]))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pybruin.run.child_env import ReceivedSecret
+from pybruin.run.files import write_atomically
 from pybruin.run.scheduler import Status, TaskResult
 from pybruin.tables import plain_table
 
@@ -101,10 +101,7 @@ class RunReport:
         return json.dumps(self.manifest(), indent=2) + "\n"
 
     def write_manifest(self, path: Path, text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_atomically(path, text.encode())
 
     def render_summary(self, *, color: bool, mask: Callable[[str], str], width: int = 100) -> str:
         """Counts and time per status, then every asset that did not succeed, then one verdict line.

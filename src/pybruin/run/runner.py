@@ -10,14 +10,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from pybruin.durations import SECOND, format_go_duration
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import ColumnCheck, CustomCheck
 from pybruin.plan import Plan, Task, TaskKind
 from pybruin.plan.unsupported import NO_OP_TYPES
 from pybruin.platforms import SQL_ASSET_TYPES
-from pybruin.run.child_env import ChildEnvironments, ConnectionSource, ReceivedSecret, missing_secret_message
+from pybruin.run.bootstrap import python_command
+from pybruin.run.cancel import Cancellation, Why, deadline
+from pybruin.run.child_env import (
+    ChildEnvironments,
+    ConnectionSource,
+    ReceivedSecret,
+    SecretNotReceived,
+    missing_secret_message,
+)
 from pybruin.run.context import RunContext
-from pybruin.run.materialize import materializes
+from pybruin.run.leases import LeasingStore
+from pybruin.run.materialize import ArrowReceiver, child_script, materialization_problem, materializes
 from pybruin.run.output import RunOutput
 from pybruin.run.processes import ChildProcesses, rscript_path
 from pybruin.run.python_envs import PythonEnvironments
@@ -25,22 +35,26 @@ from pybruin.run.report import CheckReport, RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from pybruin.config.connections import Connection
     from pybruin.pipeline.model import Asset
     from pybruin.pipeline.needs import Needs
     from pybruin.platforms.checks import CheckOutcome
     from pybruin.platforms.run import Databases
+    from pybruin.run.leases import RunLeases
 
 PROCESS_KINDS = {"python": "Python", "r": "R"}
 
 
-class RunConnections(ConnectionSource, Protocol):
+class RunConnections(ConnectionSource, LeasingStore, Protocol):
     """The run's view of the connection store (see `pybruin.secrets.view`)."""
 
-    def prefetch(self, names: Iterable[str]) -> None:
-        """Read every name up front, concurrently; errors are kept for the assets that need them."""
+    def prefetch(
+        self, names: Iterable[str], *, on_read: Callable[[str], None] | None = None, wait: bool = True
+    ) -> None:
+        """Read every name concurrently, telling `on_read` of each as it is in; errors are kept for the assets
+        that need them. With `wait=False` the reads go on in the background."""
 
     def missing_message(self, name: str) -> str:
         """The one-line error for a connection that no store has."""
@@ -62,6 +76,8 @@ class Runner:
         workers: int,
         debug: bool,
         python_cache: Path,
+        allow_debugging: bool = False,
+        leases: RunLeases | None = None,
     ) -> None:
         self.plan = plan
         self.context = context
@@ -72,6 +88,10 @@ class Runner:
         self.environment_name = environment_name
         self.workers = workers
         self.debug = debug
+        #: Python assets run without the bootstrap: dumpable (debuggers can attach), secrets in their environment.
+        self.allow_debugging = allow_debugging
+        #: Where per-run credentials are issued (and later revoked) as their connections are read.
+        self.leases = leases
         self._received: dict[str, list[ReceivedSecret]] = {}
         self._check_outcomes: dict[str, CheckOutcome] = {}
         self._children = ChildProcesses()
@@ -79,20 +99,16 @@ class Runner:
         self._databases: Databases | None = None
         self._databases_lock = threading.Lock()
         self._tasks = {task.id: task for task in plan.tasks}
+        self._running: dict[str, Cancellation] = {}
+        self._running_lock = threading.Lock()
+        self._interrupted = False
 
     def run(self) -> RunReport:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         started = time.monotonic()
-        needed = self.plan.names_needed()
-        self.connections.prefetch(needed)
-        caps = {}
-        for name in needed:
-            connection = self._lookup_quietly(name)
-            if connection is not None:
-                self.output.masker.protect_connection(connection)
-                if connection.max_concurrent_assets:
-                    caps[name] = connection.max_concurrent_assets
-        limits = Limits(caps, {task.id: self.plan.connections_used(task) for task in self.plan.tasks})
+        limits = Limits(self._cap, {task.id: self.plan.connections_used(task) for task in self.plan.tasks})
+        waiting_for = {task.id: set(self.plan.needs[task.asset].names) for task in self.plan.runnable()}
+        held = [task_id for task_id, names in waiting_for.items() if names]
 
         self.output.line(f"Interval: {self.context.start.isoformat()} - {self.context.end.isoformat()}")
         self.output.line("Starting the pipeline execution...")
@@ -105,8 +121,10 @@ class Runner:
                 limits=limits,
                 describe_error=self._describe_error,
                 on_done=self._announce,
-                stop=self._children.stop,
+                stop=self._stop,
                 refused=self.plan.refused,
+                held=held,
+                watch=lambda release: self._read_needs(waiting_for, release),
             )
         finally:
             self._close_databases()
@@ -136,11 +154,68 @@ class Runner:
 
     def _run_one(self, task_id: str) -> None:
         task = self._tasks[task_id]
+        asset = self.plan.asset(task)
+        cancellation = Cancellation()
+        with self._running_lock:
+            self._running[task_id] = cancellation
+            if self._interrupted:
+                cancellation.cancel(Why.INTERRUPTED)
         self.output.line(f"Running:  {task.id}")
-        if task.kind is TaskKind.MAIN:
-            self._execute(task)
-        else:
-            self._execute_check(task)
+        seconds = asset.timeout / SECOND if asset.timeout else None
+        try:
+            with deadline(cancellation, seconds):
+                if task.kind is TaskKind.MAIN:
+                    self._execute(task, cancellation)
+                else:
+                    self._execute_check(task, cancellation)
+        except Exception:
+            if cancellation.reason is None:
+                raise
+        finally:
+            with self._running_lock:
+                del self._running[task_id]
+        if cancellation.reason is Why.TIMEOUT:
+            assert asset.timeout is not None
+            raise BruinError(f'asset "{asset.name}" timed out after {format_go_duration(asset.timeout)}')
+        if cancellation.reason is Why.INTERRUPTED:
+            raise BruinError("the run was interrupted")
+
+    def _stop(self) -> None:
+        """The run is interrupted: no process starts any more, and every running task is stopped."""
+        self._children.stop()
+        with self._running_lock:
+            self._interrupted = True
+            running = list(self._running.values())
+        for cancellation in running:
+            cancellation.cancel(Why.INTERRUPTED)
+
+    def _read_needs(self, waiting_for: dict[str, set[str]], release: Callable[[str], None]) -> None:
+        """Read every connection the run needs, concurrently and in the background, and release each task
+        as soon as its own are in (read, or failed): a slow store holds only the assets that need it."""
+        by_name: dict[str, list[str]] = {}
+        for task_id in waiting_for:  # in plan order, so stores are asked in the order assets need them
+            for name in self.plan.needs[self._tasks[task_id].asset].names:
+                by_name.setdefault(name, []).append(task_id)
+        lock = threading.Lock()
+
+        def read(name: str) -> None:
+            if self.leases is not None:  # a per-run user is issued before any asset that needs it starts
+                self.leases.take(self.connections, name)
+            connection = self._lookup_quietly(name)
+            if connection is not None:  # masked before any asset that could print it starts
+                self.output.masker.protect_connection(connection)
+            with lock:
+                for task_id in by_name.get(name, ()):
+                    waiting_for[task_id].discard(name)
+                    if not waiting_for[task_id]:
+                        release(task_id)
+
+        self.connections.prefetch(list(by_name), on_read=read, wait=False)
+
+    def _cap(self, name: str) -> int | None:
+        """A connection's `max_concurrent_assets`; asked only once the tasks using it were released."""
+        connection = self._lookup_quietly(name)
+        return connection.max_concurrent_assets if connection is not None else None
 
     def _lookup_quietly(self, name: str) -> Connection | None:
         try:
@@ -164,13 +239,13 @@ class Runner:
             return str(error)
         return f"unexpected error: {type(error).__name__}: {error}"
 
-    def _execute(self, task: Task) -> None:
+    def _execute(self, task: Task, cancellation: Cancellation) -> None:
         asset = self.plan.asset(task)
         needs = self.plan.needs[asset.name]
         if asset.type in PROCESS_KINDS:
-            self._execute_process(asset, needs)
+            self._execute_process(asset, needs, cancellation)
         elif asset.type in SQL_ASSET_TYPES:
-            self._execute_sql(asset, needs)
+            self._execute_sql(asset, needs, cancellation)
         elif asset.type in NO_OP_TYPES:
             self._check_resolvable(needs)
         else:  # the plan refuses every other type; reaching here is a bug, not a silent success
@@ -188,34 +263,55 @@ class Runner:
             found.append(resolved.connection)
         return found
 
-    def _execute_process(self, asset: Asset, needs: Needs) -> None:
+    def _execute_process(self, asset: Asset, needs: Needs, cancellation: Cancellation) -> None:
         python = asset.type == "python"
-        env, received = self.environments.asset(asset.name, needs, self.connections, python=python)
+        try:
+            env, received = self.environments.asset(asset.name, needs, self.connections, python=python)
+        except SecretNotReceived as err:
+            if err.also:
+                self.output.line(f"[{asset.name}] {err.also}")
+            raise
         self._received[asset.name] = received
+        destination = self._destination(asset, needs) if python and materializes(asset) else None
         if self._databases is not None:
             self._databases.release_idle()
-        if python and materializes(asset):
-            self._execute_materialization(asset, needs, env)
-            return
         stream = self.output.asset_stream(asset.name)
+        file = str(asset.executable_file.resolve())
+        hidden = None
+        receiver = None
         try:
+            cwd = self.project_root
             if python:
-                interpreter = self._pythons.interpreter(asset, self.project_root, stream)
-                argv = [interpreter, str(asset.executable_file.resolve())]
+                interpreter = self._pythons.interpreter(asset, self.project_root, stream, arrow=bool(destination))
                 cwd = self._pythons.working_directory(asset, self.project_root)
+                script = [file]
+                if destination is not None:  # materialize() sends its data back through a pipe
+                    receiver = ArrowReceiver()
+                    env.update(receiver.environment())
+                    script = child_script(asset, self.project_root)
+                argv = [interpreter, *script]
+                if not self.allow_debugging:  # not dumpable, its secrets out of its environment block
+                    argv = [*python_command(interpreter, script[0]), *script[1:]]
+                    hidden = {secret.inject_as: env.pop(secret.inject_as) for secret in received
+                              if secret.inject_as in env}  # fmt: skip
             else:
-                argv, cwd = [rscript_path(), str(asset.executable_file.resolve())], self.project_root
-            code = self._children.run(argv, env=env, cwd=cwd, stream=stream)
+                argv = [rscript_path(), file]
+            code = self._children.run(
+                argv, env=env, cwd=cwd, stream=stream, cancellation=cancellation, hidden=hidden,
+                pass_fds=(receiver.write_fd,) if receiver else (),
+            )  # fmt: skip
         finally:
+            if receiver is not None:
+                receiver.finish()
             stream.close()
         if code != 0:
-            raise BruinError(f"failed to execute {PROCESS_KINDS[asset.type]} script: exit status {code}")
+            step = "failed to run asset code: " if receiver else ""  # upstream's words for each
+            raise BruinError(f"failed to execute {PROCESS_KINDS[asset.type]} script: {step}exit status {code}")
+        if receiver is not None and destination is not None:
+            self._load(asset, destination, receiver, cancellation)
 
-    def _execute_materialization(self, asset: Asset, needs: Needs, env: dict[str, str]) -> None:
-        """Run the asset's `materialize()` and load what it returned into its connection (upstream's texts)."""
-        from pybruin.platforms.run import load_python_asset
-        from pybruin.run.materialize import ArrowReceiver, child_command, materialization_problem
-
+    def _destination(self, asset: Asset, needs: Needs) -> Connection:
+        """The connection a materializing Python asset's data goes to; upstream's refusals first."""
         problem = materialization_problem(asset)
         if problem is not None:
             raise BruinError(problem)
@@ -224,39 +320,27 @@ class Runner:
         resolved = self.connections.get(needs.connection)
         if resolved is None:
             raise BruinError(self.connections.missing_message(needs.connection))
-        stream = self.output.asset_stream(asset.name)
-        try:
-            interpreter = self._pythons.interpreter(asset, self.project_root, stream, arrow=True)
-            receiver = ArrowReceiver()
-            try:
-                code = self._children.run(
-                    child_command(interpreter, asset, self.project_root),
-                    env={**env, **receiver.environment()},
-                    cwd=self._pythons.working_directory(asset, self.project_root),
-                    stream=stream,
-                    pass_fds=(receiver.write_fd,),
-                )
-            finally:
-                receiver.finish()
-        finally:
-            stream.close()
-        if code != 0:
-            raise BruinError(f"failed to execute Python script: failed to run asset code: exit status {code}")
+        return resolved.connection
+
+    def _load(self, asset: Asset, destination: Connection, receiver: ArrowReceiver, cancellation: Cancellation) -> None:
+        """Load what `materialize()` returned into the asset's table (upstream's messages around it)."""
+        from pybruin.platforms.run import load_python_asset
+
         data = receiver.result()
         if data is None:
             self.output.line("WARNING: materialize() returned None, skipping materialization", asset.name)
             return
         self.output.line("Successfully collected the data from the asset, uploading to the destination...", asset.name)
         try:
-            load_python_asset(asset, resolved.connection, self._shared_databases(), data,
-                              schema_prefix=self.context.schema_prefix)  # fmt: skip
+            load_python_asset(asset, destination, self._shared_databases(), data,
+                              schema_prefix=self.context.schema_prefix, cancellation=cancellation)  # fmt: skip
         except BruinError as exc:
             raise BruinError(
                 f"failed to execute Python script: failed to load the data into the destination: {exc}"
             ) from None
         self.output.line("Successfully loaded the data from the asset into the destination.", asset.name)
 
-    def _execute_sql(self, asset: Asset, needs: Needs) -> None:
+    def _execute_sql(self, asset: Asset, needs: Needs, cancellation: Cancellation) -> None:
         from pybruin.platforms.run import run_sql_asset
 
         assert needs.connection is not None  # every SQL platform asset has an effective connection
@@ -272,6 +356,7 @@ class Runner:
             self._shared_databases(),
             rendered_sql=self._render(asset, asset.content),
             schema_prefix=self.context.schema_prefix,
+            cancellation=cancellation,
         )
 
     def _render(self, asset: Asset, sql: str) -> str:
@@ -285,7 +370,7 @@ class Runner:
             secret_names={s.key for s in asset.secrets} | {s.inject_as for s in asset.secrets},
         )
 
-    def _execute_check(self, task: Task) -> None:
+    def _execute_check(self, task: Task, cancellation: Cancellation) -> None:
         """A column or custom check, on the connection the asset's table lives on; what it queried and got is
         kept for the report, passed or not."""
         from pybruin.platforms.checks import CheckFailed
@@ -298,25 +383,27 @@ class Runner:
         if resolved is None:
             raise BruinError(self.connections.missing_message(name))
         try:
-            self._check_outcomes[task.id] = self._decide(task, asset, resolved.connection)
+            self._check_outcomes[task.id] = self._decide(task, asset, resolved.connection, cancellation)
         except CheckFailed as failed:
             self._check_outcomes[task.id] = failed.outcome
             raise
 
-    def _decide(self, task: Task, asset: Asset, connection: Connection) -> CheckOutcome:
+    def _decide(self, task: Task, asset: Asset, connection: Connection, cancellation: Cancellation) -> CheckOutcome:
         from pybruin.platforms.run import run_column_check, run_custom_check
 
         databases = self._shared_databases()
         if isinstance(task.check, ColumnCheck):
             assert task.column is not None, task
             return run_column_check(asset, task.column, task.check, connection, databases,
-                                    schema_prefix=self.context.schema_prefix)  # fmt: skip
+                                    schema_prefix=self.context.schema_prefix, cancellation=cancellation)  # fmt: skip
         assert isinstance(task.check, CustomCheck), task
         try:
             rendered = self._render(asset, task.check.query)
         except BruinError as exc:
             raise BruinError(f"failed to render custom check query: {exc}") from None
-        return run_custom_check(asset, task.check, connection, databases, rendered_query=rendered)
+        return run_custom_check(
+            asset, task.check, connection, databases, rendered_query=rendered, cancellation=cancellation
+        )
 
     def _shared_databases(self) -> Databases:
         with self._databases_lock:

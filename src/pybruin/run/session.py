@@ -65,6 +65,7 @@ class RunSettings:
     timestamps: bool = True
     color: bool = True
     debug: bool = False
+    allow_debugging: bool = False
     python_cache: Path = field(default_factory=_default_python_cache)
 
 
@@ -123,10 +124,10 @@ def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcom
             return RunOutcome(None, None)
         # The leases are revoked before the store closes: on success, failure, Ctrl-C and SIGTERM alike.
         with open_store(project, settings.project, masker) as connections, RunLeases(output, shown) as leases:
-            leases.obtain(connections, plan.names_needed())
             environments = ChildEnvironments(
                 project.environ,
                 store_credentials=connections.sdk_credentials,
+                withheld=project.environment.withheld_variables,
                 pristine=settings.pristine_env or pipeline.pristine_env,
                 context=context,
                 project_root=project.root,
@@ -142,6 +143,8 @@ def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcom
                 workers=settings.workers,
                 debug=settings.debug,
                 python_cache=settings.python_cache,
+                allow_debugging=settings.allow_debugging,
+                leases=leases,
             ).run()
         report.leases = leases.records()  # after the `with`: revoked by now
         color = settings.color and terminal.isatty() and "NO_COLOR" not in project.environ

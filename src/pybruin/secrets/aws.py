@@ -19,12 +19,14 @@ from pybruin.secrets.base import (
     StoreDeclaration,
 )
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
+from pybruin.secrets.settings import no_answer_within, positive_duration
 from pybruin.secrets.transport import is_header_safe
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
 
-_LOOKUP_TIMEOUT_SECONDS = 30
+#: Seconds one read may take in all (``BRUIN_AWS_TIMEOUT``); also each connect and socket wait.
+DEFAULT_TIMEOUT = 30.0
 
 _DENIED_CODES = frozenset(
     {
@@ -46,9 +48,10 @@ class AwsSecretsManagerBackend(SecretsBackend):
 
     name = "aws"
 
-    def __init__(self, client: Any, *, environ: Mapping[str, str]) -> None:
+    def __init__(self, client: Any, *, environ: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> None:
         self._client = client
         self._environ = environ
+        self.read_deadline = timeout
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> AwsSecretsManagerBackend:
@@ -66,6 +69,7 @@ class AwsSecretsManagerBackend(SecretsBackend):
         if secret_key and not key_id:
             raise BackendError("BRUIN_AWS_ACCESS_KEY_ID env variable not set")
         session_token = environ.get("BRUIN_AWS_SESSION_TOKEN", "") if key_id else ""
+        timeout = positive_duration(environ, "BRUIN_AWS_TIMEOUT", DEFAULT_TIMEOUT)
         for variable, value in (("BRUIN_AWS_ACCESS_KEY_ID", key_id), ("BRUIN_AWS_SESSION_TOKEN", session_token)):
             if value and not is_header_safe(value):
                 raise BackendError(f"{variable} contains characters that cannot be sent in an HTTP header")
@@ -82,8 +86,8 @@ class AwsSecretsManagerBackend(SecretsBackend):
                 "aws_session_token": session_token or None,
             }
         config = Config(
-            connect_timeout=_LOOKUP_TIMEOUT_SECONDS,
-            read_timeout=_LOOKUP_TIMEOUT_SECONDS,
+            connect_timeout=timeout,
+            read_timeout=timeout,
             retries={"mode": "standard"},
             max_pool_connections=MAX_CONCURRENT_READS,
         )
@@ -92,10 +96,17 @@ class AwsSecretsManagerBackend(SecretsBackend):
             client = session.client("secretsmanager", config=config)
         except BotoCoreError as err:
             raise BackendError(f"failed to load AWS config: {err}") from None
-        return cls(client, environ=environ)
+        return cls(client, environ=environ, timeout=timeout)
 
     def get_connection(self, name: str) -> Connection | None:
-        from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectTimeoutError,
+            HTTPClientError,
+            NoCredentialsError,
+            ReadTimeoutError,
+        )
         from botocore.exceptions import ConnectionError as EndpointUnreachable
 
         failure = f"failed to read secret '{name}' from AWS Secrets Manager"
@@ -106,6 +117,8 @@ class AwsSecretsManagerBackend(SecretsBackend):
             if code == "ResourceNotFoundException":
                 return None
             raise BackendError(f"{failure}: {code}", kind=_error_kind(code)) from None
+        except (ConnectTimeoutError, ReadTimeoutError):
+            raise self.deadline_error(name) from None
         except (EndpointUnreachable, HTTPClientError):
             raise BackendError(
                 f"{failure}: could not reach {self._client.meta.endpoint_url}", kind="unreachable"
@@ -116,8 +129,21 @@ class AwsSecretsManagerBackend(SecretsBackend):
             raise BackendError(f"{failure}: {type(err).__name__}") from None
         text = response.get("SecretString")
         if not isinstance(text, str):
+            if "SecretBinary" not in response:  # not even a binary value: the answer itself is broken
+                raise BackendError(f"{failure}: AWS returned an invalid response", kind="malformed")
             raise BackendError(f"secret '{name}' has no string value", kind="malformed")
-        return connection_from_payload(name, parse_secret_object(text), environ=self._environ)
+        try:
+            payload = parse_secret_object(text)
+        except BackendError as err:
+            raise BackendError(f"{failure}: {err}", kind=err.kind) from None
+        return connection_from_payload(name, payload, environ=self._environ)
+
+    def not_found_message(self, name: str) -> str:
+        return f"failed to read secret '{name}' from AWS Secrets Manager: ResourceNotFoundException"
+
+    def deadline_error(self, name: str) -> BackendError:
+        reason = no_answer_within(self.read_deadline or DEFAULT_TIMEOUT, "BRUIN_AWS_TIMEOUT")
+        return BackendError(f"failed to read secret '{name}' from AWS Secrets Manager: {reason}", "unreachable")
 
     def close(self) -> None:
         self._client.close()
@@ -141,7 +167,13 @@ STORE = StoreDeclaration(
     label="AWS Secrets Manager client",
     open=lambda context: AwsSecretsManagerBackend.from_env(context.environ),
     settings=frozenset(
-        {"BRUIN_AWS_ACCESS_KEY_ID", "BRUIN_AWS_SECRET_ACCESS_KEY", "BRUIN_AWS_SESSION_TOKEN", "BRUIN_AWS_REGION"}
+        {
+            "BRUIN_AWS_ACCESS_KEY_ID",
+            "BRUIN_AWS_SECRET_ACCESS_KEY",
+            "BRUIN_AWS_SESSION_TOKEN",
+            "BRUIN_AWS_REGION",
+            "BRUIN_AWS_TIMEOUT",
+        }
     ),
     settings_prefix="BRUIN_AWS_",
     secret_settings=frozenset({"BRUIN_AWS_SECRET_ACCESS_KEY", "BRUIN_AWS_SESSION_TOKEN"}),

@@ -38,8 +38,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pybruin.secrets.base import BackendError, BackendErrorKind, SecretsBackend, StoreDeclaration
+from pybruin.secrets.base import (
+    BackendError,
+    BackendErrorKind,
+    SecretsBackend,
+    StoreDeclaration,
+)
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
+from pybruin.secrets.settings import no_answer_within, positive_duration
 from pybruin.secrets.transport import http_status_text, is_transient_status, status_kind
 
 if TYPE_CHECKING:
@@ -55,8 +61,9 @@ AZURE_VAULT_DNS_SUFFIXES = (
     ".vault.microsoftazure.de",
 )
 RETRY_TOTAL = 2
-#: Seconds allowed to connect (TLS handshake included) and for each read; the SDK would wait 300 to connect.
-TIMEOUT = 30
+#: Seconds one read may take in all (``BRUIN_AZURE_TIMEOUT``); also each connect (TLS handshake included) and
+#: socket wait, where the SDK would wait 300 to connect.
+TIMEOUT = 30.0
 
 #: Auth methods by ``BRUIN_AZURE_AUTH_METHOD`` value, with the credential's name for errors.
 _CREDENTIAL_LABELS = {
@@ -128,16 +135,18 @@ class AzureKeyVaultBackend(SecretsBackend):
         *,
         ca_bundle: Path | None = None,
         environ: Mapping[str, str] | None = None,
+        timeout: float = TIMEOUT,
     ) -> None:
         from azure.keyvault.secrets import SecretClient
 
+        self.read_deadline = timeout
         self._environ: Mapping[str, str] = environ if environ is not None else {}
         self._credential = credential
         self._client = SecretClient(
             address.url,
             credential,
             verify_challenge_resource=address.azure_domain,
-            **_transport_options(ca_bundle),
+            **_transport_options(ca_bundle, timeout),
         )
 
     @classmethod
@@ -156,8 +165,9 @@ class AzureKeyVaultBackend(SecretsBackend):
         suffixes = environ.get("BRUIN_AZURE_KEYVAULT_DNS_SUFFIXES", "").split(",")
         address = parse_vault_url(url, suffixes)
         ca_bundle = _ca_bundle(environ)
-        credential = _credential(method, environ, ca_bundle)
-        return cls(address, credential, ca_bundle=ca_bundle, environ=environ)
+        timeout = positive_duration(environ, "BRUIN_AZURE_TIMEOUT", TIMEOUT)
+        credential = _credential(method, environ, ca_bundle, timeout)
+        return cls(address, credential, ca_bundle=ca_bundle, environ=environ, timeout=timeout)
 
     def get_connection(self, name: str) -> Connection | None:
         _check_secret_name(name)
@@ -174,6 +184,13 @@ class AzureKeyVaultBackend(SecretsBackend):
             raise BackendError(f"secret '{name}' has no value", kind="malformed")
         payload = parse_secret_object(secret.value)
         return connection_from_payload(name, payload, environ=self._environ, rule="non_empty")
+
+    def deadline_error(self, name: str) -> BackendError:
+        reason = no_answer_within(self.read_deadline or TIMEOUT, "BRUIN_AZURE_TIMEOUT")
+        return BackendError(f"failed to read secret '{name}' from Azure Key Vault: {reason}", "unreachable")
+
+    def not_found_message(self, name: str) -> str:
+        return f"failed to read secret '{name}' from Azure Key Vault: Key Vault returned {http_status_text(404)}"
 
     def close(self) -> None:
         self._client.close()
@@ -200,18 +217,20 @@ def _ca_bundle(environ: Mapping[str, str]) -> Path | None:
     return path
 
 
-def _transport_options(ca_bundle: Path | None) -> dict[str, Any]:
+def _transport_options(ca_bundle: Path | None, timeout: float) -> dict[str, Any]:
     """Settings shared by the vault client and the credentials' token requests."""
-    options: dict[str, Any] = {"retry_total": RETRY_TOTAL, "connection_timeout": TIMEOUT, "read_timeout": TIMEOUT}
+    options: dict[str, Any] = {"retry_total": RETRY_TOTAL, "connection_timeout": timeout, "read_timeout": timeout}
     if ca_bundle:
         options["connection_verify"] = str(ca_bundle)
     return options
 
 
-def _credential(method: str, environ: Mapping[str, str], ca_bundle: Path | None) -> SupportsTokenInfo:
+def _credential(
+    method: str, environ: Mapping[str, str], ca_bundle: Path | None, timeout: float
+) -> SupportsTokenInfo:
     from azure import identity
 
-    transport = _transport_options(ca_bundle)
+    transport = _transport_options(ca_bundle, timeout)
     try:
         if method == "client_credentials":
             authority = environ.get("BRUIN_AZURE_AUTHORITY_HOST")
@@ -273,6 +292,7 @@ STORE = StoreDeclaration(
             "BRUIN_AZURE_AUTHORITY_HOST",
             "BRUIN_AZURE_CA_BUNDLE",
             "BRUIN_AZURE_KEYVAULT_DNS_SUFFIXES",
+            "BRUIN_AZURE_TIMEOUT",
         }
     ),
     settings_prefix="BRUIN_AZURE_",

@@ -54,6 +54,13 @@ class SecretsBackend(abc.ABC):
     #: Whether this store is the selected ``.bruin.yml`` environment itself, so listing the
     #: config's connections needs no lookup.
     is_config_file: bool = False
+    #: Seconds one read may take in all, on the wall clock: connecting, retrying and receiving the body (a
+    #: server that trickles it one byte at a time included); ``None`` for stores that do not go out.
+    read_deadline: float | None = None
+
+    def deadline_error(self, name: str) -> BackendError:
+        """The error for a read of ``name`` that did not end within :attr:`read_deadline`."""
+        return BackendError(f"failed to read secret '{name}' from {self.name}: no answer in time", "unreachable")
 
     @abc.abstractmethod
     def get_connection(self, name: str) -> Connection | None:
@@ -90,6 +97,11 @@ class SecretsBackend(abc.ABC):
         Returns where they would come from (``database/creds/etl``), ``None`` when the connection's
         credentials are fixed; raises :class:`BackendError` when they could not be issued.
         """
+        return None
+
+    def not_found_message(self, name: str) -> str | None:
+        """What the store itself says when it has no ``name`` (upstream logs it before "there's no secret
+        with the name ..."), so a user can tell a typo from a missing permission; ``None``: nothing to add."""
         return None
 
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
@@ -138,3 +150,5 @@ class StoreDeclaration:
         """Whether ``variable`` is one of this store's settings, or would be one under its prefix."""
         prefix = self.settings_prefix
         return variable in self.settings or (prefix is not None and variable.startswith(prefix))
+
+

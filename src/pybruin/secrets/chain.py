@@ -96,6 +96,10 @@ class ChainBackend(SecretsBackend):
                 continue
         return holders
 
+    def not_found_message(self, name: str) -> str | None:
+        """Every member's own word on a name none of them has, in the chain's order."""
+        return "; ".join(filter(None, (member.not_found_message(name) for member in self.members))) or None
+
     def close(self) -> None:
         for member in self.members:
             member.close()

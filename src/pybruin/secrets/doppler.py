@@ -20,6 +20,7 @@ request data.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 from pybruin.secrets.base import BackendError, SecretsBackend, StoreDeclaration
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
 from pybruin.secrets.retrying import RetryPolicy
+from pybruin.secrets.settings import no_answer_within, positive_duration
 from pybruin.secrets.transport import is_header_safe, is_transient_status, network_reason, status_kind
 
 if TYPE_CHECKING:
@@ -37,12 +39,13 @@ if TYPE_CHECKING:
 
 DEFAULT_API_HOST = "https://api.doppler.com"
 DOWNLOAD_PATH = "/v3/configs/config/secrets/download"
-REQUEST_TIMEOUT = 30.0
+#: Seconds the download may take in all (``BRUIN_DOPPLER_TIMEOUT``): attempts, waits and the body.
+DEFAULT_TIMEOUT = 30.0
 MAX_ATTEMPTS = 4
 BACKOFF_BASE = 0.2
 BACKOFF_MAX = 2.0
 RETRY_AFTER_MAX = 30.0
-#: No overall deadline: each of the attempts is bounded by ``REQUEST_TIMEOUT``, each wait by ``RETRY_AFTER_MAX``.
+#: The retries of one download; each backend bounds them by its timeout as well.
 RETRY_POLICY = RetryPolicy(
     max_attempts=MAX_ATTEMPTS, backoff_min=BACKOFF_BASE, backoff_max=BACKOFF_MAX, wait_max=RETRY_AFTER_MAX
 )
@@ -63,6 +66,7 @@ class DopplerBackend(SecretsBackend):
         *,
         api_host: str = DEFAULT_API_HOST,
         environ: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self._token = token
         self._project = project
@@ -71,6 +75,8 @@ class DopplerBackend(SecretsBackend):
         self._environ: Mapping[str, str] = environ if environ is not None else {}
         self._lock = threading.Lock()
         self._secrets: dict[str, object] | BackendError | None = None
+        self.read_deadline = timeout
+        self._retry_policy = dataclasses.replace(RETRY_POLICY, deadline=timeout)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DopplerBackend:
@@ -84,7 +90,8 @@ class DopplerBackend(SecretsBackend):
         token, project, config = (environ[variable] for variable in _REQUIRED_VARIABLES)
         if not is_header_safe(token):
             raise BackendError("BRUIN_DOPPLER_TOKEN contains characters that cannot be sent in an HTTP header")
-        return cls(token, project, config, api_host=api_host, environ=environ)
+        timeout = positive_duration(environ, "BRUIN_DOPPLER_TIMEOUT", DEFAULT_TIMEOUT)
+        return cls(token, project, config, api_host=api_host, environ=environ, timeout=timeout)
 
     def get_connection(self, name: str) -> Connection | None:
         try:
@@ -94,6 +101,13 @@ class DopplerBackend(SecretsBackend):
         if payload is None:
             return None
         return connection_from_payload(name, payload, environ=self._environ, rule="lenient")
+
+    def not_found_message(self, name: str) -> str:
+        return f"failed to read secret '{name}' from Doppler: secret '{name}' not found in Doppler"
+
+    def deadline_error(self, name: str) -> BackendError:
+        reason = no_answer_within(self.read_deadline or DEFAULT_TIMEOUT, "BRUIN_DOPPLER_TIMEOUT")
+        return BackendError(f"failed to read secret '{name}' from Doppler: {reason}", "unreachable")
 
     def close(self) -> None:
         """Forget the downloaded config so secret values do not outlive the run."""
@@ -122,8 +136,8 @@ class DopplerBackend(SecretsBackend):
 
         params = {"project": self._project, "config": self._config, "format": "json"}
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-        with httpx.Client(base_url=self._api_host, timeout=REQUEST_TIMEOUT) as client:
-            retrying = RETRY_POLICY.start()
+        with httpx.Client(base_url=self._api_host, timeout=self.read_deadline) as client:
+            retrying = self._retry_policy.start()
             while True:
                 status = retry_after = None
                 try:
@@ -170,7 +184,13 @@ STORE = StoreDeclaration(
     label="doppler client",
     open=lambda context: DopplerBackend.from_env(context.environ),
     settings=frozenset(
-        {"BRUIN_DOPPLER_TOKEN", "BRUIN_DOPPLER_PROJECT", "BRUIN_DOPPLER_CONFIG", "BRUIN_DOPPLER_API_HOST"}
+        {
+            "BRUIN_DOPPLER_TOKEN",
+            "BRUIN_DOPPLER_PROJECT",
+            "BRUIN_DOPPLER_CONFIG",
+            "BRUIN_DOPPLER_API_HOST",
+            "BRUIN_DOPPLER_TIMEOUT",
+        }
     ),
     settings_prefix="BRUIN_DOPPLER_",
     secret_settings=frozenset({"BRUIN_DOPPLER_TOKEN"}),

@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 
 from pybruin.secrets.base import BackendError, SecretsBackend, StoreDeclaration
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
-from pybruin.secrets.settings import RetrySettings, format_seconds
+from pybruin.secrets.settings import RetrySettings, no_answer_within
 from pybruin.secrets.transport import http_status_text, is_transient_status, network_reason, status_kind
 
 if TYPE_CHECKING:
@@ -209,8 +209,8 @@ class GcpSecretManagerBackend(SecretsBackend):
             if crc32c(data) != response.payload.data_crc32c:
                 raise BackendError(f"secret '{name}' from {_LABEL} failed its CRC32C check", kind="malformed")
             return data
-        timeout = format_seconds(self.settings.retry.timeout)
-        raise BackendError(f"{failure}: no answer within {timeout} (BRUIN_GCP_TIMEOUT)", kind="unreachable")
+        reason = no_answer_within(self.settings.retry.timeout, "BRUIN_GCP_TIMEOUT")
+        raise BackendError(f"{failure}: {reason}", kind="unreachable")
 
 
 def _retry_after(err: Any) -> str | None:

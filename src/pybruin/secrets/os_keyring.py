@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pybruin.secrets.base import BackendError, SecretsBackend, StoreContext, StoreDeclaration
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
-from pybruin.secrets.settings import format_seconds, positive_duration
+from pybruin.secrets.settings import no_answer_within, positive_duration
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
@@ -110,8 +110,8 @@ class KeyringBackend(SecretsBackend):
         worker.start()
         worker.join(self._timeout)
         if worker.is_alive():
-            timeout = format_seconds(self._timeout)
-            raise BackendError(f"{failure}: no answer within {timeout} (BRUIN_KEYRING_TIMEOUT)", kind="unreachable")
+            reason = no_answer_within(self._timeout, "BRUIN_KEYRING_TIMEOUT")
+            raise BackendError(f"{failure}: {reason}", kind="unreachable")
         error = outcome.get("error")
         if isinstance(error, KeyringLocked) or (isinstance(error, InitError) and "dismissed" in str(error)):
             raise BackendError(

@@ -34,8 +34,9 @@ def parse_secret_object(text: str) -> dict[str, object]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
+        where = "" if err.msg.endswith(" at") else " at"  # "Unterminated string starting at" names a place
         raise BackendError(
-            f"failed to parse secret as JSON: {err.msg} at line {err.lineno} column {err.colno}",
+            f"failed to parse secret as JSON: {err.msg}{where} line {err.lineno} column {err.colno}",
             kind="malformed",
         ) from None
     if not isinstance(value, dict):

@@ -10,27 +10,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pybruin.durations import SECOND, format_go_duration, parse_go_duration
 from pybruin.secrets.base import BackendError
 from pybruin.secrets.retrying import RetryPolicy
 
-_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _INTEGER = re.compile(r"[-+]?\d+")
-
-
-def parse_go_duration(text: str) -> float:
-    """Return the seconds in a Go duration (``500ms``, ``1h30m``, ``-2s``, ``0``).
-
-    Settings use Go's syntax so they stay interchangeable with upstream Bruin.
-    Raises ``ValueError`` for anything else, including a number without a unit.
-    """
-    if text.lstrip("+-") == "0":
-        return 0.0
-    if not _DURATION.fullmatch(text):
-        raise ValueError(f"invalid duration {text!r}")
-    seconds = sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(text))
-    return -seconds if text.startswith("-") else seconds
 
 
 def positive_duration(environ: Mapping[str, str], variable: str, default: float) -> float:
@@ -57,9 +41,9 @@ def non_negative_int(environ: Mapping[str, str], variable: str, default: int) ->
     return int(text)
 
 
-def format_seconds(seconds: float) -> str:
-    """Seconds as a Go duration reads: ``30s``, ``1.5s``, ``200ms``."""
-    return f"{seconds:g}s" if seconds >= 1 else f"{seconds * 1000:g}ms"
+def no_answer_within(seconds: float, variable: str) -> str:
+    """``no answer within 30s (BRUIN_VAULT_TIMEOUT)``: how a read that ran out of time is reported."""
+    return f"no answer within {format_go_duration(round(seconds * SECOND))} ({variable})"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from pybruin.secrets.base import (
 )
 from pybruin.secrets.payload import connection_from_payload
 from pybruin.secrets.retrying import RetryPolicy
-from pybruin.secrets.settings import RetrySettings, format_seconds
+from pybruin.secrets.settings import RetrySettings, no_answer_within
 from pybruin.secrets.transport import http_status_text, is_header_safe, is_transient_status, network_reason, status_kind
 from pybruin.secrets.vault_database import DatabaseRole, check_role, check_user_fields, database_role, issue
 
@@ -147,6 +147,7 @@ class VaultBackend(SecretsBackend):
         if not settings.token and not settings.role:
             raise BackendError("no vault credentials provided")
         self.settings = settings
+        self.read_deadline = settings.timeout
         self._environ = environ
         self._roles: dict[str, tuple[DatabaseRole, Connection]] = {}
         self._adapter = _open_adapter(settings.host, settings.timeout)
@@ -201,6 +202,12 @@ class VaultBackend(SecretsBackend):
         held = self._roles.get(name)
         return None if held is None else check_role(self._call, name, held[0])
 
+    def not_found_message(self, name: str) -> str:
+        return f"secret '{name}' not found in Vault"
+
+    def deadline_error(self, name: str) -> BackendError:
+        return BackendError(f"failed to read secret '{name}' from Vault: {_NoAnswer.timed_out(self)}", "unreachable")
+
     def close(self) -> None:
         self._adapter.close()
 
@@ -220,7 +227,7 @@ class VaultBackend(SecretsBackend):
             raise BackendError(f"{failure}: {err}", kind=err.kind) from None
         if not response.ok:
             raise BackendError(f"{failure}: {_status_text(response.status_code)}", kind=_status_kind(response))
-        auth = _json_body(response).get("auth")
+        auth = (_json_body(response) or {}).get("auth")
         client_token = auth.get("client_token") if isinstance(auth, dict) else None
         if not isinstance(client_token, str) or not client_token.strip():
             raise BackendError(f"{failure}: Vault returned no client token", kind="malformed")
@@ -236,7 +243,12 @@ class VaultBackend(SecretsBackend):
             return None
         if not response.ok:
             raise BackendError(f"{failure}: {_status_text(response.status_code)}", kind=_status_kind(response))
-        return _json_body(response)
+        if response.status_code == 204:  # renew/revoke answer with no body
+            return {}
+        body = _json_body(response)
+        if body is None:
+            raise BackendError(f"{failure}: Vault returned an invalid response (not a JSON object)", kind="malformed")
+        return body
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send one request, retrying transient failures within ``settings.timeout``.
@@ -270,7 +282,7 @@ class VaultBackend(SecretsBackend):
                 if retrying.out_of_time:
                     break
                 return response
-        raise _NoAnswer(f"no answer within {format_seconds(self.settings.timeout)} (BRUIN_VAULT_TIMEOUT)")
+        raise _NoAnswer(_NoAnswer.timed_out(self))
 
 
 class _NoAnswer(Exception):
@@ -279,6 +291,10 @@ class _NoAnswer(Exception):
     def __init__(self, message: str, kind: BackendErrorKind = "unreachable") -> None:
         super().__init__(message)
         self.kind: BackendErrorKind = kind
+
+    @staticmethod
+    def timed_out(backend: VaultBackend) -> str:
+        return no_answer_within(backend.settings.timeout, "BRUIN_VAULT_TIMEOUT")
 
 
 def _open_adapter(host: str, timeout: float) -> Any:
@@ -357,12 +373,13 @@ def _status_kind(response: requests.Response) -> BackendErrorKind:
     return status_kind(response.status_code, transient=_is_transient(response.status_code))
 
 
-def _json_body(response: requests.Response) -> dict[str, Any]:
+def _json_body(response: requests.Response) -> dict[str, Any] | None:
+    """The body as a JSON object; None when it is not one (cut short, or not JSON at all)."""
     try:
         body = response.json()
     except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
+        return None
+    return body if isinstance(body, dict) else None
 
 
 STORE = StoreDeclaration(

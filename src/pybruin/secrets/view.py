@@ -8,7 +8,7 @@ of assets: what a run does with a connection is the run's business.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -106,9 +106,12 @@ class StoreView:
             return None
         return Resolved(connection, source_label(self._store.answered_by(name) or self.store_name))
 
-    def prefetch(self, names: Iterable[str]) -> None:
-        """Read the distinct ``names`` concurrently; failures are kept for :meth:`get` to raise."""
-        self._cache.prefetch(names)
+    def prefetch(
+        self, names: Iterable[str], *, on_read: Callable[[str], None] | None = None, wait: bool = True
+    ) -> None:
+        """Read the distinct ``names`` concurrently; failures are kept for :meth:`get` to raise. ``on_read``
+        hears of each name as its answer comes in; ``wait=False`` returns at once (see ``ConnectionCache``)."""
+        self._cache.prefetch(names, on_read=on_read, wait=wait)
 
     def lease(self, name: str) -> HeldLease | None:
         """Issue the per-run credentials of connection ``name``, if it has any; the caller holds the lease.
@@ -144,6 +147,10 @@ class StoreView:
     def missing_message(self, name: str) -> str:
         """The one-line error for a connection no store has."""
         return describe_missing(name, self.store_name, self._config_path, self._environment_name)
+
+    def not_found_message(self, name: str) -> str | None:
+        """The store's own message for a name it does not have (``None`` for ``.bruin.yml``)."""
+        return self._store.not_found_message(name)
 
     def shadowed(self, name: str) -> list[str]:
         """The sources after the answering one that also hold ``name``; ``[]`` unless the store is a chain."""

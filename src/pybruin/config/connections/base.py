@@ -12,7 +12,7 @@ from collections.abc import Container, Iterator, Mapping
 from typing import Annotated, ClassVar, Self
 
 from pybruin.config.connections.coerce import validated_values
-from pybruin.config.connections.credentials import secret_file_forms, secret_forms
+from pybruin.config.connections.credentials import secret_file_forms, secret_forms, url_credentials
 from pybruin.config.connections.fields import Field, GreaterThan, Role, own_fields
 
 
@@ -103,8 +103,10 @@ class Connection(Model):
         return json.dumps(self._injection_payload(), separators=(",", ":"), ensure_ascii=False)
 
     def sensitive_values(self) -> list[str]:
-        """Every non-empty credential string, nested ones and readable secret files' contents included."""
-        return list(dict.fromkeys(self._secrets()))
+        """Every non-empty credential string, nested ones and readable secret files' contents included, and
+        any field's value that is a URL with a login in it (a DSN pasted into `host`), with its password."""
+        logins = (form for _, value in self._field_items() if isinstance(value, str) for form in url_credentials(value))
+        return list(dict.fromkeys([*self._secrets(), *logins]))
 
     def filled_fields(self) -> list[str]:
         """Names of the fields that hold something, so a listing can show them without values."""

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
 from pybruin.config.connections.base import Connection, Model
-from pybruin.config.connections.credentials import guessed_credentials
+from pybruin.config.connections.credentials import guessed_credentials, names_connection_credential
 from pybruin.config.connections.fields import Role
 from pybruin.config.connections.models import (
     AthenaConnection,
@@ -77,7 +77,8 @@ def credential_fields(type_key: str, fields: Mapping[str, object]) -> Iterator[t
     if model is not None:
         yield from _declared_credentials(model, fields, "")
     elif type_key in KNOWN_TYPE_KEYS:
-        yield from ((field, item) for field, item, role in guessed_credentials(fields, "") if role is Role.SECRET)
+        guessed = guessed_credentials(fields, "", names=names_connection_credential)
+        yield from ((field, item) for field, item, role in guessed if role is Role.SECRET)
 
 
 def _declared_credentials(

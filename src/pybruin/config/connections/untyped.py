@@ -10,7 +10,11 @@ import functools
 from collections.abc import Iterator, Mapping
 
 from pybruin.config.connections.base import Connection, payload
-from pybruin.config.connections.credentials import credential_strings, names_credential_file
+from pybruin.config.connections.credentials import (
+    credential_strings,
+    names_connection_credential,
+    names_credential_file,
+)
 
 
 class UntypedConnection(Connection):
@@ -32,7 +36,7 @@ class UntypedConnection(Connection):
         return {**payload(self, ()), **self._extra}
 
     def _secrets(self) -> Iterator[str]:
-        return credential_strings(self._extra)
+        return credential_strings(self._extra, names_connection_credential)
 
     def _field_items(self) -> Iterator[tuple[str, object]]:
         yield from super()._field_items()
