@@ -22,7 +22,7 @@ import re
 import shutil
 import sys
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,22 +128,58 @@ def find_interpreter(version: str, path: str | None) -> str | None:
     return shutil.which(f"python{version}", path=path)
 
 
+@dataclass(frozen=True)
+class Environment:
+    """One cached environment: where it lives, its build lock, and what it is built from."""
+
+    path: Path
+    lock: Path
+    version: str
+    base: str
+    dependencies: Dependencies | None
+    extras: tuple[str, ...]
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+    @property
+    def ready(self) -> bool:
+        return (self.path / READY_MARKER).exists()
+
+
 class PythonEnvironments:
     """Interpreters for Python assets (see the module docstring): `interpreter` answers for one asset."""
 
-    def __init__(self, cache_dir: Path, base_env: Mapping[str, str], children: ChildProcesses) -> None:
+    def __init__(
+        self, cache_dir: Path, base_env: Mapping[str, str], children: ChildProcesses,
+        say: Callable[[str, str], None] = lambda text, asset: None,
+    ) -> None:  # fmt: skip
+        """`say(text, asset)` tells the user something about an asset's environment (the run's output)."""
         self._cache_dir = cache_dir
         self._locks_dir = cache_dir.parent / f"{cache_dir.name}-locks"
         self._base_env = {**base_env, **_NO_DOWNLOADS}
         self._children = children
+        self._say = say
 
     def interpreter(self, asset: Asset, project_root: Path, stream: AssetStream, *, arrow: bool = False) -> str:
         """The interpreter that runs `asset`, building its environment first if no run has yet; `arrow`
         adds pyarrow (for `materialize()`) to an environment that may not have it."""
+        environment = self.environment(asset, project_root, arrow=arrow)
+        if environment is None:
+            return sys.executable  # ours has pyarrow
+        if not environment.ready:
+            with self._building(environment, asset.name):
+                if not environment.ready:
+                    self._build(environment, project_root, stream)
+        return str(environment.python)
+
+    def environment(self, asset: Asset, project_root: Path, *, arrow: bool = False) -> Environment | None:
+        """The environment `asset` runs in, built or not; None when it runs in ours."""
         dependencies = find_dependencies(asset.executable_file, project_root)
         version = self._version(asset, dependencies)
         if dependencies is None and version == own_version():
-            return sys.executable  # ours has pyarrow
+            return None
         base = find_interpreter(version, self._base_env.get("PATH"))
         if base is None:
             raise BruinError(
@@ -151,13 +187,9 @@ class PythonEnvironments:
                 f"install python{version} or change the asset's image"
             )
         extras = (ARROW_REQUIREMENT,) if arrow else ()
-        venv = self._cache_dir / f"py{version}-{_digest(dependencies, base, extras)}"
-        python = venv / "bin" / "python"
-        if not (venv / READY_MARKER).exists():
-            with self._building(venv, stream):
-                if not (venv / READY_MARKER).exists():
-                    self._build(venv, version, base, dependencies, extras, project_root, stream)
-        return str(python)
+        name = f"py{version}-{_digest(dependencies, base, extras)}"
+        return Environment(self._cache_dir / name, self._locks_dir / f"{name}.lock", version, base, dependencies,
+                           extras)  # fmt: skip
 
     def working_directory(self, asset: Asset, project_root: Path) -> Path:
         """Where the asset runs: its project's folder when a `pyproject.toml` defines its environment (as
@@ -183,40 +215,38 @@ class PythonEnvironments:
         )
 
     @contextmanager
-    def _building(self, venv: Path, stream: AssetStream) -> Iterator[None]:
+    def _building(self, environment: Environment, asset_name: str) -> Iterator[None]:
         """The environment's build lock, held across processes; says so when another run holds it."""
         from filelock import FileLock, Timeout
 
-        self._locks_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(self._locks_dir / f"{venv.name}.lock")
+        environment.lock.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(environment.lock)
         try:
             lock.acquire(timeout=0)
         except Timeout:
-            stream.feed(b"waiting for another run building the same Python environment...\n")
+            self._say("waiting for another run building the same Python environment...", asset_name)
             lock.acquire()
         try:
             yield
         finally:
             lock.release()
 
-    def _build(
-        self, venv: Path, version: str, base: str, dependencies: Dependencies | None, extras: tuple[str, ...],
-        cwd: Path, stream: AssetStream,
-    ) -> None:  # fmt: skip
+    def _build(self, environment: Environment, cwd: Path, stream: AssetStream) -> None:
         from uv import find_uv_bin
 
         uv = find_uv_bin()
-        python = str(venv / "bin" / "python")
+        venv, dependencies = environment.path, environment.dependencies
+        python = str(environment.python)
         shutil.rmtree(venv, ignore_errors=True)  # half-built by a run that died: we hold the lock now
         steps: list[tuple[list[str], Mapping[str, str]]] = [
-            ([uv, "venv", "--quiet", "--no-python-downloads", "--python", base, str(venv)], {})
+            ([uv, "venv", "--quiet", "--no-python-downloads", "--python", environment.base, str(venv)], {})
         ]
         if dependencies is not None and dependencies.lock is not None:  # exactly as locked, never re-resolved
             sync = [uv, "sync", "--quiet", "--frozen", "--no-install-project", "--project", str(dependencies.directory),
                     "--python", python]  # fmt: skip
             steps.append((sync, {"UV_PROJECT_ENVIRONMENT": str(venv)}))
         unlocked = dependencies is not None and dependencies.lock is None
-        install = [*(["-r", str(dependencies.file)] if unlocked else []), *extras]
+        install = [*(["-r", str(dependencies.file)] if unlocked and dependencies else []), *environment.extras]
         if install:
             steps.append(([uv, "pip", "install", "--quiet", "--python", python, *install], {}))
         for argv, extra_env in steps:
@@ -224,7 +254,7 @@ class PythonEnvironments:
             if code != 0:
                 shutil.rmtree(venv, ignore_errors=True)
                 what = dependencies.file if dependencies else "pyarrow"
-                raise BruinError(f"failed to set up a Python {version} environment for {what}")
+                raise BruinError(f"failed to set up a Python {environment.version} environment for {what}")
         (venv / READY_MARKER).touch()
 
 

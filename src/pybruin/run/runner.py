@@ -95,7 +95,7 @@ class Runner:
         self._received: dict[str, list[ReceivedSecret]] = {}
         self._check_outcomes: dict[str, CheckOutcome] = {}
         self._children = ChildProcesses()
-        self._pythons = PythonEnvironments(python_cache, environments.tool(), self._children)
+        self._pythons = PythonEnvironments(python_cache, environments.tool(), self._children, say=output.line)
         self._databases: Databases | None = None
         self._databases_lock = threading.Lock()
         self._tasks = {task.id: task for task in plan.tasks}
