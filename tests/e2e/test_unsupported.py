@@ -25,24 +25,12 @@ R_HEADER = '"@bruin\nname: bad\ntype: r\n@bruin"\ncat("ran\\n")\n'
 
 # Entry key -> (files to write besides the pipeline, the file the asset is defined in, pipeline.yml extra lines).
 ASSET_LEVEL = {
-    "hooks": (
-        {"assets/bad.sql": SQL_HEADER.format(type="duckdb.sql", extra="hooks:\n  pre:\n    - query: select 1\n")},
-        "assets/bad.sql",
-    ),
-    "interval_modifiers": (
-        {"assets/bad.sql": SQL_HEADER.format(type="duckdb.sql", extra="interval_modifiers:\n  start: -2h\n")},
-        "assets/bad.sql",
-    ),
     "unit_tests": (
         {"assets/bad.sql": SQL_HEADER.format(type="duckdb.sql", extra="unit_tests:\n  - name: t\n")},
         "assets/bad.sql",
     ),
     "extends": ({"assets/bad.sql": SQL_HEADER.format(type="duckdb.sql", extra="extends: [base]\n")}, "assets/bad.sql"),
     "renv.lock of an R asset": ({"assets/sub/bad.r": R_HEADER, "assets/sub/renv.lock": "{}\n"}, "assets/sub/bad.r"),
-    "seed assets (type: *.seed)": (
-        {"assets/bad.asset.yml": "name: bad\ntype: duckdb.seed\nparameters:\n  path: seed.csv\n"},
-        "assets/bad.asset.yml",
-    ),
     "sensor assets (type: *.sensor.*)": (
         {"assets/bad.sql": SQL_HEADER.format(type="duckdb.sensor.query", extra="")},
         "assets/bad.sql",
@@ -51,7 +39,6 @@ ASSET_LEVEL = {
 PIPELINE_LEVEL = {
     "metadata_push in pipeline.yml": ("metadata_push:\n  bigquery: true\n", {}),
     "variants in pipeline.yml": ("variants:\n  us:\n    country: us\n", {}),
-    "macros (the pipeline's macros/ folder)": ("", {"macros/m.sql": "{% macro m() %}1{% endmacro %}\n"}),
 }
 
 DOWNSTREAM = '""" @bruin\nname: after\ntype: empty\ndepends: [bad]\n@bruin """\n'
@@ -114,7 +101,8 @@ def test_pipeline_level_feature_refuses_every_asset(project, key: str) -> None:
 @pytest.mark.parametrize(
     ("materialization", "message"),
     [
-        ("type: table\n  strategy: merge", "materialization strategy 'merge' is not supported by pybruin yet"),
+        ("type: table\n  strategy: datavault_hub",
+         "materialization strategy 'datavault_hub' is not supported by pybruin yet"),
         ("type: table\n  strategy: nonsense", "Materialization strategy 'nonsense' is not supported, available "
          "strategies are: [create+replace delete+insert truncate+insert append merge time_interval ddl scd2_by_time "
          "scd2_by_column datavault_hub datavault_link datavault_satellite]"),

@@ -12,8 +12,10 @@ import pytest
 
 from pybruin.config.connections import Connection, build_connection
 from pybruin.errors import BruinError
+from pybruin.pipeline.materialization import Materialization
 from pybruin.pipeline.model import Asset
 from pybruin.platforms import SQL_ASSET_TYPES
+from pybruin.platforms.base import Build
 from pybruin.platforms.duckdb import DuckDBPlatform
 from pybruin.platforms.run import Databases, run_sql_asset
 
@@ -229,8 +231,9 @@ def test_parallel_assets_on_one_file(duck: Connection, databases: Databases) -> 
     ("materialization", "expected"),
     [
         ({"type": "view", "strategy": "append"}, "materialization strategy 'append' is not supported for views"),
-        ({"type": "table", "strategy": "merge"},
-         "materialization strategy 'merge' is not supported; use create+replace or append"),
+        ({"type": "table", "strategy": "datavault_hub"},
+         "materialization strategy 'datavault_hub' is not supported; use create+replace, append, delete+insert, "
+         "truncate+insert, time_interval, merge, ddl, scd2_by_column or scd2_by_time"),
         ({"type": "snapshot"}, "unknown materialization type 'snapshot'; use table or view"),
     ],
 )  # fmt: skip
@@ -299,13 +302,13 @@ def test_cancel_stops_a_table_rebuild_and_keeps_the_old_table(duck: Connection, 
         execute = session.execute
 
         def spy(script: str) -> None:
-            if script.startswith("CREATE TABLE"):
+            if "CREATE TABLE" in script:
                 building.set()
             execute(script)
 
         def build() -> None:
             try:
-                rebuild(session, target, LONG_QUERY)
+                session.execute(rebuild(Build(target, LONG_QUERY, Materialization(type="table"))))
             except BruinError as exc:
                 failures.append(str(exc))
 

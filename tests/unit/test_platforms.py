@@ -130,13 +130,16 @@ def test_strategy_lookup(platform: Platform, materialization: dict, expected: St
 
 
 class _ManyStrategies(AnsiPlatform):
-    """A platform with more strategies than today's, to see how refusals list them."""
+    """A platform with its own strategy table, to see how refusals list them."""
 
     name = "many"
     connection_types = ("many",)
     asset_types = ("many.sql",)
     strategies = {
-        **STRATEGIES, "table": {**STRATEGIES["table"], "merge": append_to_table}, "snapshot": {"": replace_table},
+        **STRATEGIES,
+        "table": {"": replace_table, "create+replace": replace_table, "append": append_to_table,
+                  "merge": append_to_table},
+        "snapshot": {"": replace_table},
     }  # fmt: skip
 
     def default_schema(self, connection: Connection) -> str:

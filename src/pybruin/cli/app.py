@@ -122,6 +122,7 @@ class LazyCommands(click.Group):
     """Imports a command's module only when that command runs (or help lists it), keeping start-up lean."""
 
     COMMANDS = {
+        "airflow-task": "pybruin.cli.airflow_task",
         "connections": "pybruin.cli.connections",
         "init": "pybruin.cli.init",
         "run": "pybruin.cli.run",

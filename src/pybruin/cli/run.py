@@ -18,6 +18,9 @@ from pybruin.cli.options import config_file_option, environment_option
 @click.option("--start-date", envvar="BRUIN_START_DATE", help="Start of the interval (default: yesterday).")
 @click.option("--end-date", envvar="BRUIN_END_DATE", help="End of the interval (default: end of yesterday).")
 @click.option("-r", "--full-refresh", is_flag=True, envvar="BRUIN_FULL_REFRESH", help="Rebuild from scratch.")
+@click.option(
+    "--apply-interval-modifiers", is_flag=True, help="Shift each asset's interval by its interval_modifiers."
+)
 @click.option("--var", "variables", multiple=True, help="Override a pipeline variable: name=<json value>.")
 @click.option("--workers", default=16, show_default=True, type=click.IntRange(min=1), help="Assets run at once.")
 @click.option("--downstream", is_flag=True, help="With an asset file: also run everything downstream of it.")
@@ -50,6 +53,7 @@ def command(
     start_date: str | None,
     end_date: str | None,
     full_refresh: bool,
+    apply_interval_modifiers: bool,
     variables: tuple[str, ...],
     workers: int,
     downstream: bool,
@@ -72,6 +76,7 @@ def command(
         start_date=start_date,
         end_date=end_date,
         full_refresh=full_refresh,
+        apply_interval_modifiers=apply_interval_modifiers,
         variables=variables,
         workers=workers,
         downstream=downstream,

@@ -42,6 +42,8 @@ class Environment:
     #: Variables whose values are credentials: the ones a credential field refers to as `${NAME}`, or a field
     #: whose value turns out to be a URL with a login. No asset process inherits them.
     withheld_variables: frozenset[str] = frozenset()
+    #: `config: {full_refresh_restricted: true}`: `--full-refresh` rebuilds none of this environment's tables
+    full_refresh_restricted: bool = False
 
 
 @dataclass
@@ -80,7 +82,9 @@ class BruinConfig:
             prefix += "_"
         withheld: set[str] = set()
         connections = self._connections(raw["connections"], where, withheld)
-        return Environment(name, prefix, MappingProxyType(connections), frozenset(withheld))
+        settings = raw.get("config")
+        restricted = isinstance(settings, Mapping) and settings.get("full_refresh_restricted") in (True, "true")
+        return Environment(name, prefix, MappingProxyType(connections), frozenset(withheld), restricted)
 
     def _connections(self, by_type: object, where: str, withheld: set[str]) -> dict[str, Connection]:
         if not isinstance(by_type, Mapping):

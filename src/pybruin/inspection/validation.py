@@ -15,7 +15,7 @@ from pybruin.pipeline.model import Pipeline
 from pybruin.pipeline.needs import asset_needs
 from pybruin.pipeline.validate import Issue, validate_pipeline
 from pybruin.plan.unsupported import unsupported_reasons
-from pybruin.platforms import SQL_ASSET_TYPES, platform_for_connection
+from pybruin.platforms import RUNNABLE_ASSET_TYPES, SQL_ASSET_TYPES, platform_for_connection
 from pybruin.secrets.view import StoreView
 from pybruin.workspace import Project, ProjectSettings, open_project, open_store, pipelines_under
 
@@ -51,7 +51,7 @@ def validate_project(settings: ProjectSettings, masker: Masker) -> ValidationRep
     project = open_project(settings)
     pipelines = pipelines_under(settings.path)
     issues = _config_issues(project)
-    sql_types = frozenset(SQL_ASSET_TYPES)
+    sql_types = RUNNABLE_ASSET_TYPES
     if settings.secrets_backend:
         with open_store(project, settings, masker) as store:
             store.prefetch(name for pipeline in pipelines for name in _names(pipeline))

@@ -18,6 +18,7 @@ import yaml
 from pybruin.config.yamlfiles import BoundedAliases, yaml_error
 from pybruin.durations import go_duration_nanoseconds
 from pybruin.errors import BruinError
+from pybruin.pipeline.intervals import IntervalError, parse_modifier
 from pybruin.pipeline.model import (
     CheckValue,
     Column,
@@ -25,7 +26,10 @@ from pybruin.pipeline.model import (
     CustomCheck,
     Dependency,
     ForeignKey,
+    Hooks,
+    IntervalModifiers,
     SecretMapping,
+    TimeModifier,
 )
 
 YAML_ASSET_SUFFIXES = ("asset.yml", "asset.yaml", "task.yml", "task.yaml")
@@ -245,27 +249,30 @@ class HeaderFields:
     custom_checks: list[CustomCheck] = field(default_factory=list)
     #: Nanoseconds (a Go duration as written); None when not set, as 0 is.
     timeout: int | None = None
+    hooks: Hooks = field(default_factory=Hooks)
+    interval_modifiers: IntervalModifiers = field(default_factory=IntervalModifiers)
+    refresh_restricted: bool | None = None
 
 
 _TEXT_FIELDS = ("name", "type", "description", "connection", "image", "instance", "owner", "start_date", "run")
 
 
 def read_fields(definition: Definition) -> HeaderFields:
-    materialization = definition.mapping("materialization")
-    for key in ("type", "strategy"):
-        if isinstance(materialization.get(key), str):
-            materialization[key] = materialization[key].lower()
+    full, alias = definition.flag("full_refresh_restricted"), definition.flag("refresh_restricted")
     return HeaderFields(
         **{key: definition.text(key) for key in _TEXT_FIELDS},
         enabled=definition.flag("enabled"),
         depends=_depends(definition),
         secrets=_secrets(definition),
         parameters=definition.mapping("parameters"),
-        materialization=materialization,
+        materialization=_materialization(definition),
         tags=definition.texts("tags"),
         columns=[_column(item) for item in definition.items("columns", _COLUMN_EXAMPLE)],
         custom_checks=[_custom_check(item) for item in definition.items("custom_checks", _CUSTOM_CHECK_EXAMPLE)],
         timeout=_timeout(definition),
+        hooks=_hooks(definition),
+        interval_modifiers=_interval_modifiers(definition),
+        refresh_restricted=full if full is not None else alias,
     )
 
 
@@ -280,6 +287,50 @@ def _timeout(definition: Definition) -> int | None:
         return go_duration_nanoseconds(value.strip())
     except ValueError:
         raise definition.error("'timeout' must be a duration such as 30s, 5m or 1h30m", "timeout") from None
+
+
+def _materialization(definition: Definition) -> dict:
+    """The `materialization` mapping as written; `type`, `strategy` and `time_granularity` lower-cased."""
+    materialization = definition.mapping("materialization")
+    for key in ("type", "strategy", "time_granularity"):
+        if isinstance(materialization.get(key), str):
+            materialization[key] = materialization[key].lower()
+    cluster_by = materialization.get("cluster_by")
+    if cluster_by is not None and not (isinstance(cluster_by, list) and all(isinstance(c, str) for c in cluster_by)):
+        raise definition.error("`cluster_by` field must be an array of strings", "materialization", "cluster_by")
+    return materialization
+
+
+def _hooks(definition: Definition) -> Hooks:
+    """`hooks: {pre: [{query: ...}], post: [...], applicable_type: [...]}`."""
+    hooks = definition.child(definition.mapping("hooks"), "hooks")
+    queries: dict[str, tuple[str, ...]] = {}
+    for side in ("pre", "post"):
+        items = hooks.data.get(side)
+        if items is None:
+            queries[side] = ()
+            continue
+        if not isinstance(items, list):
+            raise hooks.error(f"'{side}' hooks must be a list like '[{{query: ...}}]', got {_kind(items)}", side)
+        found = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise hooks.error(f"each {side} hook must be a mapping like '{{query: ...}}'", side, index)
+            found.append(hooks.child(item, side, index).text("query") or "")
+        queries[side] = tuple(found)
+    return Hooks(queries["pre"], queries["post"], tuple(hooks.texts("applicable_type")))
+
+
+def _interval_modifiers(definition: Definition) -> IntervalModifiers:
+    modifiers = definition.child(definition.mapping("interval_modifiers"), "interval_modifiers")
+    sides: dict[str, TimeModifier] = {}
+    for side in ("start", "end"):
+        text = modifiers.text(side)
+        try:
+            sides[side] = TimeModifier() if text is None else parse_modifier(text)
+        except IntervalError as exc:
+            raise modifiers.error(str(exc), side) from None
+    return IntervalModifiers(**sides)
 
 
 def _secrets(definition: Definition) -> list[SecretMapping]:
@@ -300,6 +351,14 @@ def _column(entry: Definition) -> Column:
         description=entry.text("description") or "",
         primary_key=bool(entry.flag("primary_key")),
         checks=tuple(_column_check(item) for item in entry.items("checks", _CHECK_EXAMPLE)),
+        update_on_merge=bool(entry.flag("update_on_merge")),
+        merge_sql=entry.text("merge_sql") or "",
+        nullable=entry.flag("nullable"),
+        default=entry.text("default") or "",
+        precision=entry.integer("precision"),
+        scale=entry.integer("scale"),
+        length=entry.integer("length"),
+        collation=entry.text("collation") or "",
         foreign_key=(
             ForeignKey((foreign.text("table") or "").strip(), (foreign.text("column") or "").strip())
             if declared

@@ -20,7 +20,17 @@ from pybruin.pipeline.headers import (
     read_fields,
     read_text,
 )
-from pybruin.pipeline.model import Asset, Column, ColumnCheck, CustomCheck, Pipeline, SecretMapping
+from pybruin.pipeline.hooks import inherited_hooks
+from pybruin.pipeline.model import (
+    Asset,
+    Column,
+    ColumnCheck,
+    CustomCheck,
+    IntervalModifiers,
+    Pipeline,
+    SecretMapping,
+    TimeModifier,
+)
 
 PIPELINE_FILE_NAMES = ("pipeline.yml", "pipeline.yaml")
 ASSET_DIRECTORIES = ("tasks", "assets")
@@ -160,9 +170,10 @@ def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Ass
         secrets.append(SecretMapping(key=connection, inject_as=connection))
     dependencies = _append_missing(own.depends, defaults.depends, key=lambda dep: (dep.kind, dep.value))
     name = own.name or _name_from_path(source.definition_file, root)
+    asset_type = own.type or _inferred_type(source.executable_file) or defaults.type or ""
     return Asset(
         name=name,
-        type=own.type or _inferred_type(source.executable_file) or defaults.type or "",
+        type=asset_type,
         definition_file=source.definition_file,
         executable_file=source.executable_file,
         content=source.content,
@@ -190,6 +201,12 @@ def _build_asset(source: AssetSource, root: Path, defaults: HeaderFields) -> Ass
             for check in _merge_by_name(own.custom_checks, defaults.custom_checks, _filled_custom_check)
         ],
         timeout=own.timeout or defaults.timeout or None,
+        hooks=inherited_hooks(asset_type, own.hooks, defaults.hooks),
+        interval_modifiers=IntervalModifiers(
+            _set_or(own.interval_modifiers.start, defaults.interval_modifiers.start),
+            _set_or(own.interval_modifiers.end, defaults.interval_modifiers.end),
+        ),
+        refresh_restricted=defaults.refresh_restricted if own.refresh_restricted is None else own.refresh_restricted,
     )
 
 
@@ -209,14 +226,13 @@ def _merge_by_name(
 
 
 def _filled_column(column: Column, default: Column) -> Column:
-    return replace(
-        column,
-        type=column.type or default.type,
-        description=column.description or default.description,
-        primary_key=column.primary_key or default.primary_key,
-        foreign_key=column.foreign_key or default.foreign_key,
-        checks=tuple(_merge_by_name(column.checks, default.checks, _filled_check)),
-    )
+    """Every field the asset's column leaves empty comes from the default column; checks are merged by name."""
+    filled = {
+        key: getattr(default, key)
+        for key, value in vars(column).items()
+        if key != "checks" and value in ("", None, False) and getattr(default, key) not in ("", None, False)
+    }
+    return replace(column, **filled, checks=tuple(_merge_by_name(column.checks, default.checks, _filled_check)))
 
 
 def _filled_check(check: ColumnCheck, default: ColumnCheck) -> ColumnCheck:
@@ -253,6 +269,10 @@ def _append_missing(own: list[_T], defaults: Iterable[_T], key: Callable[[_T], H
     """`own` followed by the defaults whose key `own` lacks (defaults are not de-duplicated among themselves)."""
     present = {key(item) for item in own}
     return [*own, *(item for item in defaults if key(item) not in present)]
+
+
+def _set_or(own: TimeModifier, default: TimeModifier) -> TimeModifier:
+    return own if own != TimeModifier() else default
 
 
 def _inferred_type(executable: Path) -> str | None:

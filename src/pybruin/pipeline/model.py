@@ -46,7 +46,7 @@ class ColumnCheck:
 
 @dataclass(frozen=True)
 class ForeignKey:
-    """A column's `foreign_key`: the asset and column it references (what `relationships` checks)."""
+    """A column's `foreign_key`: the asset and column it references (`relationships` checks it, `ddl` declares it)."""
 
     table: str
     column: str
@@ -54,12 +54,36 @@ class ForeignKey:
 
 @dataclass(frozen=True)
 class Column:
+    """One `columns` entry: its checks, and what materializations read from it (keys, merge and DDL details)."""
+
     name: str
     type: str = ""
     description: str = ""
     primary_key: bool = False
     checks: tuple[ColumnCheck, ...] = ()
+    update_on_merge: bool = False
+    merge_sql: str = ""
+    nullable: bool | None = None
+    default: str = ""
+    precision: int | None = None
+    scale: int | None = None
+    length: int | None = None
+    collation: str = ""
     foreign_key: ForeignKey | None = None
+
+    @property
+    def sql_type(self) -> str:
+        """The declared type with its precision/scale or length, unless the type already has parentheses."""
+        kind = self.type.strip()
+        if not kind or "(" in kind:
+            return kind
+        if self.precision is not None and self.scale is not None:
+            return f"{kind}({self.precision}, {self.scale})"
+        if self.precision is not None:
+            return f"{kind}({self.precision})"
+        if self.length is not None:
+            return f"{kind}({self.length})"
+        return kind
 
 
 @dataclass(frozen=True)
@@ -82,6 +106,36 @@ class CustomCheck:
     @property
     def expected(self) -> int:
         return self.value if self.count is None else self.count
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """SQL run before and after an asset's own SQL, in the same script; `applicable_types` filters which
+    asset types inherit a pipeline's default hooks."""
+
+    pre: tuple[str, ...] = ()
+    post: tuple[str, ...] = ()
+    applicable_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TimeModifier:
+    """A shift of the run's start or end date (`-2h`, `1M`), or a Jinja template rendering one."""
+
+    months: int = 0
+    days: int = 0
+    hours: int = 0
+    minutes: int = 0
+    seconds: int = 0
+    milliseconds: int = 0
+    nanoseconds: int = 0
+    template: str = ""
+
+
+@dataclass(frozen=True)
+class IntervalModifiers:
+    start: TimeModifier = TimeModifier()
+    end: TimeModifier = TimeModifier()
 
 
 @dataclass
@@ -110,6 +164,10 @@ class Asset:
     custom_checks: list[CustomCheck] = field(default_factory=list)
     #: Nanoseconds each run of the asset may take (its own `timeout`, else the pipeline's); None: no limit.
     timeout: int | None = None
+    hooks: Hooks = Hooks()
+    interval_modifiers: IntervalModifiers = IntervalModifiers()
+    # `full_refresh_restricted` (alias `refresh_restricted`): None when neither the asset nor the pipeline sets it.
+    refresh_restricted: bool | None = None
 
 
 @dataclass

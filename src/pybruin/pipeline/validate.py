@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Literal
 
 from pybruin.durations import SECOND
+from pybruin.errors import BruinError
 from pybruin.pipeline.checks import check_problems
 from pybruin.pipeline.dag import find_cycles
+from pybruin.pipeline.hooks import SQL_ASSET_TYPES
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.needs import asset_needs
 
@@ -80,6 +82,13 @@ def validate_pipeline(
     return issues
 
 
+def require_valid(pipeline: Pipeline) -> None:
+    """Refuse a pipeline with structural errors, before anything is built from it (a run, a DAG)."""
+    problems = [issue for issue in validate_pipeline(pipeline, None) if issue.severity == "error"]
+    if problems:
+        raise BruinError("validation failed: " + "; ".join(f"{i.asset or i.file}: {i.message}" for i in problems))
+
+
 def _pipeline_problems(pipeline: Pipeline) -> Iterator[str]:
     if not pipeline.name:
         yield (
@@ -90,6 +99,15 @@ def _pipeline_problems(pipeline: Pipeline) -> Iterator[str]:
         yield "The pipeline name must be made of alphanumeric characters, dashes, dots and underscores"
     if pipeline.default_timeout and pipeline.default_timeout < SECOND:
         yield "Pipeline default timeout must be at least 1s"
+    defaults = pipeline.definition.get("default")
+    hooks = defaults.get("hooks") if isinstance(defaults, dict) else None
+    types = hooks.get("applicable_type") if isinstance(hooks, dict) else None
+    for asset_type in types if isinstance(types, list) else [types] if types else []:
+        if asset_type not in SQL_ASSET_TYPES:
+            yield (
+                f'Invalid applicable_type "{asset_type}" in default hooks: hooks are only supported for SQL asset '
+                "types"
+            )
 
 
 def _asset_problems(
@@ -117,6 +135,12 @@ def _asset_problems(
     if asset.timeout and asset.timeout < SECOND:
         yield "error", "Asset timeout must be at least 1s"
 
+    if asset.hooks.applicable_types:
+        yield (
+            "warning",
+            "applicable_type has no effect on asset-level hooks; it only filters which asset types inherit pipeline "
+            "default hooks.",
+        )
     yield from _secret_problems(asset)
     for severity, _rule, message in check_problems(asset, pipeline):
         yield severity, message

@@ -17,20 +17,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pybruin.pipeline.materialization import materialization_problems
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.needs import PROCESS_TYPES
-from pybruin.pipeline.validate import PYTHON_STRATEGIES
+from pybruin.pipeline.seeds import is_seed, seed_problems
 
 #: Asset types pybruin runs besides processes and the SQL types of the platforms it has.
 NO_OP_TYPES = frozenset({"empty"})
-
-#: (materialization type, strategy) pairs the SQL platforms run; "" is "not set".
-RUNNABLE_MATERIALIZATIONS = frozenset({("", ""), ("view", ""), ("table", ""), ("table", "create+replace"),
-                                       ("table", "append")})  # fmt: skip
-UPSTREAM_STRATEGIES = (
-    "create+replace", "delete+insert", "truncate+insert", "append", "merge", "time_interval", "ddl",
-    "scd2_by_time", "scd2_by_column", "datavault_hub", "datavault_link", "datavault_satellite",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,10 +43,6 @@ def _sensor(asset: Asset, _pipeline: Pipeline) -> bool:
     return ".sensor." in f"{asset.type}."
 
 
-def _seed(asset: Asset, _pipeline: Pipeline) -> bool:
-    return asset.type.endswith(".seed")
-
-
 def _renv(asset: Asset, _pipeline: Pipeline) -> bool:
     return asset.type == "r" and _nearest("renv.lock", asset.executable_file.parent)
 
@@ -67,58 +56,44 @@ def _variants(_asset: Asset, pipeline: Pipeline) -> bool:
     return bool(pipeline.definition.get("variants"))
 
 
-def _macros(_asset: Asset, pipeline: Pipeline) -> bool:
-    return (pipeline.directory / "macros").is_dir() or bool(pipeline.definition.get("macros"))
-
-
 #: Everything pybruin does not do yet. A test enumerates it; later issues shrink it.
 UNSUPPORTED: tuple[Unsupported, ...] = (
-    Unsupported("hooks", _declared("hooks")),
-    Unsupported("interval_modifiers", _declared("interval_modifiers")),
     Unsupported("unit_tests", _declared("unit_tests")),
     Unsupported("extends", _declared("extends")),
     Unsupported("renv.lock of an R asset", _renv),
-    Unsupported("seed assets (type: *.seed)", _seed),
     Unsupported("sensor assets (type: *.sensor.*)", _sensor),
     Unsupported("metadata_push in pipeline.yml", _metadata_push),
     Unsupported("variants in pipeline.yml", _variants),
-    Unsupported("macros (the pipeline's macros/ folder)", _macros),
 )
 
 
 def unsupported_reasons(asset: Asset, pipeline: Pipeline, sql_types: frozenset[str]) -> list[str]:
     """Why pybruin cannot run `asset` as upstream would, one line per reason; empty when it can.
 
-    `sql_types` are the SQL asset types pybruin's platforms run. Each line names the asset's file and the key.
+    `sql_types` are the asset types pybruin's platforms run (SQL and seed types). Each line names the asset's
+    file and the key. Upstream's rules for materializations, seeds and hooks are reported here too, so an
+    asset that breaks one fails alone, before anything runs.
     """
     where = _relative(asset.definition_file, pipeline.directory)
     reasons = [f"{entry.key} in {where} is not supported by pybruin yet" for entry in UNSUPPORTED
                if entry.used_by(asset, pipeline)]  # fmt: skip
     runnable = PROCESS_TYPES | NO_OP_TYPES | sql_types
-    if asset.type and asset.type not in runnable and not _seed(asset, pipeline) and not _sensor(asset, pipeline):
+    if asset.type and asset.type not in runnable and not _sensor(asset, pipeline):
         reasons.append(f"asset type '{asset.type}' in {where} is not supported by pybruin yet")
-    if asset.type in sql_types:
-        reasons.extend(f"{problem} in {where}" for problem in _materialization_problems(asset))
-    if asset.type == "python":
-        strategy = str(asset.materialization.get("strategy") or "")
-        if asset.materialization.get("type") == "table" and ("table", strategy) not in RUNNABLE_MATERIALIZATIONS \
-                and strategy in PYTHON_STRATEGIES:  # fmt: skip
-            reasons.append(f"materialization strategy '{strategy}' in {where} is not supported by pybruin yet")
+    elif is_seed(asset):
+        reasons.extend(f"{problem} in {where}" for problem in seed_problems(asset))
+    elif asset.type in sql_types:
+        reasons.extend(f"{problem} in {where}" for problem in materialization_problems(asset))
+    reasons.extend(f"{problem} in {where}" for problem in _hook_problems(asset))
     return reasons
 
 
-def _materialization_problems(asset: Asset) -> Iterator[str]:
-    kind = str(asset.materialization.get("type") or "")
-    strategy = str(asset.materialization.get("strategy") or "")
-    if kind not in ("", "view", "table"):
-        yield f"Materialization type '{kind}' is not supported, available types are: [view table]"
-    elif kind == "view" and strategy:
-        yield "Materialization strategy is not supported for views"
-    elif kind == "table" and strategy and strategy not in UPSTREAM_STRATEGIES:
-        yield (f"Materialization strategy '{strategy}' is not supported, available strategies are: "
-               f"[{' '.join(UPSTREAM_STRATEGIES)}]")  # fmt: skip
-    elif (kind, strategy) not in RUNNABLE_MATERIALIZATIONS and kind:
-        yield f"materialization strategy '{strategy}' is not supported by pybruin yet"
+def _hook_problems(asset: Asset) -> Iterator[str]:
+    hooks = asset.hooks
+    if asset.type in PROCESS_TYPES and (hooks.pre or hooks.post or hooks.applicable_types):
+        kind = "Python" if asset.type == "python" else "R"
+        yield (f"Hooks are currently supported only for SQL assets. Hooks defined on {kind} assets are ignored "
+               "during execution.")  # fmt: skip
 
 
 def _defaults(pipeline: Pipeline) -> dict:

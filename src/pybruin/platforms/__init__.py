@@ -15,14 +15,24 @@ from pybruin.platforms.postgres import PostgresPlatform, RedshiftPlatform
 
 PLATFORMS: tuple[Platform, ...] = (DuckDBPlatform(), PostgresPlatform(), RedshiftPlatform())
 
-_BY_ASSET_TYPE = {asset_type: platform for platform in PLATFORMS for asset_type in platform.asset_types}
+_BY_ASSET_TYPE = {
+    asset_type: platform for platform in PLATFORMS for asset_type in (*platform.asset_types, *platform.seed_types)
+}
 _BY_CONNECTION_TYPE = {type_key: platform for platform in PLATFORMS for type_key in platform.connection_types}
 
-SQL_ASSET_TYPES: Mapping[str, str] = MappingProxyType({key: p.name for key, p in _BY_ASSET_TYPE.items()})
+SQL_ASSET_TYPES: Mapping[str, str] = MappingProxyType(
+    {asset_type: p.name for p in PLATFORMS for asset_type in p.asset_types}
+)
 """SQL asset type -> the name of the platform that runs it."""
+SEED_ASSET_TYPES: Mapping[str, str] = MappingProxyType(
+    {asset_type: p.name for p in PLATFORMS for asset_type in p.seed_types}
+)
+"""Seed asset type -> the name of the platform that loads it."""
+RUNNABLE_ASSET_TYPES = frozenset(SQL_ASSET_TYPES) | frozenset(SEED_ASSET_TYPES)
+"""Every asset type a platform runs."""
 
 def platform_for_asset_type(asset_type: str) -> Platform | None:
-    """The platform that runs `asset_type` assets; None for types that are not SQL assets."""
+    """The platform that runs (or loads) `asset_type` assets; None for types no platform runs."""
     return _BY_ASSET_TYPE.get(asset_type)
 
 
@@ -33,6 +43,8 @@ def platform_for_connection(type_key: str) -> Platform | None:
 
 __all__ = [
     "PLATFORMS",
+    "RUNNABLE_ASSET_TYPES",
+    "SEED_ASSET_TYPES",
     "SQL_ASSET_TYPES",
     "Platform",
     "platform_for_asset_type",

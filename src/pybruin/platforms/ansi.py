@@ -1,10 +1,14 @@
-"""The SQL that ANSI databases share: identifier quoting and the materialization strategies.
+"""The SQL that ANSI databases share: identifier quoting, schemas, and the materialization strategies.
+
+Each strategy turns a `Build` into one script, upstream's text (names quoted only where they must be,
+see `AnsiPlatform.quote_identifier`); the script runs as one, so the strategies that write more than once
+do it inside one transaction: a failed, cancelled or killed run leaves the previous table as it was.
 
 * `view`: CREATE OR REPLACE VIEW;
-* `table` (strategy unset or `create+replace`): the query fills a table under a temporary name that
-  replaces the old table inside one transaction, so readers see the old rows or the new ones, never
-  a missing or half-built table, and a failed (or cancelled) build leaves the old table untouched;
-* `table` + `append`: the first run creates the table from its rows, later runs insert theirs.
+* `table` (strategy unset or `create+replace`): build the table under a scratch name and swap it in;
+* `append`, `delete+insert`, `truncate+insert`, `time_interval`: insert the query's rows, after removing
+  those they replace;
+* `merge`, `ddl`, the SCD2 strategies: platform modules provide them (DuckDB has no MERGE).
 
 Every strategy first makes sure the target's schema exists.
 
@@ -16,20 +20,35 @@ A platform module subclasses `AnsiPlatform` and replaces what its database does 
 
 from __future__ import annotations
 
+import random
 import re
-import uuid
-from collections.abc import Mapping
+import string
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
 from typing import ClassVar
 
+from pybruin.errors import BruinError
 from pybruin.pipeline.checks import value_text
-from pybruin.platforms.base import CheckedColumn, ColumnCheckSql, Platform, Session, Strategy, Target
+from pybruin.pipeline.model import Column
+from pybruin.platforms.base import (
+    Build,
+    CheckedColumn,
+    ColumnCheckSql,
+    Platform,
+    Session,
+    Strategy,
+    Target,
+    prefixed_name,
+)
 from pybruin.platforms.checks import CheckQuery
 
 _PLAIN_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SCHEMA_COLUMNS = ("catalog_name", "schema_name")
 _TABLE_COLUMNS = ("table_catalog", "table_schema", "table_name")
+_TEMP_RANDOM = random.SystemRandom()
 
 
 def ensure_schema(session: Session, target: Target) -> None:
@@ -38,34 +57,272 @@ def ensure_schema(session: Session, target: Target) -> None:
     session.once(f"schema {target.container}", partial(_create_schema, target=target))
 
 
-def create_view(session: Session, target: Target, query: str) -> None:
-    ensure_schema(session, target)
-    session.execute(f"CREATE OR REPLACE VIEW {target.qualified} AS\n{query}")
+class KnownTables:
+    """The tables of one database this run has seen: one listing answers every asset's "does my table exist?"
+    (a name not in it is looked up again, as another asset or process may have created it since), and
+    tables the run builds are added."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tables: set[tuple[str, ...]] = set()
+
+    def exists(self, session: Session, target: Target) -> bool:
+        key = _table_key(session, target)
+        with self._lock:
+            if key in self._tables:
+                return True
+        listed = {tuple(map(str, row)) for row in session.query(_LIST_TABLES)}
+        with self._lock:
+            self._tables |= listed
+            return key in self._tables
+
+    def add(self, session: Session, target: Target) -> None:
+        key = _table_key(session, target)
+        with self._lock:
+            self._tables.add(key)
 
 
-def replace_table(session: Session, target: Target, query: str) -> None:
-    ensure_schema(session, target)
-    staging = f"__pybruin_tmp_{uuid.uuid4().hex[:12]}"
-    with session.transaction():
-        session.execute(f"CREATE TABLE {target.container}.{staging} AS\n{query}")
-        session.execute(f"DROP TABLE IF EXISTS {target.qualified}")
-        session.execute(f"ALTER TABLE {target.container}.{staging} RENAME TO {target.table}")
+_LIST_TABLES = (
+    "SELECT lower(table_catalog), lower(table_schema), lower(table_name) FROM information_schema.tables "
+    "WHERE table_type = 'BASE TABLE'"
+)
 
 
-def append_to_table(session: Session, target: Target, query: str) -> None:
-    ensure_schema(session, target)
-    with session.transaction():
-        if exists(session, "information_schema.tables", _TABLE_COLUMNS, target.parts):
-            session.execute(f"INSERT INTO {target.qualified}\n{query}")
-        else:
-            session.execute(f"CREATE TABLE {target.qualified} AS\n{query}")
+def _table_key(session: Session, target: Target) -> tuple[str, ...]:
+    parts = tuple(part.lower() for part in target.parts)
+    if len(parts) == 3:
+        return parts
+    catalog = session.shared("current_database", lambda: str(session.query("SELECT current_database()")[0][0]))
+    return (catalog.lower(), *parts)
+
+
+def known_tables(session: Session) -> KnownTables:
+    return session.shared("known tables", KnownTables)
+
+
+def temp_name(prefix: str = "__bruin_tmp_") -> str:
+    """A name for a scratch table: the prefix and 8 random lowercase letters, as upstream names them."""
+    return prefix + "".join(_TEMP_RANDOM.choice(string.ascii_lowercase) for _ in range(8))
+
+
+def select_body(query: str) -> str:
+    """The query as one statement inside another: without trailing semicolons, and on its own line when
+    its last line may end in a `--` comment (which would swallow what follows)."""
+    body = query.rstrip()
+    while body.endswith(";"):
+        body = body[:-1].rstrip()
+    return body + "\n" if "--" in body.rsplit("\n", 1)[-1] else body
+
+
+def statements(*parts: str) -> str:
+    """Statements joined the way upstream joins them: `;\\n` between, `;` at the end."""
+    return ";\n".join(parts) + ";"
+
+
+def create_view(build: Build) -> str:
+    return f"CREATE OR REPLACE VIEW {build.target.reference} AS\n{build.query}"
+
+
+def replace_table(build: Build) -> str:
+    """Build the new table under a scratch name next to the old one, then drop the old one and rename the
+    new one, in one transaction: the query may read the table it replaces, and readers wait only for the
+    swap. (Upstream drops the table first.)"""
+    target = build.target
+    staging = build.quote(f"{target.parts[-1]}{temp_name()}")
+    staged = staging if target.bare else f"{target.container}.{staging}"
+    return statements(
+        "BEGIN TRANSACTION",
+        f"CREATE TABLE {staged} AS {select_body(build.query)}",
+        f"DROP TABLE IF EXISTS {target.reference}",
+        f"ALTER TABLE {staged} RENAME TO {target.table}",
+        "COMMIT",
+    )
+
+
+def append_to_table(build: Build) -> str:
+    return f"INSERT INTO {build.target.reference} {build.query}"
+
+
+def delete_insert(build: Build) -> str:
+    key = build.materialization.incremental_key
+    if not key:
+        raise BruinError("materialization strategy delete+insert requires the `incremental_key` field to be set")
+    name, quoted_key, temp = build.target.reference, build.quote(key), temp_name()
+    return statements(
+        "BEGIN TRANSACTION",
+        f"CREATE TEMP TABLE {temp} AS {select_body(build.query)}",
+        f"DELETE FROM {name} WHERE {quoted_key} in (SELECT DISTINCT {quoted_key} FROM {temp})",
+        f"INSERT INTO {name} SELECT * FROM {temp}",
+        f"DROP TABLE IF EXISTS {temp}",
+        "COMMIT",
+    )
+
+
+def truncate_insert(build: Build) -> str:
+    name = build.target.reference
+    return statements(
+        "BEGIN TRANSACTION", f"TRUNCATE TABLE {name}", f"INSERT INTO {name} {select_body(build.query)}", "COMMIT"
+    )
+
+
+def time_interval(build: Build) -> str:
+    """Delete the run's interval (dates or timestamps, by `time_granularity`), then insert the query's rows.
+
+    Upstream writes Jinja placeholders here and renders the whole script again; the interval is put in
+    directly instead, so the user's (already rendered) SQL is not rendered twice.
+    """
+    mat = build.materialization
+    if not mat.incremental_key:
+        raise BruinError("incremental_key is required for time_interval strategy")
+    if not mat.time_granularity:
+        raise BruinError("time_granularity is required for time_interval strategy")
+    if mat.time_granularity not in ("date", "timestamp"):
+        raise BruinError("time_granularity must be either 'date', or 'timestamp'")
+    name, (start, end) = build.target.reference, build.interval
+    return statements(
+        "BEGIN TRANSACTION",
+        f"DELETE FROM {name} WHERE {build.quote(mat.incremental_key)} BETWEEN '{start}' AND '{end}'",
+        f"INSERT INTO {name} {select_body(build.query)}",
+        "COMMIT",
+    )
+
+
+def merge_parts(build: Build) -> tuple[list[str], list[str], list[tuple[Column, str]]]:
+    """What a merge needs, checked: the primary keys and every declared column (quoted), and the columns
+    it updates with their new values (`merge_sql` wins over `update_on_merge`)."""
+    strategy = build.materialization.strategy
+    if not build.columns:
+        raise BruinError(f"materialization strategy {strategy} requires the `columns` field to be set")
+    keys = [build.quote(column.name) for column in build.columns if column.primary_key]
+    if not keys:
+        raise BruinError(
+            f"materialization strategy {strategy} requires the `primary_key` field to be set on at least one column"
+        )
+    updates = [
+        (column, column.merge_sql or f"source.{build.quote(column.name)}")
+        for column in build.columns
+        if not column.primary_key and (column.merge_sql or column.update_on_merge)
+    ]
+    return keys, [build.quote(column.name) for column in build.columns], updates
+
+
+@dataclass(frozen=True)
+class DdlStyle:
+    """How a platform writes `ddl` tables: column indent, key words' case, how a collation is named."""
+
+    indent: str
+    lower_keys: bool
+    collation: Callable[[str], str]
+
+
+def ddl_table(build: Build, style: DdlStyle) -> str:
+    """The table from the declared columns, if it does not exist; column descriptions become comments.
+
+    Referenced tables get the environment's schema prefix, as the asset's own name does.
+    """
+    name, quote = build.target.reference, build.quote
+    primary, foreign, references = ("primary key", "foreign key", "references") if style.lower_keys else (
+        "PRIMARY KEY", "FOREIGN KEY", "REFERENCES")  # fmt: skip
+    definitions, keys, links, comments = [], [], [], []
+    for column in build.columns:
+        definition = f"{quote(column.name)} {column.sql_type}"
+        if column.collation:
+            definition += f" COLLATE {style.collation(column.collation)}"
+        if column.default:
+            definition += f" DEFAULT {column.default}"
+        definitions.append(definition)
+        if column.primary_key:
+            keys.append(quote(column.name))
+        link = column.foreign_key
+        if link and link.table and link.column:
+            table = ".".join(map(quote, prefixed_name(link.table, build.schema_prefix).split(".")))
+            links.append(f"{foreign} ({quote(column.name)}) {references} {table} ({quote(link.column)})")
+        if column.description:
+            comments.append(f"COMMENT ON COLUMN {name}.{quote(column.name)} IS {literal(column.description)};")
+    if keys:
+        definitions.append(f"{primary} ({', '.join(keys)})")
+    definitions += links
+    separator = ",\n" + style.indent
+    script = f"CREATE TABLE IF NOT EXISTS {name} (\n{style.indent}" + separator.join(definitions) + "\n)"
+    return script + ";\n" + "\n".join(comments) if comments else script
+
+
+def with_time_zone(expression: str, column_type: str) -> str:
+    """An SCD2 validity timestamp from a key column: as is when the column has a time zone, else read as UTC."""
+    kind = column_type.lower()
+    if "time zone" in kind or "timestamptz" in kind:
+        return f"CAST({expression} AS TIMESTAMPTZ)"
+    return f"CAST({expression} AS TIMESTAMP) AT TIME ZONE 'UTC'"
+
+
+@dataclass(frozen=True)
+class Scd2Parts:
+    """What an SCD2 strategy needs, checked and quoted: every declared column, the primary keys, the
+    other columns, the incremental key (or "") and its declared type."""
+
+    columns: list[str]
+    keys: list[str]
+    others: list[str]
+    key: str
+    key_type: str
+
+
+SCD2_COLUMNS = ("_is_current", "_valid_from", "_valid_until")
+
+
+def scd2_parts(build: Build, strategy: str, *, key_type: Callable[[Build, str], str]) -> Scd2Parts:
+    """Upstream's checks, in its order: the key's type, reserved column names, at least one primary key."""
+    kind = key_type(build, strategy)
+    for column in build.columns:
+        if column.name in SCD2_COLUMNS:
+            raise BruinError(f"column name {column.name} is reserved for SCD-2 and cannot be used")
+    keys = [build.quote(column.name) for column in build.columns if column.primary_key]
+    if not keys:
+        raise BruinError(
+            f"materialization strategy {build.materialization.strategy} requires the primary_key field to be set "
+            "on at least one column"
+        )
+    key = build.materialization.incremental_key
+    return Scd2Parts(
+        columns=[build.quote(column.name) for column in build.columns],
+        keys=keys,
+        others=[build.quote(column.name) for column in build.columns if not column.primary_key],
+        key=build.quote(key) if key else "",
+        key_type=kind,
+    )
+
+
+def check_scd2_rebuild(build: Build, strategy: str) -> None:
+    """What rebuilding an SCD2 table needs (upstream's texts): a primary key, and for `SCD2_by_time` the key."""
+    if strategy == "SCD2_by_time" and not build.materialization.incremental_key:
+        raise BruinError("incremental_key is required for SCD2 strategy")
+    if not any(column.primary_key for column in build.columns):
+        raise BruinError(
+            f"materialization strategy '{strategy}' requires the `primary_key` field to be set on at least one column"
+        )
+
+
+def with_predicate(conditions: list[str], predicate: str) -> list[str]:
+    """The merge match conditions and the asset's `incremental_predicate`, in parentheses, when set."""
+    predicate = predicate.strip()
+    return [*conditions, f"({predicate})"] if predicate else conditions
 
 
 STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType(
     {
-        "table": MappingProxyType({"": replace_table, "create+replace": replace_table, "append": append_to_table}),
+        "table": MappingProxyType({
+            "": replace_table,
+            "create+replace": replace_table,
+            "append": append_to_table,
+            "delete+insert": delete_insert,
+            "truncate+insert": truncate_insert,
+            "time_interval": time_interval,
+        }),
         "view": MappingProxyType({"": create_view}),
     }
+)  # fmt: skip
+REBUILDS: Mapping[str, Strategy] = MappingProxyType(
+    dict.fromkeys(("append", "delete+insert", "truncate+insert", "time_interval", "merge"), replace_table)
 )
 
 
@@ -152,6 +409,7 @@ class AnsiPlatform(Platform):
 
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
     column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = COLUMN_CHECKS
+    rebuilds: ClassVar[Mapping[str, Strategy]] = REBUILDS
 
     def quote_identifier(self, part: str) -> str:
         """Plain names stay unquoted, so they fold the way the user's own SQL folds them."""
@@ -161,6 +419,10 @@ class AnsiPlatform(Platform):
 
     def literal(self, text: str) -> str:
         return literal(text)
+
+    def quote_name(self, name: str) -> str:
+        """A dotted name (`schema.table`), each part quoted as needed."""
+        return ".".join(map(self.quote_identifier, name.split(".")))
 
 
 def exists(session: Session, view: str, columns: tuple[str, ...], parts: tuple[str, ...]) -> bool:

@@ -12,24 +12,24 @@ from __future__ import annotations
 import abc
 import re
 import threading
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pybruin.errors import BruinError
 from pybruin.masking import Masker, hide_url_userinfo
 from pybruin.pipeline.checks import value_problem
+from pybruin.pipeline.materialization import Materialization
 from pybruin.platforms.checks import CheckQuery
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
     from pybruin.pipeline.model import Column, ColumnCheck, CustomCheck
+    from pybruin.pipeline.seeds import Seed
 
 _T = TypeVar("_T")
-
-Strategy = Callable[["Session", "Target", str], None]
-"""Builds a target from a query (a SELECT without trailing semicolons) inside a session."""
 
 ColumnCheckSql = Callable[["Platform", "CheckedColumn"], CheckQuery]
 """Builds the query of one built-in column check."""
@@ -40,10 +40,15 @@ _PASSWORD_SETTING = re.compile(r"""(?i)\b(password|passwd|pwd)(\s*[=:]\s*)('[^']
 
 @dataclass(frozen=True)
 class Target:
-    """Where a materialised asset lives: (catalog,) schema and table as named, and as quoted in SQL."""
+    """Where a materialised asset lives: (catalog,) schema and table as named, and as quoted in SQL.
+
+    `bare` is set when the asset's name has no schema and no prefix applies: SQL then names the table
+    alone, as the user's own SQL does.
+    """
 
     parts: tuple[str, ...]
     quoted: tuple[str, ...]
+    bare: bool = False
 
     @property
     def container(self) -> str:
@@ -57,6 +62,45 @@ class Target:
     @property
     def qualified(self) -> str:
         return ".".join(self.quoted)
+
+    @property
+    def reference(self) -> str:
+        """How strategies name the target in SQL."""
+        return self.table if self.bare else self.qualified
+
+
+def prefixed_name(name: str, schema_prefix: str) -> str:
+    """A `schema.table` name with the environment's prefix on its schema part, as upstream prefixes asset
+    names (`this`) and the tables their columns reference; names without a schema stay as they are."""
+    parts = name.split(".")
+    if schema_prefix and len(parts) >= 2:
+        parts[-2] = schema_prefix + parts[-2]
+    return ".".join(parts)
+
+
+@dataclass(frozen=True)
+class Build:
+    """What a strategy turns into SQL: the target, the asset's rendered query, its materialization and
+    declared columns, and the run's interval (for `time_interval`)."""
+
+    target: Target
+    query: str
+    materialization: Materialization
+    columns: tuple[Column, ...] = ()
+    asset_type: str = ""
+    interval: tuple[str, str] = ("", "")
+    #: quotes one identifier part (a column) the way the platform quotes names
+    quote: Callable[[str], str] = str
+    #: the environment's schema prefix, for the tables a `ddl` foreign key references
+    schema_prefix: str = ""
+
+    def column(self, name: str) -> Column | None:
+        """The declared column called `name`."""
+        return next((column for column in self.columns if column.name == name), None)
+
+
+Strategy = Callable[[Build], str]
+"""The script (one or more statements, run as one) that builds the target from a `Build`."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +127,19 @@ class Platform(abc.ABC):
     """Materialization type -> strategy name -> how to build it; ``""`` is the strategy when none is set."""
     column_checks: ClassVar[Mapping[str, ColumnCheckSql]]
     """Built-in column check name -> how to query it (`pybruin.pipeline.checks.COLUMN_CHECKS` names them)."""
+    rebuilds: ClassVar[Mapping[str, Strategy]]
+    """Incremental table strategy -> how its table is built from scratch: on `--full-refresh`, and when
+    the table does not exist yet. Strategies not listed (create+replace, ddl) are never replaced."""
+    seed_types: ClassVar[tuple[str, ...]] = ()
+    """The seed asset types it loads, e.g. ``duckdb.seed``."""
+    column_types: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """How it names each kind of declared column type (`pybruin.platforms.seeding`), for seeds and for the data
+    of Python assets; empty: declared types are given to the database as written."""
 
     @abc.abstractmethod
-    def default_schema(self, connection: Connection) -> str:
-        """The schema an unqualified asset name lives in."""
+    def default_schema(self, connection: Connection | None) -> str:
+        """The schema an unqualified asset name lives in (None: the connection is not known, as in
+        `bruin render`)."""
 
     @abc.abstractmethod
     def quote_identifier(self, part: str) -> str:
@@ -137,7 +190,7 @@ class Platform(abc.ABC):
         """What identifies the database behind `connection`: connections with the same key share one handle."""
         return connection.name
 
-    def target(self, asset_name: str, connection: Connection, schema_prefix: str) -> Target:
+    def target(self, asset_name: str, connection: Connection | None, schema_prefix: str) -> Target:
         """`table`, `schema.table` or `catalog.schema.table`, with the environment's prefix on the schema.
 
         An unqualified name lives in the default schema, which is prefixed as well, so a prefixed
@@ -146,10 +199,11 @@ class Platform(abc.ABC):
         parts = asset_name.split(".")
         if len(parts) > 3 or not all(parts):
             raise BruinError("the asset name must be table, schema.table or catalog.schema.table to materialize")
+        bare = len(parts) == 1 and not schema_prefix
         if len(parts) == 1:
             parts.insert(0, self.default_schema(connection))
         parts[-2] = schema_prefix + parts[-2]
-        return Target(tuple(parts), tuple(map(self.quote_identifier, parts)))
+        return Target(tuple(parts), tuple(map(self.quote_identifier, parts)), bare)
 
     def strategy(self, materialization: Mapping[str, object]) -> Strategy | None:
         """The strategy for an asset's `materialization` header; None when it sets no type (the SQL
@@ -167,6 +221,21 @@ class Platform(abc.ABC):
             advice = f"; use {_alternatives(named)}" if named else f" for {kind}s"
             raise BruinError(f"materialization strategy '{name}' is not supported{advice}")
         return strategy
+
+    def script(self, build: Build, *, rebuild: bool) -> str:
+        """The SQL that materializes `build`: its strategy's, or with `rebuild` (a full refresh, or a
+        missing table) the strategy's rebuild. Errors are BruinErrors in upstream's words."""
+        mat = build.materialization
+        strategy = self.strategy({"type": mat.type, "strategy": mat.strategy})
+        if strategy is None:
+            raise BruinError("the asset has no materialization")
+        if rebuild and mat.type == "table":
+            strategy = self.rebuilds.get(mat.table_strategy, strategy)
+        return strategy(build)
+
+    def load_seed(self, session: Session, target: Target, seed: Seed) -> None:
+        """Replace the target table with the seed's rows; only platforms with `seed_types` implement it."""
+        raise BruinError(f"{self.name} cannot load seed files")
 
     def scrub(self, message: str, connection: Connection) -> str:
         """The first line of a driver message with every credential of `connection` masked."""
@@ -201,6 +270,7 @@ class Database(abc.ABC):
         self.driver_error = driver_error
         self._setup_lock = threading.Lock()
         self._done: set[str] = set()
+        self._shared: dict[str, Any] = {}
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -230,6 +300,13 @@ class Database(abc.ABC):
                 setup()
                 self._done.add(key)
 
+    def shared(self, key: str, factory: Callable[[], _T]) -> _T:
+        """A run-scoped object of this database (a cache), made by `factory` the first time `key` comes up."""
+        with self._setup_lock:
+            if key not in self._shared:
+                self._shared[key] = factory()
+            return self._shared[key]
+
     @abc.abstractmethod
     def _acquire(self) -> Any: ...
 
@@ -242,6 +319,9 @@ class Database(abc.ABC):
     def _run(self, handle: Any, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
         result = handle.execute(sql, params)
         return result.fetchall() if fetch else []
+
+    def _copy(self, handle: Any, statement: str, chunks: Iterable[bytes]) -> None:
+        raise BruinError(f"{self.platform.name} has no COPY FROM STDIN")
 
     def _stage(self, handle: Any, name: str, data: Any) -> None:
         """Make an Arrow table readable as `name` in the handle's session (a temporary table, or a view on
@@ -283,8 +363,7 @@ class Session:
             yield
             self.execute("COMMIT")
         except BaseException:
-            with suppress(self._database.driver_error):  # a broken connection rolls back on the server anyway
-                self._database._run(self._handle, "ROLLBACK", None, fetch=False)
+            self.rollback()  # a broken connection rolls back on the server anyway
             raise
 
     def once(self, key: str, setup: Callable[[Session], None]) -> None:
@@ -292,16 +371,20 @@ class Session:
         time: for idempotent setup, such as creating a schema, that parallel assets would race on."""
         self._database.once(key, lambda: setup(self))
 
+    def shared(self, key: str, factory: Callable[[], _T]) -> _T:
+        """See `Database.shared`."""
+        return self._database.shared(key, factory)
+
     @contextmanager
     def staged(self, name: str, data: Any) -> Iterator[None]:
         """An Arrow table (what a Python asset's `materialize()` returned) readable as `name` by this
         session's queries only, and gone afterwards."""
-        self._guarded(self._database._stage, name, data)
+        self._guarded(lambda: self._database._stage(self._handle, name, data))
         try:
             yield
         finally:
             with suppress(BruinError):  # a cancelled session refuses this; its handle is discarded anyway
-                self._guarded(self._database._unstage, name)
+                self._guarded(lambda: self._database._unstage(self._handle, name))
 
     def cancel(self) -> None:
         """Interrupt the running statement and refuse later ones; safe from any thread, idempotent."""
@@ -313,18 +396,25 @@ class Session:
                 except self._database.driver_error as exc:
                     raise self._database.error(exc) from None
 
-    def _run(self, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
-        return self._guarded(self._database._run, sql, params, fetch=fetch)
+    def copy(self, statement: str, chunks: Iterable[bytes]) -> None:
+        """Stream `chunks` into a ``COPY ... FROM STDIN`` statement (databases that have it)."""
+        self._guarded(lambda: self._database._copy(self._handle, statement, chunks))
 
-    def _guarded(self, call: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-        """`call(handle, ...)` unless the session was cancelled, cancellable while it runs; driver errors
-        become BruinErrors."""
+    def rollback(self) -> None:
+        """End whatever transaction a failed script left open; a no-op when none is."""
+        with suppress(self._database.driver_error, BruinError):
+            self._database._run(self._handle, "ROLLBACK", None, fetch=False)
+
+    def _run(self, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
+        return self._guarded(lambda: self._database._run(self._handle, sql, params, fetch=fetch))
+
+    def _guarded(self, call: Callable[[], _T]) -> _T:
         with self._lock:
             if self._cancelled:
                 raise BruinError("cancelled")
             self._running = True
         try:
-            return call(self._handle, *args, **kwargs)
+            return call()
         except self._database.driver_error as exc:
             raise (BruinError("cancelled") if self._cancelled else self._database.error(exc)) from None
         finally:

@@ -1,26 +1,34 @@
-"""What a run uses: the databases its SQL assets share, running one asset's rendered SQL, and running its
-quality checks.
+"""What a run uses: the databases its SQL assets share, running one asset's rendered SQL, loading a seed, and
+running its quality checks.
 
 Without a materialization an asset's SQL runs as written (several statements are fine); with one,
-its platform's strategy builds the object named after the asset (see `base.Platform.target`). Checks
+its platform's strategy builds the object named after the asset (see `base.Platform.target`). Hooks
+wrap either into one script. `asset_sql` gives the same script without running it (`bruin render`). Checks
 query that same object: a SQL asset's on its platform, a Python or R asset's on the platform of its
 `connection:`.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 from pybruin.errors import BruinError
+from pybruin.pipeline.hooks import wrap_hooks
+from pybruin.pipeline.materialization import Materialization
+from pybruin.pipeline.model import Hooks
+from pybruin.pipeline.seeds import seed_of
 from pybruin.platforms import PLATFORMS, SQL_ASSET_TYPES, platform_for_asset_type, platform_for_connection
-from pybruin.platforms.ansi import table_columns
-from pybruin.platforms.base import select_body
+from pybruin.platforms.ansi import ensure_schema, known_tables, table_columns
+from pybruin.platforms.base import Build
 from pybruin.platforms.checks import CheckOutcome, evaluate
+from pybruin.platforms.seeding import platform_type
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -90,16 +98,81 @@ class Databases:
             return database
 
 
-def connection_platform(connection: Connection, purpose: str) -> Platform:
-    """The platform of a connection; a clear error, naming the types that would do, when pybruin has none."""
-    platform = platform_for_connection(connection.type_key)
-    if platform is None:
-        types = [type_key for p in PLATFORMS for type_key in p.connection_types]
-        raise BruinError(
-            f"connection '{connection.name}' is a {connection.type_key} connection, "
-            f"which cannot {purpose}; use one of: {', '.join(types)}"
-        )
-    return platform
+NO_HOOKS = Hooks()
+_BRUIN_COMMENT = re.compile(r"/\* *@bruin[\s\S]*@bruin *\*/")
+
+
+@dataclass(frozen=True)
+class Materializing:
+    """An asset's materialization, checked: the target and what its strategy builds from.
+
+    `script` gives the SQL; `rebuild` is whether this run rebuilds the table (`--full-refresh`), and
+    `incremental` whether the strategy needs the table to exist already (when it does not, the run
+    builds it as a full refresh would).
+    """
+
+    platform: Platform
+    build: Build
+    rebuild: bool
+    incremental: bool
+
+    def script(self, *, rebuild: bool | None = None) -> str:
+        return self.platform.script(self.build, rebuild=self.rebuild if rebuild is None else rebuild)
+
+
+def materializing(
+    asset: Asset,
+    rendered_sql: str,
+    connection: Connection | None,
+    *,
+    schema_prefix: str,
+    full_refresh: bool = False,
+    interval: tuple[str, str] = ("", ""),
+) -> Materializing | None:
+    """How the asset's platform materializes it; None when it sets no materialization type (the SQL then runs
+    as written). `connection` may be None when only the SQL is wanted (`bruin render`)."""
+    return _materializing(_platform(asset, connection), asset, rendered_sql, connection, schema_prefix=schema_prefix,
+                          full_refresh=full_refresh, interval=interval)  # fmt: skip
+
+
+def _materializing(
+    platform: Platform, asset: Asset, rendered_sql: str, connection: Connection | None, *, schema_prefix: str,
+    full_refresh: bool, interval: tuple[str, str],
+) -> Materializing | None:  # fmt: skip
+    if platform.strategy(asset.materialization) is None:
+        return None
+    mat = Materialization.of(asset.materialization)
+    build = Build(
+        target=platform.target(asset.name, connection, schema_prefix),
+        query=rendered_sql,
+        materialization=mat,
+        columns=tuple(asset.columns),
+        asset_type=asset.type,
+        interval=interval,
+        quote=platform.quote_identifier,
+        schema_prefix=schema_prefix,
+    )
+    incremental = mat.type == "table" and mat.table_strategy in platform.rebuilds
+    return Materializing(platform, build, rebuild=full_refresh and incremental, incremental=incremental)
+
+
+def asset_sql(
+    asset: Asset,
+    rendered_sql: str,
+    connection: Connection | None,
+    *,
+    schema_prefix: str,
+    full_refresh: bool = False,
+    interval: tuple[str, str] = ("", ""),
+    hooks: Hooks = NO_HOOKS,
+) -> str:
+    """The script a SQL asset runs, hooks included, assuming its table exists (`bruin render`): the rendered
+    SQL as written without a materialization, else its strategy's script."""
+    try:
+        _, script = _prepared(asset, rendered_sql, connection, schema_prefix, full_refresh, interval)
+    except BruinError as exc:
+        raise BruinError(f"asset '{asset.name}': {exc}") from None
+    return wrap_hooks(script, hooks.pre, hooks.post)
 
 
 def run_sql_asset(
@@ -109,63 +182,76 @@ def run_sql_asset(
     *,
     rendered_sql: str,
     schema_prefix: str,
+    full_refresh: bool = False,
+    interval: tuple[str, str] = ("", ""),
+    hooks: Hooks = NO_HOOKS,
     cancellation: Cancellation | None = None,
 ) -> None:
     """Run the asset's rendered SQL on `connection`; every failure is a BruinError naming the asset.
 
-    The materialization and the target name are checked before anything connects. `cancellation` (the
-    asset's timeout, an interrupted run) cancels the running statement, so its transaction rolls back.
+    The materialization and the target name are checked before anything connects. The script runs as one;
+    when it fails, whatever transaction it opened is rolled back, so the previous table stays as it was.
+    `cancellation` (the asset's timeout, an interrupted run) cancels the running statement.
     """
     try:
-        platform = _platform(asset, connection)
-        strategy = platform.strategy(asset.materialization)
-        if strategy is None:
-            step = partial(_run_script, script=rendered_sql)
-        else:
-            target = platform.target(asset.name, connection, schema_prefix)
-            step = partial(strategy, target=target, query=select_body(rendered_sql))
+        plan, script = _prepared(asset, rendered_sql, connection, schema_prefix, full_refresh, interval)
         with _session(databases, connection, cancellation) as session:
-            step(session)
+            if plan is None:
+                _execute(session, wrap_hooks(script, hooks.pre, hooks.post))
+            else:
+                _apply(session, plan, hooks)
     except BruinError as exc:
         raise BruinError(f"asset '{asset.name}': {exc}") from None
 
 
-@contextmanager
-def _session(databases: Databases, connection: Connection, cancellation: Cancellation | None) -> Iterator[Session]:
-    """A session whose running statement `cancellation` cancels (the task's timeout, an interrupted run)."""
-    with (
-        databases.session(connection) as session,
-        cancellation.on_cancel(partial(_cancel, session)) if cancellation else nullcontext(),
-    ):
-        yield session
-
-
-#: Strategies that build the table afresh from the data, whatever columns it had before.
-_REBUILDING = frozenset({"", "create+replace"})
+def _apply(session: Session, plan: Materializing, hooks: Hooks = NO_HOOKS, *, exists: bool | None = None) -> None:
+    """Build the plan's target in the session: its strategy's script, or its rebuild when an incremental
+    strategy finds no table yet (`exists`, when the caller knows already)."""
+    target = plan.build.target
+    ensure_schema(session, target)
+    tables = known_tables(session)
+    script = plan.script()
+    if plan.incremental and not plan.rebuild and not (tables.exists(session, target) if exists is None else exists):
+        script = plan.script(rebuild=True)
+    _execute(session, wrap_hooks(script, hooks.pre, hooks.post))
+    if plan.build.materialization.type == "table":
+        tables.add(session, target)
 
 
 def load_python_asset(
     asset: Asset, connection: Connection, databases: Databases, data: pa.Table, *, schema_prefix: str,
-    cancellation: Cancellation | None = None,
+    full_refresh: bool = False, interval: tuple[str, str] = ("", ""), cancellation: Cancellation | None = None,
 ) -> None:  # fmt: skip
     """Write what a Python asset's `materialize()` returned into the table named after the asset, with its
     strategy, exactly as that strategy builds a SQL asset's table: the data is staged in the session (see
     `Session.staged`) and the strategy's query selects from it. Into an existing table, the data's columns
-    must be the table's (in any order, compared as unquoted names are). `cancellation` cancels the load as
-    it does a SQL asset's statement. Failures are BruinErrors."""
+    must be the table's (in any order, compared as unquoted names are); with `parameters.enforce_schema:
+    true`, declared column types are cast to. `cancellation` cancels the load as it does a SQL asset's
+    statement. Failures are BruinErrors."""
     platform = connection_platform(connection, "hold the data of Python assets")
-    strategy = platform.strategy(asset.materialization)
-    assert strategy is not None, asset.materialization  # the runner only loads materializing assets
     target = platform.target(asset.name, connection, schema_prefix)
     names = _data_columns(data.column_names)
     staging = f"__pybruin_data_{uuid.uuid4().hex[:12]}"
-    rebuilds = str(asset.materialization.get("strategy") or "").lower() in _REBUILDING
     with _session(databases, connection, cancellation) as session, session.staged(staging, data):
-        existing = [] if rebuilds else table_columns(session, target)
-        if existing:
+        existing = table_columns(session, target)
+        rebuilding = full_refresh or Materialization.of(asset.materialization).table_strategy == "create+replace"
+        if existing and not rebuilding:
             names = _matched(names, existing, target)
-        select = ", ".join(map(platform.quote_name, names))
-        strategy(session, target, f"SELECT {select} FROM {staging}")
+        query = f"SELECT {', '.join(_selected(platform, asset, names))} FROM {staging}"
+        plan = _materializing(platform, asset, query, connection, schema_prefix=schema_prefix,
+                              full_refresh=full_refresh, interval=interval)  # fmt: skip
+        assert plan is not None, asset.materialization  # the runner only loads materializing assets
+        _apply(session, plan, exists=bool(existing))
+
+
+def _selected(platform: Platform, asset: Asset, names: list[str]) -> list[str]:
+    """The data's columns as the query selects them: cast to their declared types with `enforce_schema`."""
+    quoted = [platform.quote_name(name) for name in names]
+    if str(asset.parameters.get("enforce_schema", "")).lower() != "true":
+        return quoted
+    declared = {column.name.lower(): column.type for column in asset.columns if column.type}
+    return [f"CAST({sql} AS {platform_type(declared[name.lower()], platform.column_types)}) AS {sql}"
+            if name.lower() in declared else sql for name, sql in zip(names, quoted, strict=True)]  # fmt: skip
 
 
 def _data_columns(names: Sequence[str]) -> list[str]:
@@ -189,6 +275,28 @@ def _matched(names: list[str], existing: list[str], target: Target) -> list[str]
             f"{'.'.join(target.parts)} ({', '.join(existing)})"
         )
     return [by_name[column.lower()] for column in existing]
+
+
+def connection_platform(connection: Connection, purpose: str) -> Platform:
+    """The platform of a connection; a clear error, naming the types that would do, when pybruin has none."""
+    platform = platform_for_connection(connection.type_key)
+    if platform is None:
+        types = [type_key for p in PLATFORMS for type_key in p.connection_types]
+        raise BruinError(
+            f"connection '{connection.name}' is a {connection.type_key} connection, "
+            f"which cannot {purpose}; use one of: {', '.join(types)}"
+        )
+    return platform
+
+
+@contextmanager
+def _session(databases: Databases, connection: Connection, cancellation: Cancellation | None) -> Iterator[Session]:
+    """A session whose running statement `cancellation` cancels (the task's timeout, an interrupted run)."""
+    with (
+        databases.session(connection) as session,
+        cancellation.on_cancel(partial(_cancel, session)) if cancellation else nullcontext(),
+    ):
+        yield session
 
 
 def run_column_check(
@@ -228,20 +336,62 @@ def _check_platform(asset: Asset, connection: Connection, check_name: str) -> Pl
     return platform
 
 
-def _platform(asset: Asset, connection: Connection) -> Platform:
+def run_seed_asset(
+    asset: Asset, connection: Connection, databases: Databases, *, schema_prefix: str,
+    cancellation: Cancellation | None = None,
+) -> None:  # fmt: skip
+    """Load the seed's CSV into the table named after the asset, replacing it; failures name the asset."""
+    try:
+        platform = _platform(asset, connection)
+        target = platform.target(asset.name, connection, schema_prefix)
+        seed = seed_of(asset)
+        with _session(databases, connection, cancellation) as session:
+            try:
+                platform.load_seed(session, target, seed)
+            except BruinError as exc:
+                session.rollback()
+                raise BruinError(f"cannot load {seed.path.name}: {exc}") from None
+    except BruinError as exc:
+        raise BruinError(f"asset '{asset.name}': {exc}") from None
+
+
+def _prepared(
+    asset: Asset,
+    rendered_sql: str,
+    connection: Connection | None,
+    schema_prefix: str,
+    full_refresh: bool,
+    interval: tuple[str, str],
+) -> tuple[Materializing | None, str]:
+    """The asset's materialization (None without one) and the script it runs, hooks aside."""
+    plan = materializing(asset, rendered_sql, connection, schema_prefix=schema_prefix,
+                         full_refresh=full_refresh, interval=interval)  # fmt: skip
+    return plan, _without_headers(rendered_sql) if plan is None else plan.script()
+
+
+def _execute(session: Session, script: str) -> None:
+    try:
+        session.execute(script)
+    except BruinError:
+        session.rollback()
+        raise
+
+
+def _without_headers(sql: str) -> str:
+    """The SQL without `/* @bruin ... @bruin */` blocks, as upstream runs SQL that has no materialization."""
+    return _BRUIN_COMMENT.sub("", sql) if "@bruin" in sql else sql
+
+
+def _platform(asset: Asset, connection: Connection | None) -> Platform:
     platform = platform_for_asset_type(asset.type)
     if platform is None:
         raise BruinError(f"'{asset.type}' assets cannot run; SQL asset types: {', '.join(SQL_ASSET_TYPES)}")
-    if connection.type_key not in platform.connection_types:
+    if connection is not None and connection.type_key not in platform.connection_types:
         raise BruinError(
             f"connection '{connection.name}' is a {connection.type_key} connection, "
             f"but '{asset.type}' assets need a {' or '.join(platform.connection_types)} connection"
         )
     return platform
-
-
-def _run_script(session: Session, script: str) -> None:
-    session.execute(script)
 
 
 def _cancel(session: Session) -> None:

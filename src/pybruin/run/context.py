@@ -130,6 +130,10 @@ class RunContext:
     schema_prefix: str = ""
     variables: dict[str, object] = field(default_factory=dict)
     variables_schema: dict[str, object] = field(default_factory=dict)
+    #: `--apply-interval-modifiers`: shift each asset's dates by its `interval_modifiers`
+    apply_interval_modifiers: bool = False
+    #: the environment's `config.full_refresh_restricted`: no asset is rebuilt by `--full-refresh`
+    refresh_restricted: bool = False
 
     def __post_init__(self) -> None:
         if self.start > self.end:
@@ -137,15 +141,73 @@ class RunContext:
                 f"start date {format_timestamp(self.start)} is after end date {format_timestamp(self.end)}"
             )
 
-    def template_values(self, asset_name: str) -> dict[str, object]:
-        """The Jinja context of a SQL asset: the run, never its secrets."""
-        values: dict[str, object] = {}
-        for prefix, moment in (("start", self.start), ("end", self.end), ("execution", self.execution)):
-            values[f"{prefix}_date"] = moment.strftime("%Y-%m-%d")
-            values[f"{prefix}_datetime"] = moment.strftime("%Y-%m-%dT%H:%M:%S")
-            values[f"{prefix}_timestamp"] = format_timestamp(moment)
-        values.update(run_id=self.run_id, pipeline=self.pipeline, this=asset_name, var=dict(self.variables))
+    def template_values(
+        self, asset_name: str, *, start: datetime | None = None, end: datetime | None = None,
+        full_refresh: bool | None = None,
+    ) -> dict[str, object]:
+        """The Jinja context of a SQL asset: the run, never its secrets. `start`, `end` and `full_refresh`
+        replace the run's for one asset (interval modifiers, a restricted full refresh)."""
+        values = date_values(start or self.start, end or self.end, self.execution)
+        values.update(
+            pipeline=self.pipeline,
+            run_id=self.run_id,
+            full_refresh=self.full_refresh if full_refresh is None else full_refresh,
+            commit_hash=self.commit,
+            schema_prefix=self.schema_prefix,
+            this=asset_name,
+            var=dict(self.variables),
+        )
         return values
+
+
+def date_values(start: datetime, end: datetime, execution: datetime) -> dict[str, object]:
+    """`start_date`, `start_date_nodash`, `start_datetime`, `start_timestamp`, and the same for `end` and
+    `execution`, formatted as upstream formats them."""
+    values: dict[str, object] = {}
+    for prefix, moment in (("start", start), ("end", end), ("execution", execution)):
+        values[f"{prefix}_date"] = moment.strftime("%Y-%m-%d")
+        values[f"{prefix}_date_nodash"] = moment.strftime("%Y%m%d")
+        values[f"{prefix}_datetime"] = moment.strftime("%Y-%m-%dT%H:%M:%S")
+        values[f"{prefix}_timestamp"] = format_timestamp(moment)
+    return values
+
+
+def make_context(
+    *,
+    start_date: str | None,
+    end_date: str | None,
+    variables: Sequence[str],
+    declared: Mapping[str, Mapping[str, object]],
+    run_id: str,
+    pipeline: str,
+    commit: str = "",
+    full_refresh: bool = False,
+    schema_prefix: str = "",
+    refresh_restricted: bool = False,
+    apply_interval_modifiers: bool = False,
+) -> RunContext:
+    """The context of a run (or a render) from what the user gave: dates as typed (default: yesterday), and
+    `--var` overrides of the pipeline's declared variables."""
+    start, end = default_interval()
+    if start_date:
+        start = parse_date(start_date, "--start-date")
+    if end_date:
+        end = parse_date(end_date, "--end-date")
+    values, schema = resolve_variables(declared, parse_var_overrides(variables))
+    return RunContext(
+        start=start,
+        end=end,
+        execution=execution_time(),
+        run_id=run_id,
+        pipeline=pipeline,
+        full_refresh=full_refresh,
+        commit=commit,
+        schema_prefix=schema_prefix,
+        variables=values,
+        variables_schema=schema,
+        apply_interval_modifiers=apply_interval_modifiers,
+        refresh_restricted=refresh_restricted,
+    )
 
 
 def execution_time() -> datetime:

@@ -6,16 +6,18 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pybruin.durations import SECOND, format_go_duration
 from pybruin.errors import BruinError
+from pybruin.pipeline.materialization import Materialization
 from pybruin.pipeline.model import ColumnCheck, CustomCheck
 from pybruin.plan import Plan, Task, TaskKind
 from pybruin.plan.unsupported import NO_OP_TYPES
-from pybruin.platforms import SQL_ASSET_TYPES
+from pybruin.platforms import SEED_ASSET_TYPES, SQL_ASSET_TYPES
 from pybruin.run.bootstrap import python_command
 from pybruin.run.cancel import Cancellation, Why, deadline
 from pybruin.run.child_env import (
@@ -24,6 +26,7 @@ from pybruin.run.child_env import (
     ReceivedSecret,
     SecretNotReceived,
     missing_secret_message,
+    run_variables,
 )
 from pybruin.run.context import RunContext
 from pybruin.run.leases import LeasingStore
@@ -31,6 +34,7 @@ from pybruin.run.materialize import ArrowReceiver, child_script, materialization
 from pybruin.run.output import RunOutput
 from pybruin.run.processes import ChildProcesses, rscript_path
 from pybruin.run.python_envs import PythonEnvironments
+from pybruin.run.rendering import AssetRenderer
 from pybruin.run.report import CheckReport, RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
 
@@ -78,8 +82,10 @@ class Runner:
         python_cache: Path,
         allow_debugging: bool = False,
         leases: RunLeases | None = None,
+        renderer: AssetRenderer | None = None,
     ) -> None:
         self.plan = plan
+        self.renderer = renderer or AssetRenderer(context, plan.pipeline)
         self.context = context
         self.connections = connections
         self.output = output
@@ -246,6 +252,8 @@ class Runner:
             self._execute_process(asset, needs, cancellation)
         elif asset.type in SQL_ASSET_TYPES:
             self._execute_sql(asset, needs, cancellation)
+        elif asset.type in SEED_ASSET_TYPES:
+            self._execute_seed(asset, needs, cancellation)
         elif asset.type in NO_OP_TYPES:
             self._check_resolvable(needs)
         else:  # the plan refuses every other type; reaching here is a bug, not a silent success
@@ -272,6 +280,7 @@ class Runner:
                 self.output.line(f"[{asset.name}] {err.also}")
             raise
         self._received[asset.name] = received
+        env.update(self._asset_run_variables(asset))
         destination = self._destination(asset, needs) if python and materializes(asset) else None
         if self._databases is not None:
             self._databases.release_idle()
@@ -333,41 +342,62 @@ class Runner:
         self.output.line("Successfully collected the data from the asset, uploading to the destination...", asset.name)
         try:
             load_python_asset(asset, destination, self._shared_databases(), data,
-                              schema_prefix=self.context.schema_prefix, cancellation=cancellation)  # fmt: skip
+                              schema_prefix=self.context.schema_prefix, full_refresh=self.renderer.full_refresh(asset),
+                              interval=self.renderer.time_window(asset), cancellation=cancellation)  # fmt: skip
         except BruinError as exc:
             raise BruinError(
                 f"failed to execute Python script: failed to load the data into the destination: {exc}"
             ) from None
         self.output.line("Successfully loaded the data from the asset into the destination.", asset.name)
 
-    def _execute_sql(self, asset: Asset, needs: Needs, cancellation: Cancellation) -> None:
-        from pybruin.platforms.run import run_sql_asset
+    def _asset_run_variables(self, asset: Asset) -> dict[str, str]:
+        """The run variables that differ for this asset: dates shifted by its interval modifiers, and
+        `BRUIN_FULL_REFRESH` when its full refresh is restricted."""
+        start, end = self.renderer.interval(asset)
+        full_refresh = self.renderer.full_refresh(asset)
+        context = self.context
+        if (start, end, full_refresh) == (context.start, context.end, context.full_refresh):
+            return {}
+        return run_variables(replace(context, start=start, end=end, full_refresh=full_refresh))
 
-        assert needs.connection is not None  # every SQL platform asset has an effective connection
+    def _sql_connection(self, asset: Asset, needs: Needs) -> Connection:
+        """The connection a SQL or seed asset runs on, and every other name it needs, resolved."""
+        assert needs.connection is not None  # every platform asset has an effective connection
         name = needs.connection
         resolved = self.connections.get(name)
         if resolved is None:
             raise BruinError(self.connections.missing_message(name))
         self._check_resolvable(needs)
         self._received[asset.name] = [ReceivedSecret(name, "", resolved.connection.type_key, resolved.source)]
+        return resolved.connection
+
+    def _note(self, asset: Asset, text: str) -> None:
+        stream = self.output.asset_stream(asset.name)
+        stream.feed(text.encode() + b"\n")
+        stream.close()
+
+    def _execute_sql(self, asset: Asset, needs: Needs, cancellation: Cancellation) -> None:
+        from pybruin.platforms.run import run_sql_asset
+
+        connection = self._sql_connection(asset, needs)
+        renderer = self.renderer
+        if self.context.full_refresh:
+            if renderer.restricted(asset):
+                self._note(asset, f'Warning: full refresh is restricted for asset "{asset.name}"; running '
+                                  "incrementally.")  # fmt: skip
+            elif Materialization.of(asset.materialization).strategy == "ddl":
+                self._note(asset, "Full refresh detected, but DDL strategy is in use — table will NOT be dropped or "
+                                  "recreated.")  # fmt: skip
         run_sql_asset(
             asset,
-            resolved.connection,
+            connection,
             self._shared_databases(),
-            rendered_sql=self._render(asset, asset.content),
+            rendered_sql=renderer.body(asset),
             schema_prefix=self.context.schema_prefix,
+            full_refresh=renderer.full_refresh(asset),
+            interval=renderer.time_window(asset),
+            hooks=renderer.hooks(asset),
             cancellation=cancellation,
-        )
-
-    def _render(self, asset: Asset, sql: str) -> str:
-        """SQL of the asset (its body, a custom check's query) rendered with the asset's Jinja context."""
-        from pybruin.run.templating import render_sql
-
-        return render_sql(
-            sql,
-            self.context.template_values(asset.name),
-            asset_name=asset.name,
-            secret_names={s.key for s in asset.secrets} | {s.inject_as for s in asset.secrets},
         )
 
     def _execute_check(self, task: Task, cancellation: Cancellation) -> None:
@@ -398,12 +428,19 @@ class Runner:
                                     schema_prefix=self.context.schema_prefix, cancellation=cancellation)  # fmt: skip
         assert isinstance(task.check, CustomCheck), task
         try:
-            rendered = self._render(asset, task.check.query)
+            rendered = self.renderer.render(asset, task.check.query)
         except BruinError as exc:
             raise BruinError(f"failed to render custom check query: {exc}") from None
         return run_custom_check(
             asset, task.check, connection, databases, rendered_query=rendered, cancellation=cancellation
         )
+
+    def _execute_seed(self, asset: Asset, needs: Needs, cancellation: Cancellation) -> None:
+        from pybruin.platforms.run import run_seed_asset
+
+        connection = self._sql_connection(asset, needs)
+        run_seed_asset(asset, connection, self._shared_databases(), schema_prefix=self.context.schema_prefix,
+                       cancellation=cancellation)  # fmt: skip
 
     def _shared_databases(self) -> Databases:
         with self._databases_lock:

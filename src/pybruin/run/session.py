@@ -20,21 +20,14 @@ from typing import BinaryIO
 
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
-from pybruin.pipeline.validate import validate_pipeline
+from pybruin.pipeline.validate import require_valid
 from pybruin.plan import build_plan
-from pybruin.platforms import SQL_ASSET_TYPES
+from pybruin.platforms import RUNNABLE_ASSET_TYPES
 from pybruin.run.child_env import ChildEnvironments
-from pybruin.run.context import (
-    RunContext,
-    default_interval,
-    execution_time,
-    new_run_id,
-    parse_date,
-    parse_var_overrides,
-    resolve_variables,
-)
+from pybruin.run.context import RunContext, make_context, new_run_id
 from pybruin.run.leases import RunLeases
 from pybruin.run.output import RunOutput
+from pybruin.run.rendering import AssetRenderer
 from pybruin.run.report import RunReport
 from pybruin.run.runner import Runner
 from pybruin.workspace import ProjectSettings, load_target, open_project, open_store, protect_environment
@@ -52,6 +45,7 @@ class RunSettings:
     start_date: str | None = None
     end_date: str | None = None
     full_refresh: bool = False
+    apply_interval_modifiers: bool = False
     variables: tuple[str, ...] = ()
     workers: int = 16
     downstream: bool = False
@@ -62,6 +56,8 @@ class RunSettings:
     mask_credentials: bool = True
     pristine_env: bool = False
     log_file: bool = True
+    #: Whether the manifest is also written to logs/runs/<run_id>.json (it is always in the outcome).
+    write_manifest: bool = True
     timestamps: bool = True
     color: bool = True
     debug: bool = False
@@ -96,13 +92,11 @@ def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcom
     pipeline, target = load_target(settings.project.path)
     if settings.downstream and target is None:
         raise BruinError("cannot use the --downstream flag when running the whole pipeline")
-    problems = [issue for issue in validate_pipeline(pipeline, None) if issue.severity == "error"]
-    if problems:
-        raise BruinError("validation failed: " + "; ".join(f"{i.asset or i.file}: {i.message}" for i in problems))
+    require_valid(pipeline)
     try:
         plan = build_plan(
             pipeline,
-            sql_types=frozenset(SQL_ASSET_TYPES),
+            sql_types=RUNNABLE_ASSET_TYPES,
             targets=[target] if target is not None else (),
             downstream=settings.downstream,
             only=settings.only,
@@ -111,7 +105,10 @@ def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcom
     except BruinError as exc:
         raise BruinError(f"Failed to filter assets: {exc}") from None
     context = _run_context(settings, project.environ, pipeline_name=pipeline.name, commit=pipeline.commit,
-                           schema_prefix=project.environment.schema_prefix, declared=pipeline.variables)  # fmt: skip
+                           schema_prefix=project.environment.schema_prefix, declared=pipeline.variables,
+                           refresh_restricted=project.environment.full_refresh_restricted)  # fmt: skip
+    renderer = AssetRenderer(context, pipeline)
+    renderer.check_hooks(pipeline.assets)
 
     shown = masker if settings.mask_credentials else Masker(enabled=False)
     log_path = project.root / "logs" / f"{context.run_id}__{pipeline.name}.log" if settings.log_file else None
@@ -119,6 +116,8 @@ def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcom
     shown.warn_to(output.line)
     try:
         protect_environment(project, shown)
+        if settings.apply_interval_modifiers and settings.full_refresh:
+            output.line("Warning: --apply-interval-modifiers flag is ignored when --full-refresh is enabled.")
         if not plan.tasks:
             output.line("No tasks to run.")
             return RunOutcome(None, None)
@@ -145,12 +144,14 @@ def _run(settings: RunSettings, masker: Masker, terminal: BinaryIO) -> RunOutcom
                 python_cache=settings.python_cache,
                 allow_debugging=settings.allow_debugging,
                 leases=leases,
+                renderer=renderer,
             ).run()
         report.leases = leases.records()  # after the `with`: revoked by now
         color = settings.color and terminal.isatty() and "NO_COLOR" not in project.environ
         output.block(report.render_summary(color=color, mask=shown.mask, width=_terminal_width(terminal)))
         manifest = masker.mask(report.manifest_json())
-        report.write_manifest(project.root / "logs" / "runs" / f"{context.run_id}.json", manifest)
+        if settings.write_manifest:
+            report.write_manifest(project.root / "logs" / "runs" / f"{context.run_id}.json", manifest)
     finally:
         output.close()
     return RunOutcome(report, manifest)
@@ -164,24 +165,20 @@ def _run_context(
     commit: str,
     schema_prefix: str,
     declared: Mapping[str, Mapping[str, object]],
+    refresh_restricted: bool,
 ) -> RunContext:
-    start, end = default_interval()
-    if settings.start_date:
-        start = parse_date(settings.start_date, "--start-date")
-    if settings.end_date:
-        end = parse_date(settings.end_date, "--end-date")
-    values, schema = resolve_variables(declared, parse_var_overrides(settings.variables))
-    return RunContext(
-        start=start,
-        end=end,
-        execution=execution_time(),
+    return make_context(
+        start_date=settings.start_date,
+        end_date=settings.end_date,
+        variables=settings.variables,
+        declared=declared,
         run_id=new_run_id(environ),
         pipeline=pipeline_name,
-        full_refresh=settings.full_refresh,
         commit=commit,
+        full_refresh=settings.full_refresh,
         schema_prefix=schema_prefix,
-        variables=values,
-        variables_schema=schema,
+        refresh_restricted=refresh_restricted,
+        apply_interval_modifiers=settings.apply_interval_modifiers and not settings.full_refresh,
     )
 
 
