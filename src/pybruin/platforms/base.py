@@ -149,7 +149,7 @@ class Platform(abc.ABC):
     def literal(self, text: str) -> str:
         """A SQL string literal holding `text` exactly, whatever characters it has."""
 
-    def quote_name(self, name: str) -> str:
+    def quote_exact(self, name: str) -> str:
         """A name exactly as written, whatever its case: a column of the data a Python asset returned."""
         return '"' + name.replace('"', '""') + '"'
 

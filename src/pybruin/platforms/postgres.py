@@ -322,7 +322,7 @@ class PostgresDatabase(Database):
         """A temporary table of the connection (so of this session only), filled by `COPY ... FROM STDIN`
         from CSV that pyarrow writes a batch at a time."""
         data = _decoded(data)
-        columns = ", ".join(f"{self.platform.quote_name(field.name)} {_column_type(field)}" for field in data.schema)
+        columns = ", ".join(f"{self.platform.quote_exact(field.name)} {_column_type(field)}" for field in data.schema)
         handle.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
         self._copy(handle, f"COPY {name} FROM STDIN (FORMAT csv)", _csv_chunks(data))
 

@@ -246,7 +246,7 @@ def load_python_asset(
 
 def _selected(platform: Platform, asset: Asset, names: list[str]) -> list[str]:
     """The data's columns as the query selects them: cast to their declared types with `enforce_schema`."""
-    quoted = [platform.quote_name(name) for name in names]
+    quoted = [platform.quote_exact(name) for name in names]
     if str(asset.parameters.get("enforce_schema", "")).lower() != "true":
         return quoted
     declared = {column.name.lower(): column.type for column in asset.columns if column.type}
