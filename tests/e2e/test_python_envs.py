@@ -172,3 +172,46 @@ def test_a_materializing_asset_gets_pyarrow_in_its_environment(
 
     with duckdb.connect(str(project.root / "w.db"), read_only=True) as db:
         assert db.execute("select six from rows").fetchall() == [("1.16.0",)]
+
+
+TEMPLATE_ASSET = '''""" @bruin
+name: myschema.my_mat_asset
+image: python:3.11
+connection: duckdb-default
+materialization:
+  type: table
+  strategy: merge
+columns:
+  - name: col1
+    type: int
+    primary_key: true
+    checks:
+      - name: unique
+@bruin """
+import pandas as pd
+
+
+def materialize():
+    items = 100000
+    return pd.DataFrame({"col1": range(items), "col2": [f"value_new_{i}" for i in range(items)],
+                         "col3": [i * 6.0 for i in range(items)]})
+'''
+
+
+def test_the_python_templates_materialized_asset(project: BruinProject, env: dict[str, str], tmp_path: Path) -> None:
+    """Upstream's `python` template: a merge into DuckDB from pandas pinned in requirements.txt, with a check."""
+    project.write(".bruin.yml", "environments:\n  default:\n    connections:\n      duckdb:\n"
+                                "        - name: duckdb-default\n          path: duckdb.db\n")  # fmt: skip
+    project.write("p/pipeline.yml", "name: bruin-init\n")
+    project.write("p/assets/mat/requirements.txt", "pandas==2.2.3\n")
+    project.write("p/assets/mat/asset.py", TEMPLATE_ASSET)
+    for run_env in (env, offline(env, tmp_path)):  # cold, then warm without uv or the network
+        result = project.bruin("run", "p", env=run_env, timeout=600)
+        assert result.returncode == 0, result.output
+        assert "Finished: myschema.my_mat_asset:col1:unique" in result.stdout
+    import duckdb
+
+    with duckdb.connect(str(project.root / "duckdb.db"), read_only=True) as db:
+        assert db.execute("select count(*), count(distinct col1), max(col3) from myschema.my_mat_asset").fetchone() == (
+            100000, 100000, 599994.0
+        )

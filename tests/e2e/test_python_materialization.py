@@ -244,6 +244,77 @@ def test_append_matches_columns_by_name_and_refuses_other_columns(warehouse: War
     assert warehouse.rows("select count(*) from mat.log") == [(2,)]
 
 
+MERGED = """
+import os
+import pandas as pd
+
+ROWS = {1: ("alice", "2024-01-01"), 2: ("bob", "2024-01-10"), 3: ("charlie", "2024-01-12"), 4: ("diana", "2024-01-20"),
+        5: ("eve", "2024-01-25")}
+
+
+def materialize():
+    start, end = os.environ["BRUIN_START_DATE"], os.environ["BRUIN_END_DATE"]
+    suffix = "" if end < "2024-01-20" else "!"
+    return pd.DataFrame([{"id": k, "name": v[0] + suffix} for k, v in ROWS.items() if start <= v[1] <= end])
+"""
+
+
+def test_upstream_python_mat_merge(warehouse: Warehouse) -> None:
+    """Upstream's `python-mat-merge`: merge on the primary key over two overlapping intervals; as for SQL assets,
+    matched rows take the new values of the columns marked `update_on_merge`."""
+    warehouse.configure()
+    header = ("materialization:\n  type: table\n  strategy: merge\ncolumns:\n  - name: id\n    type: integer\n"
+              "    primary_key: true\n  - name: name\n    type: string\n    update_on_merge: true")  # fmt: skip
+    warehouse.asset("mat.merge_test", header, MERGED)
+    for start, end in (("2024-01-01", "2024-01-15"), ("2024-01-10", "2024-01-31")):
+        result, _ = warehouse.project.run_json("--start-date", start, "--end-date", end, "p")
+        assert result.returncode == 0, result.output
+    assert warehouse.rows("select id, name from mat.merge_test order by id") == [
+        (1, "alice"), (2, "bob!"), (3, "charlie!"), (4, "diana!"), (5, "eve!")
+    ]
+
+
+def test_delete_insert_replaces_the_rows_of_the_keys_it_brings(warehouse: Warehouse) -> None:
+    warehouse.configure()
+    header = "materialization:\n  type: table\n  strategy: delete+insert\n  incremental_key: day"
+    warehouse.asset("mat.daily", header, "def materialize():\n    return [{'day': 1, 'v': 'a'}, {'day': 2, 'v': 'b'}]")
+    assert warehouse.project.run_json("p")[0].returncode == 0
+    warehouse.asset("mat.daily", header, "def materialize():\n    return [{'v': 'c', 'day': 2}, {'v': 'd', 'day': 2}]")
+    result, _ = warehouse.project.run_json("p")
+    assert result.returncode == 0, result.output
+    assert warehouse.rows("select day, v from mat.daily order by day, v") == [(1, "a"), (2, "c"), (2, "d")]
+
+
+def test_full_refresh_rebuilds_an_incremental_table_with_new_columns(warehouse: Warehouse) -> None:
+    warehouse.configure()
+    header = "materialization:\n  type: table\n  strategy: append"
+    warehouse.asset("mat.grown", header, "def materialize():\n    return [{'id': 1}]")
+    assert warehouse.project.run_json("p")[0].returncode == 0
+    warehouse.asset("mat.grown", header, "def materialize():\n    return [{'id': 2, 'extra': 'x'}]")
+    result, _ = warehouse.project.run_json("--full-refresh", "p")
+    assert result.returncode == 0, result.output
+    assert warehouse.rows("select id, extra from mat.grown") == [(2, "x")]
+
+
+def test_enforce_schema_casts_to_the_declared_types(warehouse: Warehouse) -> None:
+    warehouse.configure()
+    header = ("parameters:\n  enforce_schema: true\nmaterialization:\n  type: table\ncolumns:\n"
+              "  - name: id\n    type: integer\n  - name: amount\n    type: decimal(10, 2)\n"
+              "  - name: code\n    type: varchar(5)")  # fmt: skip
+    warehouse.asset("mat.typed_by_header", header,
+                    "def materialize():\n    return [{'id': 1, 'amount': 2.5, 'code': 7, 'free': 1.5}]")  # fmt: skip
+    result, _ = warehouse.project.run_json("p")
+    assert result.returncode == 0, result.output
+    types = warehouse.types("mat", "typed_by_header")
+    assert types["id"] == "INTEGER"
+    assert types["amount"] in ("DECIMAL(10,2)", "NUMERIC")
+    assert types["code"] in ("VARCHAR", "CHARACTER VARYING")
+    assert types["free"] in ("DOUBLE", "DOUBLE PRECISION")
+    assert [tuple(map(str, row)) for row in warehouse.rows("select id, amount, code from mat.typed_by_header")] == [
+        ("1", "2.50", "7")
+    ]
+
+
 # --- checks, validation, secrets ------------------------------------------------------------------------------
 
 
