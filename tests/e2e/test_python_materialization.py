@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import BruinProject
+    from conftest import BruinProject, Result
     from fixtures.postgres_server import PgDatabase
 
 CANARY = f"canary-pymat-{uuid.uuid4().hex}"
@@ -38,6 +38,15 @@ class Warehouse:
     def asset(self, name: str, header: str, body: str) -> None:
         header = f"name: {name}\nconnection: wh\n{header.strip()}\n"
         self.project.write(f"p/assets/{name.replace('.', '_')}.py", f'"""@bruin\n{header}@bruin"""\n{body.strip()}\n')
+
+    def returning_twice(self, name: str, header: str, first: str, then: str, *flags: str) -> tuple[Result, dict]:
+        """Run the asset returning the rows `first`, then again returning `then` (with `flags`)."""
+        for rows in (first, then):
+            self.asset(name, header, f"def materialize():\n    return {rows}")
+            outcome = self.project.run_json(*(flags if rows is then else ()), "p")
+            if rows is first:
+                assert outcome[0].returncode == 0, outcome[0].output
+        return outcome
 
     def rows(self, sql: str) -> list[tuple]:
         if self.database is None:
@@ -229,10 +238,8 @@ def test_create_replace_replaces_and_append_appends(warehouse: Warehouse) -> Non
 def test_append_matches_columns_by_name_and_refuses_other_columns(warehouse: Warehouse) -> None:
     warehouse.configure()
     header = "materialization:\n  type: table\n  strategy: append"
-    warehouse.asset("mat.log", header, "def materialize():\n    return [{'id': 1, 'v': 'a'}]")
-    assert warehouse.project.run_json("p")[0].returncode == 0
-    warehouse.asset("mat.log", header, "def materialize():\n    return [{'v': 'b', 'id': 2}]")
-    assert warehouse.project.run_json("p")[0].returncode == 0
+    result, _ = warehouse.returning_twice("mat.log", header, "[{'id': 1, 'v': 'a'}]", "[{'v': 'b', 'id': 2}]")
+    assert result.returncode == 0, result.output
     assert warehouse.rows("select id, v from mat.log order by id") == [(1, "a"), (2, "b")]
     warehouse.asset("mat.log", header, "def materialize():\n    return [{'id': 3, 'other': 'c'}]")
     result, tasks = warehouse.project.run_json("p")
@@ -277,10 +284,8 @@ def test_upstream_python_mat_merge(warehouse: Warehouse) -> None:
 def test_delete_insert_replaces_the_rows_of_the_keys_it_brings(warehouse: Warehouse) -> None:
     warehouse.configure()
     header = "materialization:\n  type: table\n  strategy: delete+insert\n  incremental_key: day"
-    warehouse.asset("mat.daily", header, "def materialize():\n    return [{'day': 1, 'v': 'a'}, {'day': 2, 'v': 'b'}]")
-    assert warehouse.project.run_json("p")[0].returncode == 0
-    warehouse.asset("mat.daily", header, "def materialize():\n    return [{'v': 'c', 'day': 2}, {'v': 'd', 'day': 2}]")
-    result, _ = warehouse.project.run_json("p")
+    result, _ = warehouse.returning_twice("mat.daily", header, "[{'day': 1, 'v': 'a'}, {'day': 2, 'v': 'b'}]",
+                                          "[{'v': 'c', 'day': 2}, {'v': 'd', 'day': 2}]")  # fmt: skip
     assert result.returncode == 0, result.output
     assert warehouse.rows("select day, v from mat.daily order by day, v") == [(1, "a"), (2, "c"), (2, "d")]
 
@@ -288,10 +293,8 @@ def test_delete_insert_replaces_the_rows_of_the_keys_it_brings(warehouse: Wareho
 def test_full_refresh_rebuilds_an_incremental_table_with_new_columns(warehouse: Warehouse) -> None:
     warehouse.configure()
     header = "materialization:\n  type: table\n  strategy: append"
-    warehouse.asset("mat.grown", header, "def materialize():\n    return [{'id': 1}]")
-    assert warehouse.project.run_json("p")[0].returncode == 0
-    warehouse.asset("mat.grown", header, "def materialize():\n    return [{'id': 2, 'extra': 'x'}]")
-    result, _ = warehouse.project.run_json("--full-refresh", "p")
+    result, _ = warehouse.returning_twice("mat.grown", header, "[{'id': 1}]", "[{'id': 2, 'extra': 'x'}]",
+                                          "--full-refresh")  # fmt: skip
     assert result.returncode == 0, result.output
     assert warehouse.rows("select id, extra from mat.grown") == [(2, "x")]
 
