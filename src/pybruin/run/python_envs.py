@@ -11,7 +11,9 @@ An environment lives in the cache under a name made of the version and a hash of
 (the files' bytes, the interpreter, what pybruin adds), so a changed file gets a new environment and an
 unchanged one is never rebuilt. Building takes a lock file shared by every `bruin run` process, and a ready
 marker is written last: an environment without one is half-built (a crash, a kill) and is rebuilt under the
-lock, never used. A warm run checks the marker and starts the asset: no uv, no index, no network.
+lock, never used. A build first installs from uv's cache alone and asks the index only for what the cache
+lacks (so an unpinned requirement may get the newest version the cache holds). A warm run checks the marker and
+starts the asset: no uv, no index, no network.
 """
 
 from __future__ import annotations
@@ -238,24 +240,42 @@ class PythonEnvironments:
         venv, dependencies = environment.path, environment.dependencies
         python = str(environment.python)
         shutil.rmtree(venv, ignore_errors=True)  # half-built by a run that died: we hold the lock now
-        steps: list[tuple[list[str], Mapping[str, str]]] = [
-            ([uv, "venv", "--quiet", "--no-python-downloads", "--python", environment.base, str(venv)], {})
+        # (command, extra environment, whether to try it offline first)
+        steps: list[tuple[list[str], Mapping[str, str], bool]] = [
+            ([uv, "venv", "--quiet", "--no-python-downloads", "--python", environment.base, str(venv)], {}, False)
         ]
         if dependencies is not None and dependencies.lock is not None:  # exactly as locked, never re-resolved
             sync = [uv, "sync", "--quiet", "--frozen", "--no-install-project", "--project", str(dependencies.directory),
                     "--python", python]  # fmt: skip
-            steps.append((sync, {"UV_PROJECT_ENVIRONMENT": str(venv)}))
+            steps.append((sync, {"UV_PROJECT_ENVIRONMENT": str(venv)}, True))
         unlocked = dependencies is not None and dependencies.lock is None
         install = [*(["-r", str(dependencies.file)] if unlocked and dependencies else []), *environment.extras]
         if install:
-            steps.append(([uv, "pip", "install", "--quiet", "--python", python, *install], {}))
-        for argv, extra_env in steps:
-            code = self._children.run(argv, env={**self._base_env, **extra_env}, cwd=cwd, stream=stream)
-            if code != 0:
+            steps.append(([uv, "pip", "install", "--quiet", "--python", python, *install], {}, True))
+        for argv, extra_env, cached_first in steps:
+            env = {**self._base_env, **extra_env}
+            # What uv's cache already holds installs without asking the index (a round trip that costs more than
+            # the install); only what it lacks needs the network, and then that attempt's complaints are dropped.
+            if cached_first and self._children.run([*argv, "--offline"], env=env, cwd=cwd, stream=_DISCARD) == 0:
+                continue
+            if self._children.run(argv, env=env, cwd=cwd, stream=stream) != 0:
                 shutil.rmtree(venv, ignore_errors=True)
                 what = dependencies.file if dependencies else "pyarrow"
                 raise BruinError(f"failed to set up a Python {environment.version} environment for {what}")
         (venv / READY_MARKER).touch()
+
+
+class _Discard:
+    """An output stream that drops what it is fed."""
+
+    def feed(self, data: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+_DISCARD: AssetStream = _Discard()  # type: ignore[assignment]
 
 
 def _digest(dependencies: Dependencies | None, base: str, extras: tuple[str, ...]) -> str:
