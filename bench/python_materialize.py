@@ -110,9 +110,9 @@ def materialization_round(tmp: Path, rows: int, pg_port: int) -> dict[str, tuple
         root = tmp / f"mat-{name}"
         if not root.exists():
             project(root, connection, platform)
-            asset = (f'"""@bruin\nname: bench.rows\nconnection: wh\nmaterialization:\n  type: table\n@bruin"""\n'
-                     f"{FRAME}\ndef materialize():\n    return frame({rows})\n")  # fmt: skip
-            (root / "p" / "assets" / "rows.py").write_text(asset)
+        asset = (f'"""@bruin\nname: bench.rows\nconnection: wh\nmaterialization:\n  type: table\n@bruin"""\n'
+                 f"{FRAME}\ndef materialize():\n    return frame({rows})\n")  # fmt: skip
+        (root / "p" / "assets" / "rows.py").write_text(asset)
         bruin = timed([*BRUIN, "run", "--no-log-file", "p"], cwd=root)
         plain = timed([sys.executable, "-c", PLAIN, name, str(rows), target(root)], cwd=root)
         for table in ("bench.rows", "bench.plain"):  # both wrote every row
