@@ -152,6 +152,35 @@ def test_a_half_built_environment_is_rebuilt_not_used(project: BruinProject, env
     assert (venv / ".pybruin-ready").exists()
 
 
+PINNED = '"""@bruin\nname: pinned\nimage: python:3.13\n@bruin"""\nimport sys\nprint("python", *sys.version_info[:2])\n'
+
+
+def test_image_picks_an_installed_interpreter_and_never_downloads_one(
+    project: BruinProject, env: dict[str, str], tmp_path: Path
+) -> None:
+    """`image: python:3.13` runs in the machine's Python 3.13 (.ci/run makes sure there is one, as the BigQuery
+    emulator needs it; pyenv's is found behind its shim); where none is installed, the run fails naming the
+    version, and nothing is downloaded."""
+    project.write(".bruin.yml", "environments:\n  default:\n    connections: {}\n")
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/pinned.py", PINNED)
+    found = project.bruin("run", "p", env=env, timeout=300)
+    assert found.returncode == 0, found.output
+    assert "[pinned] >> python 3 13" in found.stdout
+    assert [venv.name[:7] for venv in venvs(env)] == ["py3.13-"]
+
+    bare = tmp_path / "bare-path"
+    bare.mkdir()
+    (bare / "git").symlink_to(shutil.which("git") or "git")
+    nowhere = {"PATH": str(bare), "HOME": str(tmp_path / "other-home"), "PYENV_ROOT": str(bare),
+               "UV_PYTHON_INSTALL_DIR": str(bare)}  # fmt: skip
+    missing = project.bruin("run", "p", env={**env, **nowhere})
+    assert missing.returncode == 1
+    assert ("pinned  failed  Python 3.13 is not installed on this machine (pybruin does not download "
+            "interpreters); install python3.13 or change the asset's image") in missing.stdout  # fmt: skip
+    assert not (tmp_path / "other-home" / ".cache" / "pybruin" / "venvs").exists()
+
+
 def test_a_materializing_asset_gets_pyarrow_in_its_environment(
     project: BruinProject, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -172,6 +201,41 @@ def test_a_materializing_asset_gets_pyarrow_in_its_environment(
 
     with duckdb.connect(str(project.root / "w.db"), read_only=True) as db:
         assert db.execute("select six from rows").fetchall() == [("1.16.0",)]
+
+
+UNLOCKED_PROJECT = '[project]\nname = "unlocked"\nversion = "0.1.0"\ndependencies = ["six==1.16.0"]\n'
+COUNTRIES = '''"""@bruin
+name: countries
+connection: wh
+materialization:
+  type: table
+@bruin"""
+import os, six
+
+
+def materialize():
+    return [{"six": six.__version__, "cwd": os.path.basename(os.getcwd())}]
+'''
+
+
+def test_a_pyproject_without_a_lock_installs_its_dependencies_for_a_materializing_asset(
+    project: BruinProject, env: dict[str, str]
+) -> None:
+    """Upstream's `python-pyproject-materialization` without its lock: the nearest pyproject.toml above the asset
+    defines the environment (its `[project] dependencies`, plus pyarrow), the asset runs in the project's folder,
+    and the project is left as it was: no uv.lock, no .venv."""
+    project.write(".bruin.yml", "environments:\n  default:\n    connections:\n      duckdb:\n"
+                                "        - name: wh\n          path: w.db\n")  # fmt: skip
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/pyproject.toml", UNLOCKED_PROJECT)
+    project.write("p/assets/deep/countries.py", COUNTRIES)
+    result = project.bruin("run", "p", env=env, timeout=600)
+    assert result.returncode == 0, result.output
+    import duckdb
+
+    with duckdb.connect(str(project.root / "w.db"), read_only=True) as db:
+        assert db.execute("select six, cwd from countries").fetchall() == [("1.16.0", "p")]
+    assert not (project.root / "p" / "uv.lock").exists() and not (project.root / "p" / ".venv").exists()
 
 
 TEMPLATE_ASSET = '''""" @bruin

@@ -116,6 +116,41 @@ def write_fixture(project: BruinProject, pipeline: str, assets: dict[str, str]) 
         project.write(f"{pipeline}/assets/{name.split('.')[1]}.py", header(name, connection) + body + "\n")
 
 
+def test_upstream_python_mat(project: BruinProject) -> None:
+    """Upstream's `python_mat`: every return kind, and the three that return nothing, on DuckDB."""
+    write_fixture(project, "python-mat", PYTHON_MAT)
+    result = project.bruin("run", "--workers", "1", "python-mat")
+    assert result.returncode == 0, result.output
+    for name in PYTHON_MAT:
+        assert f"Finished: {name}" in result.stdout
+    assert result.stdout.count("materialize() returned None, skipping materialization") == 3
+    import duckdb
+
+    counts = {"yield_dicts": 5, "yield_batches": 6, "pandas_df": 3, "polars_df": 3, "pyarrow_table": 3,
+              "pyarrow_tables": 4, "nullable_dicts": 3, "table_after_dict": 2, "table_before_dict": 2}  # fmt: skip
+    with duckdb.connect(str(project.root / "python-mat.db"), read_only=True) as db:
+        for table, expected in counts.items():
+            assert db.execute(f"SELECT count(*) AS cnt FROM mat.{table}").fetchone() == (expected,), table
+        assert db.execute("SELECT sum(score) FROM mat.nullable_dicts").fetchone() == (149,)
+        for table in ("table_after_dict", "table_before_dict"):
+            assert db.execute(f"SELECT sum(col_a) FROM mat.{table}").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM materialize.country WHERE country = 'India'").fetchone() == (50,)
+        tables = {row[0] for row in db.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert not tables & {"none_return", "empty_generator", "empty_list"}
+
+
+def test_upstream_python_mat_errors(project: BruinProject) -> None:
+    """Upstream's `python_mat_errors`: an exception in `materialize()` and `sys.exit(1)` fail their asset with
+    one line each; the traceback is the asset's output, not pybruin's."""
+    write_fixture(project, "python-mat-errors", PYTHON_MAT_ERRORS)
+    result, tasks = project.run_json("--workers", "1", "python-mat-errors")
+    assert result.returncode == 1
+    for name in PYTHON_MAT_ERRORS:
+        assert f"Failed: {name}" in result.output
+        assert tasks[name]["error"] == "failed to execute Python script: failed to run asset code: exit status 1"
+    assert "[mat.exception] >> ValueError: something went wrong in the script" in result.output
+
+
 # --- what materialize() may return ----------------------------------------------------------------------------
 
 TYPED = """

@@ -11,7 +11,14 @@ import pytest
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Asset
 from pybruin.run.processes import ChildProcesses
-from pybruin.run.python_envs import PythonEnvironments, find_dependencies, image_version, own_version, satisfies
+from pybruin.run.python_envs import (
+    PythonEnvironments,
+    find_dependencies,
+    find_interpreter,
+    image_version,
+    own_version,
+    satisfies,
+)
 
 
 def write(root: Path, relative: str, text: str = "") -> Path:
@@ -94,3 +101,38 @@ def test_requires_python_picks_an_installed_version_or_says_none_is(tmp_path: Pa
     refusal = f"no Python installed on this machine satisfies requires-python '<{own_version()}'"
     with pytest.raises(BruinError, match=refusal):
         environments(tmp_path).interpreter(asset_at(file), tmp_path, stream=None)  # type: ignore[arg-type]
+
+
+def executable(root: Path, relative: str, text: str = "\x7fELF") -> Path:
+    path = write(root, relative, text)
+    path.chmod(0o755)
+    return path
+
+
+def test_an_interpreter_on_path_is_taken_as_it_is(tmp_path: Path) -> None:
+    python = executable(tmp_path, "bin/python3.12")
+    assert find_interpreter("3.12", {"PATH": f"{tmp_path / 'none'}:{tmp_path / 'bin'}"}) == str(python)
+    assert find_interpreter("3.13", {"PATH": str(tmp_path / "bin")}) is None
+
+
+def test_a_pyenv_shim_leads_to_that_pyenvs_newest_build_of_the_version(tmp_path: Path) -> None:
+    """A shim fails when its version is not pyenv's selected one: the build behind it is found instead, the
+    newest patch release, never a free-threaded or development build."""
+    executable(tmp_path, "pyenv/shims/python3.12", "#!/usr/bin/env bash\nexec pyenv exec python3.12\n")
+    for build in ("3.12.1", "3.12.10", "3.12.9", "3.12.11t", "3.12-dev"):
+        executable(tmp_path, f"pyenv/versions/{build}/bin/python3.12")
+    later = executable(tmp_path, "bin/python3.12")
+    env = {"PATH": f"{tmp_path / 'pyenv' / 'shims'}:{tmp_path / 'bin'}"}
+    assert find_interpreter("3.12", env) == str(tmp_path / "pyenv/versions/3.12.10/bin/python3.12")
+    assert find_interpreter("3.12", {"PATH": str(tmp_path / "bin")}) == str(later)
+
+
+def test_pyenv_root_and_uv_installations_without_anything_on_path(tmp_path: Path) -> None:
+    pyenv = executable(tmp_path, "root/versions/3.9.18/bin/python3.9")
+    uv = executable(tmp_path, "home/.local/share/uv/python/cpython-3.10.13-linux-x86_64-gnu/bin/python3.10")
+    executable(tmp_path, "home/.local/share/uv/python/cpython-3.13.0+freethreaded-linux-x86_64-gnu/bin/python3.13")
+    env = {"PATH": str(tmp_path / "empty"), "PYENV_ROOT": str(tmp_path / "root"), "HOME": str(tmp_path / "home")}
+    assert find_interpreter("3.9", env) == str(pyenv)
+    assert find_interpreter("3.10", env) == str(uv)
+    assert find_interpreter("3.13", env) is None
+    assert find_interpreter(own_version(), {}) == (getattr(sys, "_base_executable", None) or sys.executable)

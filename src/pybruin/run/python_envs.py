@@ -25,7 +25,7 @@ import shutil
 import sys
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -123,11 +123,58 @@ def satisfies(version: str, requires_python: str) -> bool | None:
     return True
 
 
-def find_interpreter(version: str, path: str | None) -> str | None:
-    """The exact path of a Python `version` on this machine: ours, else `python3.X` on `path`."""
+def find_interpreter(version: str, env: Mapping[str, str]) -> str | None:
+    """The exact path of a Python `version` on this machine, looked up without running anything: ours; else
+    the first `python3.X` on `env`'s PATH, except a shim script (pyenv's fails when its version is not the
+    selected one, so that pyenv's installations are looked in instead); else the newest 3.X that pyenv
+    (`PYENV_ROOT`, `~/.pyenv`) or uv (`uv python install`) has installed."""
     if version == own_version():
         return getattr(sys, "_base_executable", None) or sys.executable
-    return shutil.which(f"python{version}", path=path)
+    name = f"python{version}"
+    for folder in filter(None, env.get("PATH", "").split(os.pathsep)):
+        candidate = Path(folder) / name
+        if not candidate.is_file() or not os.access(candidate, os.X_OK):
+            continue
+        if candidate.parent.name != "shims" or not _is_script(candidate):
+            return str(candidate)
+        behind_shim = _installed(candidate.parent.parent / "versions", version, "", name)
+        if behind_shim is not None:
+            return str(behind_shim)
+    home = env.get("HOME")
+    data_home = env.get("XDG_DATA_HOME") or (f"{home}/.local/share" if home else "")
+    roots = [
+        (env.get("PYENV_ROOT") and f"{env['PYENV_ROOT']}/versions", ""),
+        (home and f"{home}/.pyenv/versions", ""),
+        (env.get("UV_PYTHON_INSTALL_DIR") or (data_home and f"{data_home}/uv/python"), "cpython-"),
+    ]
+    for root, prefix in roots:
+        python = _installed(Path(root), version, prefix, name) if root else None
+        if python is not None:
+            return str(python)
+    return None
+
+
+def _is_script(file: Path) -> bool:
+    """Whether an executable is a `#!` script rather than an interpreter binary."""
+    try:
+        with file.open("rb") as handle:
+            return handle.read(2) == b"#!"
+    except OSError:
+        return True
+
+
+def _installed(root: Path, version: str, prefix: str, name: str) -> Path | None:
+    """The newest `<root>/<prefix>3.X.<patch>[-platform]/bin/python3.X` (pyenv's and uv's layouts; free-threaded
+    and other variant builds are left out)."""
+    pattern = re.compile(rf"^{re.escape(prefix + version)}\.(\d+)(-[a-z0-9_]+)*$")
+    candidates = []
+    with suppress(OSError):
+        for entry in root.iterdir():
+            match = pattern.match(entry.name)
+            python = entry / "bin" / name
+            if match and python.is_file() and os.access(python, os.X_OK):
+                candidates.append((int(match.group(1)), python))
+    return max(candidates)[1] if candidates else None
 
 
 @dataclass(frozen=True)
@@ -182,7 +229,7 @@ class PythonEnvironments:
         version = self._version(asset, dependencies)
         if dependencies is None and version == own_version():
             return None
-        base = find_interpreter(version, self._base_env.get("PATH"))
+        base = find_interpreter(version, self._base_env)
         if base is None:
             raise BruinError(
                 f"Python {version} is not installed on this machine (pybruin does not download interpreters); "
@@ -206,9 +253,8 @@ class PythonEnvironments:
         requires = dependencies.requires_python() if dependencies else ""
         if not requires or satisfies(own_version(), requires) is None:
             return own_version()
-        path = self._base_env.get("PATH")
         for version in PYTHON_VERSIONS:
-            if satisfies(version, requires) and find_interpreter(version, path):
+            if satisfies(version, requires) and find_interpreter(version, self._base_env):
                 return version
         assert dependencies is not None
         raise BruinError(
@@ -260,8 +306,8 @@ class PythonEnvironments:
                 continue
             if self._children.run(argv, env=env, cwd=cwd, stream=stream) != 0:
                 shutil.rmtree(venv, ignore_errors=True)
-                what = dependencies.file if dependencies else "pyarrow"
-                raise BruinError(f"failed to set up a Python {environment.version} environment for {what}")
+                what = f" for {dependencies.file}" if dependencies else ""
+                raise BruinError(f"failed to set up a Python {environment.version} environment{what}")
         (venv / READY_MARKER).touch()
 
 
