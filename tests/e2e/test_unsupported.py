@@ -31,6 +31,11 @@ ASSET_LEVEL = {
     ),
     "extends": ({"assets/bad.sql": SQL_HEADER.format(type="duckdb.sql", extra="extends: [base]\n")}, "assets/bad.sql"),
     "renv.lock of an R asset": ({"assets/sub/bad.r": R_HEADER, "assets/sub/renv.lock": "{}\n"}, "assets/sub/bad.r"),
+    "materialization partition_by / cluster_by of a BigQuery or Snowflake table": (
+        {"assets/bad.sql": SQL_HEADER.format(
+            type="bq.sql", extra="materialization:\n  type: table\n  cluster_by: [id]\n")},
+        "assets/bad.sql",
+    ),
     "sensor assets (type: *.sensor.*)": (
         {"assets/bad.sql": SQL_HEADER.format(type="duckdb.sensor.query", extra="")},
         "assets/bad.sql",
@@ -126,14 +131,14 @@ def test_materialization_pybruin_cannot_run_is_refused(project, materialization:
 def test_asset_type_pybruin_cannot_run_is_refused(project) -> None:
     project.write(".bruin.yml", BRUIN_YML)
     project.write("p/pipeline.yml", "name: p\n")
-    project.write("p/assets/bad.sql", "/* @bruin\nname: bad\ntype: bq.sql\n@bruin */\nselect 1\n")
+    project.write("p/assets/bad.sql", "/* @bruin\nname: bad\ntype: ms.sql\n@bruin */\nselect 1\n")
     project.write("p/assets/after.py", DOWNSTREAM)
     validated = project.bruin("validate", "p")
-    assert "✘ bad: asset type 'bq.sql' in assets/bad.sql is not supported by pybruin yet" in validated.stdout
+    assert "✘ bad: asset type 'ms.sql' in assets/bad.sql is not supported by pybruin yet" in validated.stdout
     ran = project.bruin("run", "p")
     assert ran.returncode == 1
     assert _statuses(project) == {
-        "bad": ("failed", "asset type 'bq.sql' in assets/bad.sql is not supported by pybruin yet"),
+        "bad": ("failed", "asset type 'ms.sql' in assets/bad.sql is not supported by pybruin yet"),
         "after": ("upstream_failed", None),
     }
 

@@ -67,7 +67,10 @@ def tables(databases: Databases, connection: Connection) -> list[tuple]:
 
 
 def test_platform_map() -> None:
-    assert dict(SQL_ASSET_TYPES) == {"duckdb.sql": "duckdb", "pg.sql": "postgres", "rs.sql": "redshift"}
+    assert dict(SQL_ASSET_TYPES) == {
+        "duckdb.sql": "duckdb", "pg.sql": "postgres", "rs.sql": "redshift", "my.sql": "mysql", "sf.sql": "snowflake",
+        "bq.sql": "bigquery",
+    }  # fmt: skip
 
 
 def test_script_without_materialization_runs_every_statement(duck: Connection, databases: Databases) -> None:

@@ -47,7 +47,7 @@ def test_sqlite_file_and_missing_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("type_key", "fields"),
-    [("generic", {"value": "v"}), ("snowflake", {"account": "a"}), ("chess", {"players": ["p"]})],
+    [("generic", {"value": "v"}), ("mssql", {"host": "h"}), ("chess", {"players": ["p"]})],
 )
 def test_types_without_a_check_are_not_tested(type_key: str, fields: dict) -> None:
     assert ping(connection(type_key, **fields)) is False

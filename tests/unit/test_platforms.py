@@ -41,8 +41,13 @@ print(sorted({"duckdb", "psycopg"} & set(sys.modules)))
 
 
 def test_asset_types() -> None:
-    assert dict(SQL_ASSET_TYPES) == {"duckdb.sql": "duckdb", "pg.sql": "postgres", "rs.sql": "redshift"}
-    assert [platform.name for platform in PLATFORMS] == ["duckdb", "postgres", "redshift"]
+    assert dict(SQL_ASSET_TYPES) == {
+        "duckdb.sql": "duckdb", "pg.sql": "postgres", "rs.sql": "redshift", "my.sql": "mysql",
+        "sf.sql": "snowflake", "bq.sql": "bigquery",
+    }  # fmt: skip
+    assert [platform.name for platform in PLATFORMS] == [
+        "duckdb", "postgres", "redshift", "mysql", "snowflake", "bigquery",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -56,7 +61,7 @@ def test_lookups(asset_type: str, type_key: str, platform_type: type[Platform]) 
     assert by_connection is by_asset
 
 
-@pytest.mark.parametrize("unknown", ["python", "bq.sql", "sqlite", "generic", ""])
+@pytest.mark.parametrize("unknown", ["python", "ms.sql", "sqlite", "generic", ""])
 def test_unknown_types_have_no_platform(unknown: str) -> None:
     assert platform_for_asset_type(unknown) is None
     assert platform_for_connection(unknown) is None
@@ -66,7 +71,12 @@ CONNECTIONS = {
     "duckdb": connection("duckdb", path="w.db"),
     "postgres": connection("postgres", host="db"),
     "redshift": connection("redshift", host="db"),
+    "mysql": connection("mysql", host="db", database="shop"),
+    "snowflake": connection("snowflake", account="acme"),
+    "bigquery": connection("google_cloud_platform", project_id="acme-data"),
 }
+#: The platforms that build tables with the shared ANSI swap (the others: test_platform_dialects.py).
+ANSI_PLATFORMS = [platform for platform in PLATFORMS if platform.strategies["table"][""] is replace_table]
 SCOPED = {
     "postgres": connection("postgres", host="db", schema="reporting"),
     "redshift": connection("redshift", host="db", schema="reporting"),
@@ -113,7 +123,7 @@ def test_names_that_cannot_be_targets(platform: Platform, asset_name: str) -> No
     assert str(caught.value) == "the asset name must be table, schema.table or catalog.schema.table to materialize"
 
 
-@pytest.mark.parametrize("platform", PLATFORMS, ids=lambda p: p.name)
+@pytest.mark.parametrize("platform", ANSI_PLATFORMS, ids=lambda p: p.name)
 @pytest.mark.parametrize(
     ("materialization", "expected"),
     [
@@ -186,5 +196,6 @@ def test_connections_without_a_platform_cannot_open_a_database() -> None:
     with pytest.raises(BruinError) as caught, Databases().session(connection("generic", value="v")):
         pass
     assert str(caught.value) == (
-        "connection 'conn' is a generic connection, which cannot run SQL assets; use one of: duckdb, postgres, redshift"
+        "connection 'conn' is a generic connection, which cannot run SQL assets; use one of: duckdb, postgres, "
+        "redshift, mysql, snowflake, google_cloud_platform"
     )

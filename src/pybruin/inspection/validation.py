@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pybruin.config.bruin_yml import CONTENT_VARIABLE
 from pybruin.config.exposure import exposure_warnings
+from pybruin.errors import BruinError
 from pybruin.masking import Masker
 from pybruin.pipeline.checks import has_checks
 from pybruin.pipeline.model import Pipeline
@@ -74,6 +75,7 @@ def _pipeline_issues(
         for reason in unsupported_reasons(asset, pipeline, sql_types):
             issues.append(Issue("error", asset.name or None, asset.definition_file, reason))
     issues.extend(_check_connection_issues(pipeline, known))
+    issues.extend(_python_data_issues(pipeline, known))
     return issues
 
 
@@ -90,6 +92,22 @@ def _check_connection_issues(pipeline: Pipeline, known: KnownConnections) -> Ite
                 "asset's quality checks"
             )
             yield Issue("error", asset.name or None, asset.definition_file, message)
+
+
+def _python_data_issues(pipeline: Pipeline, known: KnownConnections) -> Iterator[Issue]:
+    """A materializing Python asset whose `connection:` cannot hold its data, or not with its strategy (the
+    same refusal as at run time)."""
+    from pybruin.platforms.run import python_data_platform
+    from pybruin.run.materialize import materializes
+
+    for asset in pipeline.assets:
+        connection = known.get(asset.connection) if materializes(asset) and asset.connection else None
+        if connection is None:
+            continue
+        try:
+            python_data_platform(connection, asset)
+        except BruinError as exc:
+            yield Issue("error", asset.name or None, asset.definition_file, str(exc))
 
 
 class StoreNames:

@@ -10,10 +10,16 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from pybruin.platforms.base import Platform
+from pybruin.platforms.bigquery import BigQueryPlatform
 from pybruin.platforms.duckdb import DuckDBPlatform
+from pybruin.platforms.mysql import MySQLPlatform
 from pybruin.platforms.postgres import PostgresPlatform, RedshiftPlatform
+from pybruin.platforms.snowflake import SnowflakePlatform
 
-PLATFORMS: tuple[Platform, ...] = (DuckDBPlatform(), PostgresPlatform(), RedshiftPlatform())
+PLATFORMS: tuple[Platform, ...] = (
+    DuckDBPlatform(), PostgresPlatform(), RedshiftPlatform(), MySQLPlatform(), SnowflakePlatform(),
+    BigQueryPlatform(),
+)  # fmt: skip
 
 _BY_ASSET_TYPE = {
     asset_type: platform for platform in PLATFORMS for asset_type in (*platform.asset_types, *platform.seed_types)

@@ -326,7 +326,7 @@ REBUILDS: Mapping[str, Strategy] = MappingProxyType(
 )
 
 
-def _counted(condition: str, message: str) -> ColumnCheckSql:
+def counted(condition: str, message: str) -> ColumnCheckSql:
     """A check counting the rows where `condition` holds (`{c}`: the column, `{v}`: the value as SQL);
     `message` gets `{c}` (the column as declared), `{n}` (the count) and `{v}` (the value as upstream shows it)."""
 
@@ -388,17 +388,17 @@ def _sql_value(platform: Platform, value: object) -> str:
 
 COLUMN_CHECKS: Mapping[str, ColumnCheckSql] = MappingProxyType(
     {
-        "not_null": _counted("{c} IS NULL", "column '{c}' has {n} null values"),
+        "not_null": counted("{c} IS NULL", "column '{c}' has {n} null values"),
         "unique": _unique,
-        "positive": _counted("{c} <= 0", "column '{c}' has {n} non-positive values"),
-        "non_negative": _counted("{c} < 0", "column '{c}' has {n} negative values"),
-        "negative": _counted("{c} >= 0", "column '{c}' has {n} non negative values"),
-        "min": _counted("{c} < {v}", "column '{c}' has {n} values below minimum {v}"),
-        "max": _counted("{c} > {v}", "column '{c}' has {n} values above maximum {v}"),
-        "accepted_values": _counted(
+        "positive": counted("{c} <= 0", "column '{c}' has {n} non-positive values"),
+        "non_negative": counted("{c} < 0", "column '{c}' has {n} negative values"),
+        "negative": counted("{c} >= 0", "column '{c}' has {n} non negative values"),
+        "min": counted("{c} < {v}", "column '{c}' has {n} values below minimum {v}"),
+        "max": counted("{c} > {v}", "column '{c}' has {n} values above maximum {v}"),
+        "accepted_values": counted(
             "CAST({c} as TEXT) NOT IN ({v})", "column '{c}' has {n} rows that are not in the accepted values"
         ),
-        "pattern": _counted("{c} !~ {v}", "column {c} has {n} values that don't satisfy the pattern {v}"),
+        "pattern": counted("{c} !~ {v}", "column {c} has {n} values that don't satisfy the pattern {v}"),
         "relationships": _relationships,
     }
 )
@@ -420,6 +420,17 @@ class AnsiPlatform(Platform):
     def literal(self, text: str) -> str:
         return literal(text)
 
+    def ensure_schema(self, session: Session, target: Target) -> None:
+        ensure_schema(session, target)
+
+    def tables(self, session: Session) -> KnownTables:
+        return known_tables(session)
+
+    def table_columns(self, session: Session, target: Target) -> list[str]:
+        where = _naming(_TABLE_COLUMNS, target.parts)
+        query = f"SELECT column_name FROM information_schema.columns WHERE {where} ORDER BY ordinal_position"
+        return [row[0] for row in session.query(query)]
+
     def quote_name(self, name: str) -> str:
         """A dotted name (`schema.table`), each part quoted as needed."""
         return ".".join(map(self.quote_identifier, name.split(".")))
@@ -429,13 +440,6 @@ def exists(session: Session, view: str, columns: tuple[str, ...], parts: tuple[s
     """Whether `view` (an information_schema view) lists `parts`, in the current database unless
     a catalog is named, compared case-insensitively as unquoted names are."""
     return session.query(f"SELECT count(*) FROM {view} WHERE {_naming(columns, parts)}")[0][0] > 0
-
-
-def table_columns(session: Session, target: Target) -> list[str]:
-    """The target table's columns in their order; empty when there is no such table."""
-    where = _naming(_TABLE_COLUMNS, target.parts)
-    rows = session.query(f"SELECT column_name FROM information_schema.columns WHERE {where} ORDER BY ordinal_position")
-    return [row[0] for row in rows]
 
 
 def _naming(columns: tuple[str, ...], parts: tuple[str, ...]) -> str:

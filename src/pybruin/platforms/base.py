@@ -10,13 +10,15 @@ parts; `pybruin.platforms.ansi` holds the SQL that ANSI databases share.
 from __future__ import annotations
 
 import abc
+import importlib
 import re
 import threading
+import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pybruin.errors import BruinError
 from pybruin.masking import Masker, hide_url_userinfo
@@ -135,6 +137,9 @@ class Platform(abc.ABC):
     column_types: ClassVar[Mapping[str, str]] = MappingProxyType({})
     """How it names each kind of declared column type (`pybruin.platforms.seeding`), for seeds and for the data
     of Python assets; empty: declared types are given to the database as written."""
+    python_data: ClassVar[bool] = False
+    """Whether it holds the data a Python asset's `materialize()` returns: its `Database` stages Arrow tables
+    (`Session.staged`) and it implements `table_columns`."""
 
     @abc.abstractmethod
     def default_schema(self, connection: Connection | None) -> str:
@@ -233,6 +238,19 @@ class Platform(abc.ABC):
             strategy = self.rebuilds.get(mat.table_strategy, strategy)
         return strategy(build)
 
+    @abc.abstractmethod
+    def ensure_schema(self, session: Session, target: Target) -> None:
+        """Make sure the target's schema exists before its strategy's script runs (once per run)."""
+
+    @abc.abstractmethod
+    def tables(self, session: Session) -> TableLookup:
+        """What tells whether a target's table exists (an incremental strategy's first run rebuilds it)."""
+
+    def table_columns(self, session: Session, target: Target) -> list[str]:
+        """The target table's columns in their order, empty when there is no such table (platforms with
+        `python_data`: a Python asset's data goes into an existing table by column name)."""
+        raise BruinError(f"pybruin cannot load data returned by materialize() into {self.name} yet")
+
     def load_seed(self, session: Session, target: Target, seed: Seed) -> None:
         """Replace the target table with the seed's rows; only platforms with `seed_types` implement it."""
         raise BruinError(f"{self.name} cannot load seed files")
@@ -254,6 +272,27 @@ class Platform(abc.ABC):
             database.close()
 
 
+class TableLookup(Protocol):
+    """Whether a target's table exists, and noting one the run has built."""
+
+    def exists(self, session: Session, target: Target) -> bool: ...
+
+    def add(self, session: Session, target: Target) -> None: ...
+
+
+@dataclass(frozen=True)
+class AskEachTime:
+    """A `TableLookup` that asks the database every time (for platforms without a cheap listing)."""
+
+    check: Callable[[Session, Target], bool]
+
+    def exists(self, session: Session, target: Target) -> bool:
+        return self.check(session, target)
+
+    def add(self, session: Session, target: Target) -> None:
+        """Nothing to note: the next question asks again."""
+
+
 class Database(abc.ABC):
     """One database opened for one run, lending sessions to the assets that use it.
 
@@ -263,6 +302,9 @@ class Database(abc.ABC):
     another thread), and `close`. `_run` executes one script on a handle; the default suits
     drivers whose handle has ``execute(sql, params)`` returning something with ``fetchall()``.
     """
+
+    session_class: ClassVar[type[Session]]
+    """The sessions it lends: `Session`, or a subclass adding what a platform's strategies need beyond SQL."""
 
     def __init__(self, platform: Platform, connection: Connection, *, driver_error: type[Exception]) -> None:
         self.platform = platform
@@ -276,7 +318,7 @@ class Database(abc.ABC):
     def session(self) -> Iterator[Session]:
         """A session on its own driver handle; thread-safe."""
         handle = self._acquire()
-        session = Session(self, handle)
+        session = self.session_class(self, handle)
         try:
             yield session
         finally:
@@ -323,12 +365,13 @@ class Database(abc.ABC):
     def _copy(self, handle: Any, statement: str, chunks: Iterable[bytes]) -> None:
         raise BruinError(f"{self.platform.name} has no COPY FROM STDIN")
 
-    def _stage(self, handle: Any, name: str, data: Any) -> None:
-        """Make an Arrow table readable as `name` in the handle's session (a temporary table, or a view on
-        the data); platforms that can load Arrow implement it."""
+    def _stage(self, handle: Any, name: str, data: Any, target: Target) -> str:
+        """Make an Arrow table readable in the handle's session under `name` (a temporary table, or a view on
+        the data), next to `target` where the platform needs a schema for it; what SQL calls it. Platforms
+        with `python_data` implement it."""
         raise BruinError(f"pybruin cannot load data returned by materialize() into {self.platform.name} yet")
 
-    def _unstage(self, handle: Any, name: str) -> None:  # noqa: B027 - only platforms that stage implement it
+    def _unstage(self, handle: Any, reference: str) -> None:  # noqa: B027 - only platforms that stage implement it
         """Forget what `_stage` made."""
 
 
@@ -376,15 +419,16 @@ class Session:
         return self._database.shared(key, factory)
 
     @contextmanager
-    def staged(self, name: str, data: Any) -> Iterator[None]:
-        """An Arrow table (what a Python asset's `materialize()` returned) readable as `name` by this
-        session's queries only, and gone afterwards."""
-        self._guarded(lambda: self._database._stage(self._handle, name, data))
+    def staged(self, data: Any, target: Target) -> Iterator[str]:
+        """An Arrow table (what a Python asset's `materialize()` returned, on its way into `target`) readable
+        by this session's queries only, under the name this yields, and gone afterwards."""
+        name = f"__pybruin_data_{uuid.uuid4().hex[:12]}"
+        reference = self._guarded(lambda: self._database._stage(self._handle, name, data, target))
         try:
-            yield
+            yield reference
         finally:
             with suppress(BruinError):  # a cancelled session refuses this; its handle is discarded anyway
-                self._guarded(lambda: self._database._unstage(self._handle, name))
+                self._guarded(lambda: self._database._unstage(self._handle, reference))
 
     def cancel(self) -> None:
         """Interrupt the running statement and refuse later ones; safe from any thread, idempotent."""
@@ -425,6 +469,20 @@ class Session:
         """Mark the session over; whether its handle may serve another session."""
         with self._lock:
             return not self._cancelled
+
+
+Database.session_class = Session
+
+
+def import_driver(module: str, *, package: str, extra: str) -> Any:
+    """Import a platform's driver when a database is first opened; a missing one is a BruinError saying
+    which package to install, not a traceback."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise BruinError(
+            f"the Python package '{package}' is not installed; install it with pip install 'pybruin[{extra}]'"
+        ) from None
 
 
 def select_body(sql: str) -> str:

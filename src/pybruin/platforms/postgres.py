@@ -35,6 +35,7 @@ from pybruin.platforms.ansi import (
     with_predicate,
     with_time_zone,
 )
+from pybruin.platforms.arrow_data import column_type, decoded
 from pybruin.platforms.base import Build, Database, Session, Strategy, Target
 from pybruin.platforms.seeding import csv_rows, declared_types, inferred_types
 
@@ -53,6 +54,14 @@ SEED_TYPES = MappingProxyType({
     "decimal": "numeric", "decimal()": "numeric({})", "binary": "bytea", "bool": "boolean", "date": "date",
     "time": "time", "timestamp": "timestamp with time zone", "timestamp_ntz": "timestamp without time zone",
     "interval": "interval", "text": "text", "text()": "varchar({})", "json": "jsonb",
+})  # fmt: skip
+#: The PostgreSQL type that holds each kind of Arrow column exactly (`pybruin.platforms.arrow_data`); CSV
+#: cannot carry binary values.
+ARROW_TYPES = MappingProxyType({
+    "boolean": "boolean", "int8": "smallint", "int16": "smallint", "uint8": "smallint", "int32": "integer",
+    "uint16": "integer", "int64": "bigint", "uint32": "bigint", "uint64": "numeric(20, 0)", "float32": "real",
+    "float64": "double precision", "decimal": "numeric({precision}, {scale})", "date": "date", "time": "time",
+    "timestamp": "timestamp", "timestamp_tz": "timestamp with time zone", "string": "text", "null": "text",
 })  # fmt: skip
 
 
@@ -194,6 +203,7 @@ class PostgresPlatform(AnsiPlatform):
     asset_types = ("pg.sql",)
     seed_types = ("pg.seed",)
     column_types = SEED_TYPES
+    python_data = True
     default_port = 5432
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = _POSTGRES_TABLES[0]
     rebuilds: ClassVar[Mapping[str, Strategy]] = _POSTGRES_TABLES[1]
@@ -240,6 +250,7 @@ class RedshiftPlatform(PostgresPlatform):
     connection_types = ("redshift",)
     asset_types = ("rs.sql",)
     seed_types = ()
+    python_data = False  # no COPY FROM STDIN: Redshift copies from S3 only
     default_port = 5439
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = _REDSHIFT_TABLES[0]
     rebuilds: ClassVar[Mapping[str, Strategy]] = _REDSHIFT_TABLES[1]
@@ -259,9 +270,6 @@ def _chunks(seed: Seed) -> Iterable[bytes]:
     with seed.path.open("rb") as handle:
         while chunk := handle.read(COPY_CHUNK_BYTES):
             yield chunk
-
-    def open(self, connection: Connection) -> Database:
-        return RedshiftDatabase(self, connection)
 
 
 class PostgresDatabase(Database):
@@ -318,13 +326,15 @@ class PostgresDatabase(Database):
             for chunk in chunks:
                 copy.write(chunk)
 
-    def _stage(self, handle: Any, name: str, data: Any) -> None:
+    def _stage(self, handle: Any, name: str, data: Any, target: Target) -> str:
         """A temporary table of the connection (so of this session only), filled by `COPY ... FROM STDIN`
         from CSV that pyarrow writes a batch at a time."""
-        data = _decoded(data)
-        columns = ", ".join(f"{self.platform.quote_exact(field.name)} {_column_type(field)}" for field in data.schema)
+        data = decoded(data)
+        columns = ", ".join(f"{self.platform.quote_exact(field.name)} {column_type(field, ARROW_TYPES, 'postgres')}"
+                            for field in data.schema)  # fmt: skip
         handle.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
         self._copy(handle, f"COPY {name} FROM STDIN (FORMAT csv)", _csv_chunks(data))
+        return name
 
     def _unstage(self, handle: Any, name: str) -> None:
         handle.execute(f"DROP TABLE IF EXISTS {name}")
@@ -365,52 +375,6 @@ class PostgresDatabase(Database):
                     f"could not set the schema of {c.type_key} connection '{c.name}': {self.error(exc)}"
                 ) from None
         return conn
-
-
-class RedshiftDatabase(PostgresDatabase):
-    def _stage(self, handle: Any, name: str, data: Any) -> None:
-        # Redshift has no COPY FROM STDIN (it copies from S3 only).
-        raise BruinError("pybruin cannot load data returned by materialize() into redshift yet")
-
-
-def _decoded(data: Any) -> Any:
-    """The table with dictionary columns (pandas categoricals) as plain columns of their values."""
-    import pyarrow as pa
-
-    if not any(pa.types.is_dictionary(field.type) for field in data.schema):
-        return data
-    fields = [field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
-              for field in data.schema]  # fmt: skip
-    return data.cast(pa.schema(fields))
-
-
-def _column_type(field: Any) -> str:
-    """The PostgreSQL type that holds an Arrow column's values exactly; a clear error for the few kinds CSV
-    cannot carry."""
-    import pyarrow as pa
-
-    kind = field.type
-    checks = (
-        (pa.types.is_boolean, "boolean"),
-        (lambda t: t in (pa.int8(), pa.int16(), pa.uint8()), "smallint"),
-        (lambda t: t in (pa.int32(), pa.uint16()), "integer"),
-        (lambda t: t in (pa.int64(), pa.uint32()), "bigint"),
-        (lambda t: t == pa.uint64(), "numeric(20, 0)"),
-        (lambda t: t in (pa.float16(), pa.float32()), "real"),
-        (pa.types.is_float64, "double precision"),
-        (pa.types.is_date, "date"),
-        (pa.types.is_time, "time"),
-        (pa.types.is_null, "text"),
-        (lambda t: pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t), "text"),
-    )
-    for matches, name in checks:
-        if matches(kind):
-            return name
-    if pa.types.is_timestamp(kind):
-        return "timestamp with time zone" if kind.tz else "timestamp"
-    if pa.types.is_decimal(kind):
-        return f"numeric({kind.precision}, {kind.scale})"
-    raise BruinError(f"column '{field.name}' holds {kind} values, which pybruin cannot load into postgres yet")
 
 
 def _csv_chunks(data: Any) -> Iterator[memoryview]:

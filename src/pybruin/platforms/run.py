@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import threading
-import uuid
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from pybruin.pipeline.materialization import Materialization
 from pybruin.pipeline.model import Hooks
 from pybruin.pipeline.seeds import seed_of
 from pybruin.platforms import PLATFORMS, SQL_ASSET_TYPES, platform_for_asset_type, platform_for_connection
-from pybruin.platforms.ansi import ensure_schema, known_tables, table_columns
 from pybruin.platforms.base import Build
 from pybruin.platforms.checks import CheckOutcome, evaluate
 from pybruin.platforms.seeding import platform_type
@@ -208,8 +206,8 @@ def _apply(session: Session, plan: Materializing, hooks: Hooks = NO_HOOKS, *, ex
     """Build the plan's target in the session: its strategy's script, or its rebuild when an incremental
     strategy finds no table yet (`exists`, when the caller knows already)."""
     target = plan.build.target
-    ensure_schema(session, target)
-    tables = known_tables(session)
+    plan.platform.ensure_schema(session, target)
+    tables = plan.platform.tables(session)
     script = plan.script()
     if plan.incremental and not plan.rebuild and not (tables.exists(session, target) if exists is None else exists):
         script = plan.script(rebuild=True)
@@ -228,20 +226,38 @@ def load_python_asset(
     must be the table's (in any order, compared as unquoted names are); with `parameters.enforce_schema:
     true`, declared column types are cast to. `cancellation` cancels the load as it does a SQL asset's
     statement. Failures are BruinErrors."""
-    platform = connection_platform(connection, "hold the data of Python assets")
+    platform = python_data_platform(connection)
     target = platform.target(asset.name, connection, schema_prefix)
     names = _data_columns(data.column_names)
-    staging = f"__pybruin_data_{uuid.uuid4().hex[:12]}"
-    with _session(databases, connection, cancellation) as session, session.staged(staging, data):
-        existing = table_columns(session, target)
-        rebuilding = full_refresh or Materialization.of(asset.materialization).table_strategy == "create+replace"
-        if existing and not rebuilding:
-            names = _matched(names, existing, target)
-        query = f"SELECT {', '.join(_selected(platform, asset, names))} FROM {staging}"
-        plan = _materializing(platform, asset, query, connection, schema_prefix=schema_prefix,
-                              full_refresh=full_refresh, interval=interval)  # fmt: skip
-        assert plan is not None, asset.materialization  # the runner only loads materializing assets
-        _apply(session, plan, exists=bool(existing))
+    with _session(databases, connection, cancellation) as session:
+        platform.ensure_schema(session, target)
+        with session.staged(data, target) as staging:
+            existing = platform.table_columns(session, target)
+            rebuilding = full_refresh or Materialization.of(asset.materialization).table_strategy == "create+replace"
+            if existing and not rebuilding:
+                names = _matched(names, existing, target)
+            query = f"SELECT {', '.join(_selected(platform, asset, names))} FROM {staging}"
+            plan = _materializing(platform, asset, query, connection, schema_prefix=schema_prefix,
+                                  full_refresh=full_refresh, interval=interval)  # fmt: skip
+            assert plan is not None, asset.materialization  # the runner only loads materializing assets
+            _apply(session, plan, exists=bool(existing))
+
+
+def python_data_platform(connection: Connection, asset: Asset | None = None) -> Platform:
+    """The platform that holds a Python asset's data on `connection`; with `asset`, its strategy is checked
+    there too. A clear error naming the platform when pybruin cannot load the data there (yet)."""
+    platform = connection_platform(connection, "hold the data of Python assets")
+    if not platform.python_data:
+        raise BruinError(
+            f"pybruin cannot load data returned by materialize() into {platform.name} (connection "
+            f"'{connection.name}') yet"
+        )
+    if asset is not None:
+        try:
+            platform.strategy(asset.materialization)
+        except BruinError as exc:
+            raise BruinError(f"{platform.name} connection '{connection.name}': {exc}") from None
+    return platform
 
 
 def _selected(platform: Platform, asset: Asset, names: list[str]) -> list[str]:

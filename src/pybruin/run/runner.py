@@ -320,7 +320,10 @@ class Runner:
             self._load(asset, destination, receiver, cancellation)
 
     def _destination(self, asset: Asset, needs: Needs) -> Connection:
-        """The connection a materializing Python asset's data goes to; upstream's refusals first."""
+        """The connection a materializing Python asset's data goes to; upstream's refusals first, then what
+        pybruin cannot load there."""
+        from pybruin.platforms.run import python_data_platform
+
         problem = materialization_problem(asset)
         if problem is not None:
             raise BruinError(problem)
@@ -329,6 +332,7 @@ class Runner:
         resolved = self.connections.get(needs.connection)
         if resolved is None:
             raise BruinError(self.connections.missing_message(needs.connection))
+        python_data_platform(resolved.connection, asset)  # refused before the asset's code runs
         return resolved.connection
 
     def _load(self, asset: Asset, destination: Connection, receiver: ArrowReceiver, cancellation: Cancellation) -> None:

@@ -7,6 +7,7 @@ builds them, by hand: sorted maps with the key file's contents inlined.
 """
 
 # No `from __future__ import annotations`: the field declarations are read from the annotations.
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from pybruin.config.connections.base import Connection, Model, payload
@@ -72,7 +73,11 @@ class MsSQLConnection(_ServerConnection):
 
 
 class SnowflakeConnection(Connection):
-    """Injected as a map with sorted keys, the private key file's contents inlined (reference §4.3)."""
+    """Injected as a map with sorted keys, the private key file's contents inlined (reference §4.3).
+
+    `host`, `port` and `protocol` are pybruin's (upstream always connects to the account's host): where to
+    reach Snowflake instead, such as a private endpoint or a local stand-in. Unset, they are not injected.
+    """
 
     type_key = "snowflake"
     json_always = frozenset(
@@ -91,6 +96,13 @@ class SnowflakeConnection(Connection):
     private_key_path: SecretFile = ""
     private_key: Secret = ""
     token: Secret = ""
+    host: str = ""
+    port: int = 0
+    protocol: str = ""
+
+    def _repr_items(self) -> Iterator[tuple[str, object]]:
+        endpoint = {"host", "port", "protocol"}
+        return ((name, value) for name, value in super()._repr_items() if name not in endpoint or value)
 
     def _injection_payload(self) -> dict[str, object]:
         fields = payload(self, self.json_always)

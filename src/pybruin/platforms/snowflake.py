@@ -1,0 +1,304 @@
+"""Snowflake (`sf.sql`), via `snowflake-connector-python`.
+
+Names are `table` (in the connection's `schema`, else PUBLIC), `schema.table` (in the connection's
+`database`) or `database.schema.table`; plain parts stay unquoted, so they fold to upper case as the user's
+own SQL folds them. Authentication follows upstream: a private key (`private_key`, or the file at
+`private_key_path`) signs in by key pair, `password` then being the key's passphrase if it is encrypted;
+else `token` signs in by OAuth; else `username` and `password`. `region` is appended to the account's host.
+`host`, `port` and `protocol` (not in upstream's config) reach Snowflake at an address of the user's
+choosing, such as a private endpoint or a local stand-in.
+
+Snowflake's `CREATE OR REPLACE` is atomic, so `create+replace` is one statement: readers see the old
+table or the new one, and a failed build leaves the old table in place. Scripts are split into statements
+on the client (the connector's own splitter) and run one by one on the session.
+
+Cancelling: each statement is sent with a request id pybruin chooses, and a cancel asks Snowflake to
+abort that request, the way the connector does on Ctrl-C (`SnowflakeConnection._cancel_query`; the
+connector has no public call for a statement running on another thread). This is why the connector is
+kept to the 4.x line, whose internals it relies on.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pybruin.config.connections.files import read_for_injection
+from pybruin.errors import BruinError
+from pybruin.platforms.ansi import (
+    COLUMN_CHECKS,
+    AnsiPlatform,
+    append_to_table,
+    counted,
+    create_view,
+    select_body,
+)
+from pybruin.platforms.arrow_data import column_type, decoded
+from pybruin.platforms.base import (
+    AskEachTime,
+    Build,
+    ColumnCheckSql,
+    Database,
+    Session,
+    Strategy,
+    TableLookup,
+    Target,
+    import_driver,
+)
+from pybruin.platforms.pool import PooledDatabase
+
+if TYPE_CHECKING:
+    from pybruin.config.connections import Connection
+
+LOGIN_TIMEOUT_SECONDS = 30
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # as AnsiPlatform leaves unquoted
+_OPENS_TRANSACTION = re.compile(r"^\s*(BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE)
+_ENDS_TRANSACTION = re.compile(r"^\s*(COMMIT|ROLLBACK)\b", re.IGNORECASE)
+# Out-of-band telemetry reports client errors to Snowflake outside the session; nothing leaves but queries.
+_SESSION_PARAMETERS = MappingProxyType({"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False})
+
+
+def ensure_schema(session: Session, target: Target) -> None:
+    """Create the target's schema unless it exists, once per run; checking first spares roles that may
+    create tables in a schema but not schemas in the database."""
+
+    def create(session: Session) -> None:
+        view = _information_schema(target, "schemata")
+        found = session.query(f"SELECT count(*) FROM {view} WHERE schema_name = %s", [_stored(target.parts[-2])])
+        if not found[0][0]:
+            session.execute(f"CREATE SCHEMA IF NOT EXISTS {target.container}")
+
+    session.once(f"schema {target.container}", create)
+
+
+def table_exists(session: Session, target: Target) -> bool:
+    view = _information_schema(target, "tables")
+    schema, table = (_stored(part) for part in target.parts[-2:])
+    found = session.query(f"SELECT count(*) FROM {view} WHERE table_schema = %s AND table_name = %s", [schema, table])
+    return found[0][0] > 0
+
+
+def replace_table(build: Build) -> str:
+    """One atomic statement: Snowflake swaps the table in when the query has finished."""
+    return f"CREATE OR REPLACE TABLE {build.target.qualified} AS\n{select_body(build.query)}"
+
+
+STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType({
+    "table": MappingProxyType({"": replace_table, "create+replace": replace_table, "append": append_to_table}),
+    "view": MappingProxyType({"": create_view}),
+})  # fmt: skip
+REBUILDS: Mapping[str, Strategy] = MappingProxyType({"append": replace_table})
+#: The type each kind of Arrow column is staged as (`pybruin.platforms.arrow_data`).
+ARROW_TYPES: Mapping[str, str] = MappingProxyType({
+    "boolean": "BOOLEAN", **dict.fromkeys(("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"),
+                                          "NUMBER(38, 0)"),
+    "uint64": "NUMBER(20, 0)", "float32": "FLOAT", "float64": "FLOAT", "decimal": "NUMBER({precision}, {scale})",
+    "date": "DATE", "time": "TIME(9)", "timestamp": "TIMESTAMP_NTZ(9)", "timestamp_tz": "TIMESTAMP_TZ(9)",
+    "string": "VARCHAR", "binary": "BINARY", "null": "VARCHAR",
+})  # fmt: skip
+#: Rows per multi-row INSERT when staging a Python asset's data.
+INSERT_BATCH_ROWS = 10_000
+
+#: Upstream's Snowflake checks: `pattern` with REGEXP, which matches the whole value.
+CHECKS: Mapping[str, ColumnCheckSql] = MappingProxyType({
+    **COLUMN_CHECKS,
+    "accepted_values": counted("CAST({c} as STRING) NOT IN ({v})",
+                               "column '{c}' has {n} rows that are not in the accepted values"),
+    "pattern": counted("{c} NOT REGEXP {v}", "column {c} has {n} values that don't satisfy the pattern {v}"),
+})  # fmt: skip
+
+
+class SnowflakePlatform(AnsiPlatform):
+    name = "snowflake"
+    connection_types = ("snowflake",)
+    asset_types = ("sf.sql",)
+    strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
+    rebuilds: ClassVar[Mapping[str, Strategy]] = REBUILDS
+    column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = CHECKS
+    python_data = True
+
+    def ensure_schema(self, session: Session, target: Target) -> None:
+        ensure_schema(session, target)
+
+    def quote_exact(self, name: str) -> str:
+        """As declared columns are quoted: plain names fold to upper case, as the user's SQL folds them."""
+        return self.quote_identifier(name)
+
+    def tables(self, session: Session) -> TableLookup:
+        return AskEachTime(table_exists)
+
+    def literal(self, text: str) -> str:
+        """Snowflake reads backslashes in string literals as escapes."""
+        return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+    def default_schema(self, connection: Connection | None) -> str:
+        """The connection's `schema`, else PUBLIC."""
+        return (connection.schema_ if connection else "") or "PUBLIC"
+
+    def open(self, connection: Connection) -> Database:
+        return SnowflakeDatabase(self, connection)
+
+
+@dataclass
+class _Handle:
+    """A connector session, the statement running on it now (for a cancel), whether a cancel came (then the
+    rest of a script does not run), and whether a script opened a transaction (then it is not lent again)."""
+
+    conn: Any
+    running: tuple[str, uuid.UUID] | None = None
+    cancelled: bool = False
+    opened_transaction: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class SnowflakeDatabase(PooledDatabase):
+    """A pool of connector sessions in autocommit mode."""
+
+    def __init__(self, platform: SnowflakePlatform, connection: Connection) -> None:
+        connector = import_driver("snowflake.connector", package="snowflake-connector-python", extra="snowflake")
+        # The connector logs each retry and failure as it goes; the error it raises says it once (as upstream,
+        # which discards its driver's log).
+        logging.getLogger("snowflake.connector").setLevel(logging.CRITICAL)
+        super().__init__(platform, connection, driver_error=connector.errors.Error)
+        self._connector = connector
+
+    def _connect(self) -> _Handle:
+        c = self.connection
+        try:
+            conn = self._connector.connect(**_connect_arguments(c))
+        except self._connector.errors.Error as exc:
+            raise BruinError(f"could not connect to snowflake connection '{c.name}': {self.error(exc)}") from None
+        return _Handle(conn)
+
+    def _reusable(self, handle: _Handle) -> bool:
+        return not (handle.opened_transaction or handle.cancelled or handle.conn.is_closed())
+
+    def _close(self, handle: _Handle) -> None:
+        with suppress(self._connector.errors.Error):  # the session is being dropped: a failed logout changes nothing
+            handle.conn.close()
+
+    def _interrupt(self, handle: _Handle) -> None:
+        with handle.lock:
+            handle.cancelled = True
+            running = handle.running
+        if running is not None:
+            handle.conn._cancel_query(*running)
+
+    def _run(self, handle: _Handle, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
+        if fetch:
+            return self._statement(handle, sql, params, fetch=True)
+        from snowflake.connector.util_text import split_statements
+
+        for statement, _ in split_statements(io.StringIO(sql), remove_comments=True):
+            statement = statement.strip().rstrip(";").strip()
+            if statement:
+                if _OPENS_TRANSACTION.match(statement):
+                    handle.opened_transaction = True
+                elif _ENDS_TRANSACTION.match(statement):
+                    handle.opened_transaction = False
+                self._statement(handle, statement, None, fetch=False)
+        return []
+
+    def _stage(self, handle: _Handle, name: str, data: Any, target: Target) -> str:
+        """A temporary table of the session, in its current schema (so the connection needs a database whose
+        schema it may create tables in), filled by multi-row INSERTs that the connector binds on the client.
+        (`write_pandas`, a PUT to a stage and a COPY, is Snowflake's faster path; the test server, fakesnow,
+        cannot show it working.)"""
+        data = decoded(data)
+        staging = name
+        columns = ", ".join(f"{self.platform.quote_exact(field.name)} {column_type(field, ARROW_TYPES, 'snowflake')}"
+                            for field in data.schema)  # fmt: skip
+        self._statement(handle, f"CREATE TEMPORARY TABLE {staging} ({columns})", None, fetch=False)
+        insert = f"INSERT INTO {staging} VALUES ({', '.join(['%s'] * data.num_columns)})"
+        for batch in data.to_batches(max_chunksize=INSERT_BATCH_ROWS):
+            rows = list(zip(*(column.to_pylist() for column in batch.columns), strict=True))
+            self._statement(handle, insert, rows, fetch=False, many=True)
+        return staging
+
+    def _unstage(self, handle: _Handle, reference: str) -> None:
+        self._statement(handle, f"DROP TABLE IF EXISTS {reference}", None, fetch=False)
+
+    def _statement(
+        self, handle: _Handle, sql: str, params: Sequence[Any] | None, *, fetch: bool, many: bool = False
+    ) -> list[tuple]:
+        """One statement with its own request id (so a cancel can abort it); `many`: `params` is a list of
+        rows, one multi-row INSERT."""
+        request = uuid.uuid4()
+        with handle.lock:
+            if handle.cancelled:
+                raise self._connector.errors.Error(msg="cancelled")
+            handle.running = (sql, request)
+        try:
+            cursor = handle.conn.cursor()
+            try:
+                run = cursor.executemany if many else cursor.execute
+                run(sql, params, _statement_params={"requestId": str(request)})
+                return [tuple(row) for row in cursor.fetchall()] if fetch else []
+            finally:
+                cursor.close()
+        finally:
+            with handle.lock:
+                handle.running = None
+
+
+def _connect_arguments(c: Connection) -> dict[str, Any]:
+    """The connector's arguments for a connection's fields, by upstream's choice of authentication."""
+    arguments: dict[str, Any] = {
+        "account": c.account, "user": c.username or None, "database": c.database or None,
+        "schema": c.schema_ or None, "warehouse": c.warehouse or None, "role": c.role or None,
+        "region": c.region or None, "login_timeout": LOGIN_TIMEOUT_SECONDS,
+        "session_parameters": dict(_SESSION_PARAMETERS), "client_session_keep_alive": False,
+    }  # fmt: skip
+    if c.host:
+        arguments.update(host=c.host, port=c.port or 443, protocol=c.protocol or "https")
+    if c.private_key or c.private_key_path:
+        arguments.update(authenticator="SNOWFLAKE_JWT", private_key=_private_key(c))
+    elif c.token:
+        arguments.update(authenticator="oauth", token=c.token)
+    else:
+        arguments["password"] = c.password
+    return {key: value for key, value in arguments.items() if value is not None}
+
+
+def _private_key(c: Connection) -> bytes:
+    """The key (inline, else from its file) as the DER bytes the connector signs with; `password`, when
+    set, is the passphrase of an encrypted key. Errors name the connection and field, never the key."""
+    from cryptography.hazmat.primitives import serialization
+
+    field = "private_key" if c.private_key else "private_key_path"
+    pem = c.private_key or read_for_injection(c.name, "private_key_path", c.private_key_path)
+    try:
+        key = serialization.load_pem_private_key(pem.strip().encode(), password=None)
+    except TypeError:  # encrypted
+        if not c.password:
+            raise BruinError(
+                f"connection '{c.name}': the {field} is encrypted; set its passphrase as the password"
+            ) from None
+        try:
+            key = serialization.load_pem_private_key(pem.strip().encode(), password=c.password.encode())
+        except ValueError:
+            raise BruinError(f"connection '{c.name}': the passphrase does not decrypt the {field}") from None
+    except ValueError:
+        raise BruinError(f"connection '{c.name}': the {field} is not a PEM-encoded private key") from None
+    return key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _information_schema(target: Target, view: str) -> str:
+    """The target's database's INFORMATION_SCHEMA view (the session's database for two-part targets)."""
+    catalog = f"{target.quoted[0]}." if len(target.parts) == 3 else ""
+    return f"{catalog}information_schema.{view}"
+
+
+def _stored(part: str) -> str:
+    """A name part as Snowflake stores it: plain (unquoted) names in upper case."""
+    return part.upper() if _PLAIN.match(part) else part
