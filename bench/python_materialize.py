@@ -8,9 +8,10 @@
 * Environments: one asset with a requirements file, cold (no environment built yet; uv's wheel cache warm) and
   warm, against `uv run --no-config --no-project --python <exact path> --with-requirements` of the same script
   (goal <= 1.2x cold, <= 1.05x warm); and 20 assets sharing one requirements file, warm, against 20 such
-  `uv run` calls one after the other.
+  `uv run` calls one after the other. `PYTHONDONTWRITEBYTECODE` is left out of their environment, as most
+  machines do not set it: assets (and `uv run`'s scripts) write their imports' bytecode on their first run.
 
-Each round runs every measurement once, back to back, and ratios are taken within a round before the median is
+Each round runs every measurement once, back to back, and ratios are taken within a round before the median is taken
 (the machine is shared). Results are printed and written to the ``## python_materialize.py`` section of
 bench/README.md; nothing is asserted. Usage: .venv/bin/python bench/python_materialize.py [--rows 1000000]
 [--repeat 3]
@@ -132,7 +133,8 @@ def environment_round(tmp: Path, uv_cache: Path, index: int) -> dict[str, tuple[
     script = "import requests\nprint(requests.__version__)\n"
     for number in range(20):
         (root / "p" / "assets" / f"a{number}.py").write_text(f'"""@bruin\nname: a{number}\n@bruin"""\n{script}')
-    env = {**os.environ, "HOME": str(tmp / f"home-{index}"), "UV_CACHE_DIR": str(uv_cache)}
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}  # as on most machines
+    env.update(HOME=str(tmp / f"home-{index}"), UV_CACHE_DIR=str(uv_cache))
     uv_run = [find_uv_bin(), "run", "--quiet", "--no-config", "--no-project", "--python", interpreter,
               "--with-requirements", str(root / "p" / "requirements.txt")]  # fmt: skip
     one = str(root / "p" / "assets" / "a0.py")

@@ -137,7 +137,7 @@ class Watched:
         return code
 
 
-def test_a_half_built_environment_is_rebuilt_not_used(project: BruinProject, env: dict[str, str]) -> None:
+def test_a_half_built_environment_is_rebuilt_compiled(project: BruinProject, env: dict[str, str]) -> None:
     project.write(".bruin.yml", "environments:\n  default:\n    connections: {}\n")
     project.write("p/pipeline.yml", "name: p\n")
     project.write("p/requirements.txt", "six==1.16.0\n")
@@ -146,10 +146,12 @@ def test_a_half_built_environment_is_rebuilt_not_used(project: BruinProject, env
     [venv] = venvs(env)
     (venv / ".pybruin-ready").unlink()  # as a run killed mid-build leaves it
     shutil.rmtree(next((venv / "lib").glob("python*/site-packages")))
-    again = project.bruin("run", "p", env=env, timeout=300)
+    again = project.bruin("run", "p", env={**env, "PYTHONDONTWRITEBYTECODE": "1"}, timeout=300)
     assert again.returncode == 0, again.output
     assert "[six_user] >> six 1.16.0" in again.stdout
     assert (venv / ".pybruin-ready").exists()
+    # compiled by the build, as an asset that may not write bytecode would import it from source every run
+    assert list(venv.glob("lib/python*/site-packages/__pycache__/six.*.pyc"))
 
 
 PINNED = '"""@bruin\nname: pinned\nimage: python:3.13\n@bruin"""\nimport sys\nprint("python", *sys.version_info[:2])\n'

@@ -12,8 +12,10 @@ An environment lives in the cache under a name made of the version and a hash of
 unchanged one is never rebuilt. Building takes a lock file shared by every `bruin run` process, and a ready
 marker is written last: an environment without one is half-built (a crash, a kill) and is rebuilt under the
 lock, never used. A build first installs from uv's cache alone and asks the index only for what the cache
-lacks (so an unpinned requirement may get the newest version the cache holds). A warm run checks the marker and
-starts the asset: no uv, no index, no network.
+lacks (so an unpinned requirement may get the newest version the cache holds). Assets write the bytecode of
+what they import into the environment as they go; when `PYTHONDONTWRITEBYTECODE` forbids them to, the build
+compiles all of it instead, so no run recompiles its imports. A warm run checks the marker and starts the
+asset: no uv, no index, no network.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ PYTHON_VERSIONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
 #: What a materializing asset's environment gets besides its own dependencies, to write Arrow.
 ARROW_REQUIREMENT = "pyarrow>=14"
 READY_MARKER = ".pybruin-ready"
+#: How pybruin builds an environment; part of its name, so a change to the recipe never reuses an old build.
+BUILD_RECIPE = "2"
 
 _IMAGE_PYTHON = re.compile(r"^python:(3\.\d+)$")
 _SPECIFIER = re.compile(r"^(>=|<=|!=|~=|==|>|<)?\s*(\d+)\.(\d+)(?:\.\d+|\.\*)?$")
@@ -285,19 +289,21 @@ class PythonEnvironments:
         uv = find_uv_bin()
         venv, dependencies = environment.path, environment.dependencies
         python = str(environment.python)
+        # Assets that may not write bytecode would compile every module they import on every run.
+        compiled = ["--compile-bytecode"] if self._base_env.get("PYTHONDONTWRITEBYTECODE") else []
         shutil.rmtree(venv, ignore_errors=True)  # half-built by a run that died: we hold the lock now
         # (command, extra environment, whether to try it offline first)
         steps: list[tuple[list[str], Mapping[str, str], bool]] = [
             ([uv, "venv", "--quiet", "--no-python-downloads", "--python", environment.base, str(venv)], {}, False)
         ]
         if dependencies is not None and dependencies.lock is not None:  # exactly as locked, never re-resolved
-            sync = [uv, "sync", "--quiet", "--frozen", "--no-install-project", "--project", str(dependencies.directory),
-                    "--python", python]  # fmt: skip
+            sync = [uv, "sync", "--quiet", "--frozen", "--no-install-project", *compiled, "--project",
+                    str(dependencies.directory), "--python", python]  # fmt: skip
             steps.append((sync, {"UV_PROJECT_ENVIRONMENT": str(venv)}, True))
         unlocked = dependencies is not None and dependencies.lock is None
         install = [*(["-r", str(dependencies.file)] if unlocked and dependencies else []), *environment.extras]
         if install:
-            steps.append(([uv, "pip", "install", "--quiet", "--python", python, *install], {}, True))
+            steps.append(([uv, "pip", "install", "--quiet", *compiled, "--python", python, *install], {}, True))
         for argv, extra_env, cached_first in steps:
             env = {**self._base_env, **extra_env}
             # What uv's cache already holds installs without asking the index (a round trip that costs more than
@@ -325,13 +331,15 @@ _DISCARD: AssetStream = _Discard()  # type: ignore[assignment]
 
 
 def _digest(dependencies: Dependencies | None, base: str, extras: tuple[str, ...]) -> str:
-    """What defines an environment, hashed: the dependency files' bytes, the interpreter, pybruin's extras."""
+    """What defines an environment, hashed: the dependency files' bytes, the interpreter, how pybruin builds it
+    and what it adds."""
     digest = hashlib.sha256()
     for part in (
         dependencies.kind if dependencies else "none",
         dependencies.file.read_bytes() if dependencies else b"",
         dependencies.lock.read_bytes() if dependencies and dependencies.lock else b"",
         os.path.realpath(base),
+        BUILD_RECIPE,
         *extras,
     ):
         digest.update(part if isinstance(part, bytes) else part.encode())
