@@ -34,14 +34,6 @@ ASSET_LEVEL = {
         "assets/bad.sql",
     ),
     "extends": ({"assets/bad.sql": SQL_HEADER.format(type="duckdb.sql", extra="extends: [base]\n")}, "assets/bad.sql"),
-    "materialization of a Python asset (materialize())": (
-        {"assets/bad.py": PY_HEADER.format(extra="connection: duckdb-default\nmaterialization:\n  type: table\n")},
-        "assets/bad.py",
-    ),
-    "pyproject.toml dependencies of a Python asset": (
-        {"assets/sub/bad.py": PY_HEADER.format(extra=""), "assets/sub/pyproject.toml": "[project]\nname = 'x'\n"},
-        "assets/sub/bad.py",
-    ),
     "renv.lock of an R asset": ({"assets/sub/bad.r": R_HEADER, "assets/sub/renv.lock": "{}\n"}, "assets/sub/bad.r"),
     "materialization partition_by / cluster_by of a BigQuery or Snowflake table": (
         {"assets/bad.sql": SQL_HEADER.format(

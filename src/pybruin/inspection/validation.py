@@ -175,6 +175,7 @@ def _pipeline_result(
         for reason in unsupported_reasons(asset, pipeline, sql_types):
             issues.append(Issue("error", asset.name or None, asset.definition_file, reason, UNSUPPORTED_RULE))
     issues.extend(_check_connection_issues(pipeline, known))
+    issues.extend(_python_data_issues(pipeline, known))
     if only is not None:
         issues = [issue for issue in issues if issue.asset == only.name]
         return PipelineResult(pipeline, issues, 1)
@@ -195,6 +196,22 @@ def _check_connection_issues(pipeline: Pipeline, known: KnownConnections) -> Ite
                 "asset's quality checks"
             )
             yield Issue("error", asset.name or None, asset.definition_file, message, "check-connection")
+
+
+def _python_data_issues(pipeline: Pipeline, known: KnownConnections) -> Iterator[Issue]:
+    """A materializing Python asset whose `connection:` cannot hold its data, or not with its strategy (the
+    same refusal as at run time)."""
+    from pybruin.platforms.run import python_data_platform
+    from pybruin.run.materialize import materializes
+
+    for asset in pipeline.assets:
+        connection = known.get(asset.connection) if materializes(asset) and asset.connection else None
+        if connection is None:
+            continue
+        try:
+            python_data_platform(connection, asset)
+        except BruinError as exc:
+            yield Issue("error", asset.name or None, asset.definition_file, str(exc), "python-materialization")
 
 
 class StoreNames:

@@ -50,6 +50,8 @@ KNOWN_TYPES = frozenset(
 )
 
 _VALID_NAME = re.compile(r"[\w.-]+", re.ASCII)
+#: The strategies upstream loads the data of a Python asset with.
+PYTHON_STRATEGIES = ("create+replace", "append", "merge", "delete+insert")
 # What execve can pass as a variable name: anything but '=' and NUL; control characters are refused too.
 _ENV_NAME = re.compile(r"[^=\x00-\x1f\x7f]+")
 
@@ -143,8 +145,8 @@ def _asset_problems(
         elif dependency not in names:
             yield "error", "dependency-exists", f"Dependency '{dependency}' does not exist"
 
-    if asset.type == "python" and asset.materialization.get("type") == "table" and not asset.connection:
-        yield "error", "materialization-config", "A task with materialization must have a connection defined"
+    if asset.type == "python" and asset.materialization.get("type") == "table":
+        yield from _python_materialization_problems(asset)
 
     if asset.timeout and asset.timeout < SECOND:
         yield "error", "valid-timeout", "Asset timeout must be at least 1s"
@@ -160,6 +162,21 @@ def _asset_problems(
     yield from check_problems(asset, pipeline)
     if known_connections is not None:
         yield from _missing_connections(asset, pipeline, known_connections, store)
+
+
+def _python_materialization_problems(asset: Asset) -> Iterator[tuple[Severity, str, str]]:
+    """Upstream's `assets-python-validation` rule, in its words."""
+    rule = "assets-python-validation"
+    if not asset.connection:
+        yield "error", rule, "A task with materialization must have a connection defined"
+    if asset.materialization.get("incremental_predicate"):
+        yield "error", rule, "Incremental predicate is not supported for Python assets"
+    strategy = str(asset.materialization.get("strategy") or "")
+    if strategy and strategy not in PYTHON_STRATEGIES:
+        yield "error", rule, (
+            f"Materialization strategy '{strategy}' is not supported for Python assets. "
+            f"Supported strategies are: {', '.join(PYTHON_STRATEGIES)}"
+        )
 
 
 def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str, str]]:

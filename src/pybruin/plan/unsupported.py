@@ -39,17 +39,8 @@ def _declared(key: str) -> Callable[[Asset, Pipeline], bool]:
     return lambda asset, pipeline: bool(asset.header.get(key)) or bool(_defaults(pipeline).get(key))
 
 
-def _python_materialization(asset: Asset, _pipeline: Pipeline) -> bool:
-    return asset.type == "python" and bool(asset.materialization.get("type"))
-
-
 def _sensor(asset: Asset, _pipeline: Pipeline) -> bool:
     return ".sensor." in f"{asset.type}."
-
-
-def _pyproject(asset: Asset, pipeline: Pipeline) -> bool:
-    """A Python asset whose dependencies upstream takes from `pyproject.toml` (no `requirements.txt` first)."""
-    return asset.type == "python" and _nearest_dependency_file(asset.executable_file.parent) == "pyproject.toml"
 
 
 def _renv(asset: Asset, _pipeline: Pipeline) -> bool:
@@ -75,8 +66,6 @@ def _clustered_warehouse_table(asset: Asset, _pipeline: Pipeline) -> bool:
 UNSUPPORTED: tuple[Unsupported, ...] = (
     Unsupported("unit_tests", _declared("unit_tests")),
     Unsupported("extends", _declared("extends")),
-    Unsupported("materialization of a Python asset (materialize())", _python_materialization),
-    Unsupported("pyproject.toml dependencies of a Python asset", _pyproject),
     Unsupported("renv.lock of an R asset", _renv),
     Unsupported("sensor assets (type: *.sensor.*)", _sensor),
     Unsupported("metadata_push in pipeline.yml", _metadata_push),
@@ -135,13 +124,3 @@ def _nearest(name: str, folder: Path) -> bool:
         if (candidate / ".git").exists():
             return False
     return False
-
-
-def _nearest_dependency_file(folder: Path) -> str | None:
-    """The dependency file upstream uses for a Python asset in `folder`: requirements.txt wins, walking up."""
-    for candidate in (folder, *folder.parents):
-        if (candidate / "requirements.txt").is_file():
-            return "requirements.txt"
-        if (candidate / ".git").exists():
-            break
-    return "pyproject.toml" if _nearest("pyproject.toml", folder) else None

@@ -426,6 +426,11 @@ class AnsiPlatform(Platform):
     def tables(self, session: Session) -> KnownTables:
         return known_tables(session)
 
+    def table_columns(self, session: Session, target: Target) -> list[str]:
+        where = _naming(_TABLE_COLUMNS, target.parts)
+        query = f"SELECT column_name FROM information_schema.columns WHERE {where} ORDER BY ordinal_position"
+        return [row[0] for row in session.query(query)]
+
     def quote_name(self, name: str) -> str:
         """A dotted name (`schema.table`), each part quoted as needed."""
         return ".".join(map(self.quote_identifier, name.split(".")))
@@ -434,11 +439,15 @@ class AnsiPlatform(Platform):
 def exists(session: Session, view: str, columns: tuple[str, ...], parts: tuple[str, ...]) -> bool:
     """Whether `view` (an information_schema view) lists `parts`, in the current database unless
     a catalog is named, compared case-insensitively as unquoted names are."""
+    return session.query(f"SELECT count(*) FROM {view} WHERE {_naming(columns, parts)}")[0][0] > 0
+
+
+def _naming(columns: tuple[str, ...], parts: tuple[str, ...]) -> str:
+    """The WHERE condition matching `parts` against information_schema `columns` (see `exists`)."""
     values = [f"lower({literal(part)})" for part in parts]
     if len(values) < len(columns):
         values.insert(0, "lower(current_database())")
-    where = " AND ".join(f"lower({column}) = {value}" for column, value in zip(columns, values, strict=True))
-    return session.query(f"SELECT count(*) FROM {view} WHERE {where}")[0][0] > 0
+    return " AND ".join(f"lower({column}) = {value}" for column, value in zip(columns, values, strict=True))
 
 
 def literal(text: str) -> str:

@@ -13,9 +13,11 @@ import abc
 import importlib
 import re
 import threading
+import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pybruin.errors import BruinError
@@ -132,6 +134,12 @@ class Platform(abc.ABC):
     the table does not exist yet. Strategies not listed (create+replace, ddl) are never replaced."""
     seed_types: ClassVar[tuple[str, ...]] = ()
     """The seed asset types it loads, e.g. ``duckdb.seed``."""
+    column_types: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """How it names each kind of declared column type (`pybruin.platforms.seeding`), for seeds and for the data
+    of Python assets; empty: declared types are given to the database as written."""
+    python_data: ClassVar[bool] = False
+    """Whether it holds the data a Python asset's `materialize()` returns: its `Database` stages Arrow tables
+    (`Session.staged`) and it implements `table_columns`."""
 
     @abc.abstractmethod
     def default_schema(self, connection: Connection | None) -> str:
@@ -145,6 +153,10 @@ class Platform(abc.ABC):
     @abc.abstractmethod
     def literal(self, text: str) -> str:
         """A SQL string literal holding `text` exactly, whatever characters it has."""
+
+    def quote_exact(self, name: str) -> str:
+        """A name exactly as written, whatever its case: a column of the data a Python asset returned."""
+        return '"' + name.replace('"', '""') + '"'
 
     def quote_column(self, name: str) -> str:
         """A column as declared, which may be a dotted path into nested fields (`payload.id`): each part
@@ -233,6 +245,11 @@ class Platform(abc.ABC):
     @abc.abstractmethod
     def tables(self, session: Session) -> TableLookup:
         """What tells whether a target's table exists (an incremental strategy's first run rebuilds it)."""
+
+    def table_columns(self, session: Session, target: Target) -> list[str]:
+        """The target table's columns in their order, empty when there is no such table (platforms with
+        `python_data`: a Python asset's data goes into an existing table by column name)."""
+        raise BruinError(f"pybruin cannot load data returned by materialize() into {self.name} yet")
 
     def load_seed(self, session: Session, target: Target, seed: Seed) -> None:
         """Replace the target table with the seed's rows; only platforms with `seed_types` implement it."""
@@ -385,6 +402,15 @@ class DryRun:
     def _copy(self, handle: Any, statement: str, chunks: Iterable[bytes]) -> None:
         raise BruinError(f"{self.platform.name} has no COPY FROM STDIN")
 
+    def _stage(self, handle: Any, name: str, data: Any, target: Target) -> str:
+        """Make an Arrow table readable in the handle's session under `name` (a temporary table, or a view on
+        the data), next to `target` where the platform needs a schema for it; what SQL calls it. Platforms
+        with `python_data` implement it."""
+        raise BruinError(f"pybruin cannot load data returned by materialize() into {self.platform.name} yet")
+
+    def _unstage(self, handle: Any, reference: str) -> None:
+        """Forget what `_stage` made."""
+
 
 class Session:
     """One asset's use of a database: scripts, queries and transactions on one driver handle.
@@ -436,6 +462,18 @@ class Session:
     def shared(self, key: str, factory: Callable[[], _T]) -> _T:
         """See `Database.shared`."""
         return self._database.shared(key, factory)
+
+    @contextmanager
+    def staged(self, data: Any, target: Target) -> Iterator[str]:
+        """An Arrow table (what a Python asset's `materialize()` returned, on its way into `target`) readable
+        by this session's queries only, under the name this yields, and gone afterwards."""
+        name = f"__pybruin_data_{uuid.uuid4().hex[:12]}"
+        reference = self._guarded(lambda: self._database._stage(self._handle, name, data, target))
+        try:
+            yield reference
+        finally:
+            with suppress(BruinError):  # a cancelled session refuses this; its handle is discarded anyway
+                self._guarded(lambda: self._database._unstage(self._handle, reference))
 
     def cancel(self) -> None:
         """Interrupt the running statement and refuse later ones; safe from any thread, idempotent."""

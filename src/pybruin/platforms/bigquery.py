@@ -34,6 +34,7 @@ from pybruin.config.connections.files import read_for_injection, read_for_maskin
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
 from pybruin.platforms.ansi import COLUMN_CHECKS, append_to_table, counted, create_view, select_body
+from pybruin.platforms.arrow_data import decoded
 from pybruin.platforms.base import (
     AskEachTime,
     Build,
@@ -82,6 +83,10 @@ class BigQuerySession(Session):
         database: BigQueryDatabase = self._database  # type: ignore[assignment]
         return self._call(database.table_exists, self._handle, target)
 
+    def table_columns(self, target: Target) -> list[str]:
+        database: BigQueryDatabase = self._database  # type: ignore[assignment]
+        return self._call(database.table_columns, self._handle, target)
+
     def _call(self, method: Any, *args: object) -> Any:
         try:
             return method(*args)
@@ -110,6 +115,14 @@ CHECKS: Mapping[str, ColumnCheckSql] = MappingProxyType({
                        "column {c} has {n} values that don't satisfy the pattern {v}"),
 })  # fmt: skip
 _ESCAPES = str.maketrans({"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r"})
+#: What `enforce_schema` casts each kind of declared type to: GoogleSQL's names.
+CAST_TYPES: Mapping[str, str] = MappingProxyType({
+    "smallint": "INT64", "int": "INT64", "bigint": "INT64", "double": "FLOAT64", "decimal": "NUMERIC",
+    "decimal()": "NUMERIC({})", "binary": "BYTES", "bool": "BOOL", "date": "DATE", "time": "TIME",
+    "timestamp": "TIMESTAMP", "timestamp_ntz": "DATETIME", "interval": "INTERVAL", "text": "STRING", "json": "JSON",
+})  # fmt: skip
+#: How long a staged Python asset's data outlives a run that died before dropping it.
+STAGED_DATA_EXPIRY = 86_400
 
 
 class BigQueryPlatform(Platform):
@@ -119,12 +132,21 @@ class BigQueryPlatform(Platform):
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
     rebuilds: ClassVar[Mapping[str, Strategy]] = REBUILDS
     column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = CHECKS
+    column_types: ClassVar[Mapping[str, str]] = CAST_TYPES
+    python_data = True
 
     def ensure_schema(self, session: Session, target: Target) -> None:
         _session(session).ensure_dataset(target)
 
     def tables(self, session: Session) -> TableLookup:
         return AskEachTime(lambda session, target: _session(session).table_exists(target))
+
+    def table_columns(self, session: Session, target: Target) -> list[str]:
+        return _session(session).table_columns(target)
+
+    def quote_exact(self, name: str) -> str:
+        """Column names are case-insensitive: quoted only when they are not plain."""
+        return self.quote_identifier(name)
 
     def literal(self, text: str) -> str:
         """GoogleSQL reads backslash escapes in string literals, which hold no raw line breaks."""
@@ -197,6 +219,45 @@ class BigQueryDatabase(PooledDatabase):
                 return False
         return True
 
+    def table_columns(self, handle: _Handle, target: Target) -> list[str]:
+        from google.api_core.exceptions import NotFound
+
+        project, dataset = self.dataset_of(target)
+        with _translated():
+            try:
+                table = handle.client.get_table(f"{project}.{dataset}.{target.parts[-1]}", retry=self._retry())
+            except NotFound:
+                return []
+        return [field.name for field in table.schema]
+
+    def _stage(self, handle: _Handle, name: str, data: Any, target: Target) -> str:
+        """A table of its own in the target's dataset (BigQuery has temporary tables only inside a script or a
+        session), filled by a load job from Parquet written in memory; should the run die before dropping it,
+        it expires a day later."""
+        import datetime
+        import io
+
+        import pyarrow as pa
+        import pyarrow.parquet as parquet
+
+        project, dataset = self.dataset_of(target)
+        table_id = f"{project}.{dataset}.{name}"
+        sink = pa.BufferOutputStream()
+        parquet.write_table(decoded(data), sink)
+        bq = self._bigquery
+        config = bq.LoadJobConfig(source_format=bq.SourceFormat.PARQUET)
+        with _translated():
+            job = handle.client.load_table_from_file(io.BytesIO(sink.getvalue()), table_id, job_config=config)
+            self._finish(handle, job)
+            staged = bq.Table(table_id)
+            staged.expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=STAGED_DATA_EXPIRY)
+            handle.client.update_table(staged, ["expires"], retry=self._retry())
+        return f"`{table_id}`"
+
+    def _unstage(self, handle: _Handle, reference: str) -> None:
+        with _translated():
+            handle.client.delete_table(reference.strip("`"), not_found_ok=True, retry=self._retry())
+
     def _connect(self) -> _Handle:
         c = self.connection
         try:
@@ -266,16 +327,20 @@ class BigQueryDatabase(PooledDatabase):
         with _translated():
             self._check_limits(handle, sql, config)
             job = handle.client.query(sql, job_config=config, retry=self._retry(), job_retry=None)
+            return self._finish(handle, job)
+
+    def _finish(self, handle: _Handle, job: Any) -> Any:
+        """The job's result, once it is done; a cancel (also one that came just before) cancels it."""
+        with handle.lock:
+            handle.job = job
+            cancelled = handle.cancelled
+        try:
+            if cancelled:
+                job.cancel(retry=self._retry())
+            return self._wait(handle, job)
+        finally:
             with handle.lock:
-                handle.job = job
-                cancelled = handle.cancelled
-            try:
-                if cancelled:
-                    job.cancel(retry=self._retry())
-                return self._wait(handle, job)
-            finally:
-                with handle.lock:
-                    handle.job = None
+                handle.job = None
 
     def _wait(self, handle: _Handle, job: Any) -> Any:
         while True:

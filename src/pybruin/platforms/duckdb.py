@@ -192,6 +192,8 @@ class DuckDBPlatform(AnsiPlatform):
     connection_types = ("duckdb",)
     asset_types = ("duckdb.sql",)
     seed_types = ("duckdb.seed",)
+    column_types = SEED_TYPES
+    python_data = True
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = MappingProxyType({
         **STRATEGIES,
         "table": MappingProxyType({**STRATEGIES["table"], "merge": merge, "ddl": ddl,
@@ -291,6 +293,15 @@ class DuckDBDatabase(Database):
 
     def _interrupt(self, handle: Any) -> None:
         handle.interrupt()
+
+    def _stage(self, handle: Any, name: str, data: Any, target: Target) -> str:
+        """A view on the Arrow table itself, for this cursor only: nothing is copied before the strategy's
+        own statement reads it."""
+        handle.register(name, data)
+        return name
+
+    def _unstage(self, handle: Any, name: str) -> None:
+        handle.unregister(name)
 
     def _open(self) -> Any:
         if self._path != MEMORY and not self._read_only:

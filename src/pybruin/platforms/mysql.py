@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pybruin.errors import BruinError
 from pybruin.platforms.ansi import COLUMN_CHECKS, append_to_table, counted, create_view, select_body, statements
+from pybruin.platforms.arrow_data import column_type, decoded, utc_timestamps
 from pybruin.platforms.base import (
     AskEachTime,
     Build,
@@ -99,6 +100,24 @@ STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType({
     "view": MappingProxyType({"": create_view}),
 })  # fmt: skip
 REBUILDS: Mapping[str, Strategy] = MappingProxyType({"append": replace_table})
+#: The type each kind of Arrow column is staged as (`pybruin.platforms.arrow_data`); zoned timestamps are
+#: stored as their UTC time, as DATETIME has no zone.
+ARROW_TYPES: Mapping[str, str] = MappingProxyType({
+    "boolean": "BOOLEAN", "int8": "TINYINT", "int16": "SMALLINT", "int32": "INT", "int64": "BIGINT",
+    "uint8": "TINYINT UNSIGNED", "uint16": "SMALLINT UNSIGNED", "uint32": "INT UNSIGNED",
+    "uint64": "BIGINT UNSIGNED", "float32": "FLOAT", "float64": "DOUBLE", "decimal": "DECIMAL({precision}, {scale})",
+    "date": "DATE", "time": "TIME(6)", "timestamp": "DATETIME(6)", "timestamp_tz": "DATETIME(6)",
+    "string": "LONGTEXT", "binary": "LONGBLOB", "null": "LONGTEXT",
+})  # fmt: skip
+#: What `enforce_schema` casts each kind of declared type to: the types MySQL's and MariaDB's CAST know, so
+#: every integer kind becomes BIGINT (SIGNED) and text becomes VARCHAR (CHAR).
+CAST_TYPES: Mapping[str, str] = MappingProxyType({
+    "smallint": "SIGNED", "int": "SIGNED", "bigint": "SIGNED", "bool": "SIGNED", "double": "DOUBLE",
+    "decimal": "DECIMAL", "decimal()": "DECIMAL({})", "binary": "BINARY", "date": "DATE", "time": "TIME(6)",
+    "timestamp": "DATETIME(6)", "timestamp_ntz": "DATETIME(6)", "text": "CHAR", "text()": "CHAR({})",
+})  # fmt: skip
+#: Rows per `executemany` when staging a Python asset's data (PyMySQL folds them into statements of <= 1 MB).
+INSERT_BATCH_ROWS = 10_000
 
 #: Upstream's MySQL checks, but `pattern` is a regular expression, as documented (upstream uses LIKE).
 CHECKS: Mapping[str, ColumnCheckSql] = MappingProxyType({
@@ -116,12 +135,25 @@ class MySQLPlatform(Platform):
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
     rebuilds: ClassVar[Mapping[str, Strategy]] = REBUILDS
     column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = CHECKS
+    column_types: ClassVar[Mapping[str, str]] = CAST_TYPES
+    python_data = True
 
     def ensure_schema(self, session: Session, target: Target) -> None:
         ensure_database(session, target)
 
     def tables(self, session: Session) -> TableLookup:
         return AskEachTime(table_exists)
+
+    def table_columns(self, session: Session, target: Target) -> list[str]:
+        rows = session.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "ORDER BY ordinal_position",
+            list(target.parts),
+        )
+        return [row[0] for row in rows]
+
+    def quote_exact(self, name: str) -> str:
+        return _quote(name)
 
     def default_schema(self, connection: Connection | None) -> str:
         """The connection's `database`."""
@@ -232,6 +264,23 @@ class MySQLDatabase(PooledDatabase):
             while cursor.nextset():  # a later statement of a script that fails raises here
                 pass
         return Result(columns, fetched)
+
+    def _stage(self, handle: Any, name: str, data: Any, target: Target) -> str:
+        """A temporary table of the connection in the target's database, filled by multi-row INSERTs (MySQL's
+        faster `LOAD DATA LOCAL INFILE` stays off: it lets a server read client files)."""
+        data = utc_timestamps(decoded(data))
+        staging = f"{target.container}.{_quote(name)}"
+        columns = ", ".join(f"{_quote(field.name)} {column_type(field, ARROW_TYPES, 'mysql')}" for field in data.schema)
+        insert = f"INSERT INTO {staging} VALUES ({', '.join(['%s'] * data.num_columns)})"
+        with handle.cursor() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE {staging} ({columns})")
+            for batch in data.to_batches(max_chunksize=INSERT_BATCH_ROWS):
+                cursor.executemany(insert, list(zip(*(column.to_pylist() for column in batch.columns), strict=True)))
+        return staging
+
+    def _unstage(self, handle: Any, reference: str) -> None:
+        with handle.cursor() as cursor:
+            cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {reference}")
 
 
 def _one_statement(query: str) -> str:

@@ -14,7 +14,7 @@ insert new versions with UPDATE and INSERT statements in one transaction, which 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -35,6 +35,7 @@ from pybruin.platforms.ansi import (
     with_predicate,
     with_time_zone,
 )
+from pybruin.platforms.arrow_data import column_type, decoded
 from pybruin.platforms.base import Build, Database, Session, Strategy, Target
 from pybruin.platforms.seeding import csv_rows, declared_types, inferred_types
 
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT_SECONDS = 10
 DEFAULT_POOL_SIZE = 10
+#: Rows per CSV chunk streamed into COPY when loading the data of a Python asset.
+COPY_BATCH_ROWS = 64 * 1024
 COPY_CHUNK_BYTES = 1 << 16
 #: How PostgreSQL names each kind of declared seed column type.
 SEED_TYPES = MappingProxyType({
@@ -51,6 +54,14 @@ SEED_TYPES = MappingProxyType({
     "decimal": "numeric", "decimal()": "numeric({})", "binary": "bytea", "bool": "boolean", "date": "date",
     "time": "time", "timestamp": "timestamp with time zone", "timestamp_ntz": "timestamp without time zone",
     "interval": "interval", "text": "text", "text()": "varchar({})", "json": "jsonb",
+})  # fmt: skip
+#: The PostgreSQL type that holds each kind of Arrow column exactly (`pybruin.platforms.arrow_data`); CSV
+#: cannot carry binary values.
+ARROW_TYPES = MappingProxyType({
+    "boolean": "boolean", "int8": "smallint", "int16": "smallint", "uint8": "smallint", "int32": "integer",
+    "uint16": "integer", "int64": "bigint", "uint32": "bigint", "uint64": "numeric(20, 0)", "float32": "real",
+    "float64": "double precision", "decimal": "numeric({precision}, {scale})", "date": "date", "time": "time",
+    "timestamp": "timestamp", "timestamp_tz": "timestamp with time zone", "string": "text", "null": "text",
 })  # fmt: skip
 
 
@@ -191,6 +202,8 @@ class PostgresPlatform(AnsiPlatform):
     connection_types = ("postgres",)
     asset_types = ("pg.sql",)
     seed_types = ("pg.seed",)
+    column_types = SEED_TYPES
+    python_data = True
     default_port = 5432
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = _POSTGRES_TABLES[0]
     rebuilds: ClassVar[Mapping[str, Strategy]] = _POSTGRES_TABLES[1]
@@ -243,6 +256,7 @@ class RedshiftPlatform(PostgresPlatform):
     connection_types = ("redshift",)
     asset_types = ("rs.sql",)
     seed_types = ()
+    python_data = False  # no COPY FROM STDIN: Redshift copies from S3 only
     default_port = 5439
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = _REDSHIFT_TABLES[0]
     rebuilds: ClassVar[Mapping[str, Strategy]] = _REDSHIFT_TABLES[1]
@@ -318,6 +332,19 @@ class PostgresDatabase(Database):
             for chunk in chunks:
                 copy.write(chunk)
 
+    def _stage(self, handle: Any, name: str, data: Any, target: Target) -> str:
+        """A temporary table of the connection (so of this session only), filled by `COPY ... FROM STDIN`
+        from CSV that pyarrow writes a batch at a time."""
+        data = decoded(data)
+        columns = ", ".join(f"{self.platform.quote_exact(field.name)} {column_type(field, ARROW_TYPES, 'postgres')}"
+                            for field in data.schema)  # fmt: skip
+        handle.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
+        self._copy(handle, f"COPY {name} FROM STDIN (FORMAT csv)", _csv_chunks(data))
+        return name
+
+    def _unstage(self, handle: Any, name: str) -> None:
+        handle.execute(f"DROP TABLE IF EXISTS {name}")
+
     def _connect(self) -> Any:
         from psycopg.conninfo import make_conninfo
 
@@ -354,6 +381,19 @@ class PostgresDatabase(Database):
                     f"could not set the schema of {c.type_key} connection '{c.name}': {self.error(exc)}"
                 ) from None
         return conn
+
+
+def _csv_chunks(data: Any) -> Iterator[memoryview]:
+    """The table as CSV without a header, a chunk per batch: NULL unquoted and empty, text always quoted
+    (so an empty string stays one), as `COPY ... (FORMAT csv)` reads it."""
+    import pyarrow as pa
+    import pyarrow.csv as csv
+
+    options = csv.WriteOptions(include_header=False, quoting_style="needed")
+    for batch in data.to_batches(max_chunksize=COPY_BATCH_ROWS):
+        sink = pa.BufferOutputStream()
+        csv.write_csv(batch, sink, options)
+        yield memoryview(sink.getvalue())
 
 
 def _pool_size(connection: Connection) -> int:

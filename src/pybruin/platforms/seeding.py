@@ -88,7 +88,7 @@ def platform_type(declared: str, names: Mapping[str, str]) -> str:
     arguments = (match.group(2) or "").replace(" ", "")
     if arguments and f"{kind}()" in names:
         return names[f"{kind}()"].format(arguments)
-    return names[kind]
+    return names.get(kind, declared)
 
 
 def inferred_types(rows: Sequence[Sequence[str]], width: int) -> list[str]:

@@ -41,6 +41,7 @@ from pybruin.platforms.ansi import (
     create_view,
     select_body,
 )
+from pybruin.platforms.arrow_data import column_type, decoded
 from pybruin.platforms.base import (
     AskEachTime,
     Build,
@@ -98,6 +99,16 @@ STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType({
     "view": MappingProxyType({"": create_view}),
 })  # fmt: skip
 REBUILDS: Mapping[str, Strategy] = MappingProxyType({"append": replace_table})
+#: The type each kind of Arrow column is staged as (`pybruin.platforms.arrow_data`).
+ARROW_TYPES: Mapping[str, str] = MappingProxyType({
+    "boolean": "BOOLEAN", **dict.fromkeys(("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"),
+                                          "NUMBER(38, 0)"),
+    "uint64": "NUMBER(20, 0)", "float32": "FLOAT", "float64": "FLOAT", "decimal": "NUMBER({precision}, {scale})",
+    "date": "DATE", "time": "TIME(9)", "timestamp": "TIMESTAMP_NTZ(9)", "timestamp_tz": "TIMESTAMP_TZ(9)",
+    "string": "VARCHAR", "binary": "BINARY", "null": "VARCHAR",
+})  # fmt: skip
+#: Rows per multi-row INSERT when staging a Python asset's data.
+INSERT_BATCH_ROWS = 10_000
 
 #: Upstream's Snowflake checks: `pattern` with REGEXP, which matches the whole value.
 CHECKS: Mapping[str, ColumnCheckSql] = MappingProxyType({
@@ -115,9 +126,14 @@ class SnowflakePlatform(AnsiPlatform):
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
     rebuilds: ClassVar[Mapping[str, Strategy]] = REBUILDS
     column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = CHECKS
+    python_data = True
 
     def ensure_schema(self, session: Session, target: Target) -> None:
         ensure_schema(session, target)
+
+    def quote_exact(self, name: str) -> str:
+        """As declared columns are quoted: plain names fold to upper case, as the user's SQL folds them."""
+        return self.quote_identifier(name)
 
     def tables(self, session: Session) -> TableLookup:
         return AskEachTime(table_exists)
@@ -209,17 +225,37 @@ class SnowflakeDatabase(PooledDatabase):
         columns = tuple((str(item.name), self.platform.column_type(item.type_code)) for item in description)
         return Result(columns, [tuple(row) for row in cursor.fetchall()] if columns else [])
 
+    def _stage(self, handle: _Handle, name: str, data: Any, target: Target) -> str:
+        """A temporary table of the session, in its current schema (so the connection needs a database whose
+        schema it may create tables in), filled by multi-row INSERTs that the connector binds on the client.
+        (`write_pandas`, a PUT to a stage and a COPY, is Snowflake's faster path; the test server, fakesnow,
+        cannot show it working.)"""
+        data = decoded(data)
+        staging = name
+        columns = ", ".join(f"{self.platform.quote_exact(field.name)} {column_type(field, ARROW_TYPES, 'snowflake')}"
+                            for field in data.schema)  # fmt: skip
+        self._statement(handle, f"CREATE TEMPORARY TABLE {staging} ({columns})", None, fetch=False)
+        insert = f"INSERT INTO {staging} VALUES ({', '.join(['%s'] * data.num_columns)})"
+        for batch in data.to_batches(max_chunksize=INSERT_BATCH_ROWS):
+            rows = list(zip(*(column.to_pylist() for column in batch.columns), strict=True))
+            self._statement(handle, insert, rows, fetch=False, many=True)
+        return staging
+
+    def _unstage(self, handle: _Handle, reference: str) -> None:
+        self._statement(handle, f"DROP TABLE IF EXISTS {reference}", None, fetch=False)
+
     def _statement(
         self,
         handle: _Handle,
         sql: str,
-        params: Sequence[object] | None,
+        params: Sequence[Any] | None,
         *,
         fetch: bool = False,
+        many: bool = False,
         read: Callable[[Any], _R] | None = None,
     ) -> list[tuple] | _R:
-        """One statement under a request id of pybruin's (so a cancel can name it); `read` (else its rows when
-        `fetch`) is what is taken from the cursor."""
+        """One statement under a request id of pybruin's (so a cancel can name it); `many`: `params` is a list
+        of rows, one multi-row INSERT; `read` (else its rows when `fetch`) is what is taken from the cursor."""
         request = uuid.uuid4()
         with handle.lock:
             if handle.cancelled:
@@ -228,7 +264,8 @@ class SnowflakeDatabase(PooledDatabase):
         try:
             cursor = handle.conn.cursor()
             try:
-                cursor.execute(sql, params, _statement_params={"requestId": str(request)})
+                run = cursor.executemany if many else cursor.execute
+                run(sql, params, _statement_params={"requestId": str(request)})
                 if read is not None:
                     return read(cursor)
                 return [tuple(row) for row in cursor.fetchall()] if fetch else []

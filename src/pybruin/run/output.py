@@ -46,9 +46,9 @@ class RunOutput:
             parts.append(f"[{asset}] ")
         return "".join(parts).encode()
 
-    def line(self, text: str) -> None:
-        """One message of pybruin's own, masked like everything else."""
-        self.write_masked(self.prefix() + self.masker.mask(text).encode() + b"\n")
+    def line(self, text: str, asset: str | None = None) -> None:
+        """One message of pybruin's own (about `asset`, prefixed with its name), masked like everything else."""
+        self.write_masked(self.prefix(asset) + self.masker.mask(text).encode() + b"\n")
 
     def block(self, text: str) -> None:
         """Pre-rendered text (the summary); masked, no prefix."""

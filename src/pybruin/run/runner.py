@@ -30,9 +30,11 @@ from pybruin.run.child_env import (
 )
 from pybruin.run.context import RunContext
 from pybruin.run.leases import LeasingStore
+from pybruin.run.materialize import ArrowReceiver, child_script, materialization_problem, materializes
 from pybruin.run.output import RunOutput
-from pybruin.run.processes import ChildProcesses, PythonEnvironments, rscript_path
+from pybruin.run.processes import ChildProcesses, rscript_path
 from pybruin.run.progress import Progress
+from pybruin.run.python_envs import PythonEnvironments
 from pybruin.run.rendering import AssetRenderer
 from pybruin.run.report import CheckReport, RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
@@ -104,7 +106,7 @@ class Runner:
         self._received: dict[str, list[ReceivedSecret]] = {}
         self._check_outcomes: dict[str, CheckOutcome] = {}
         self._children = ChildProcesses()
-        self._pythons = PythonEnvironments(python_cache, environments.tool(), self._children)
+        self._pythons = PythonEnvironments(python_cache, environments.tool(), self._children, say=output.line)
         self._databases: Databases | None = None
         self._databases_lock = threading.Lock()
         self._tasks = {task.id: task for task in plan.tasks}
@@ -295,28 +297,78 @@ class Runner:
             raise
         self._received[asset.name] = received
         env.update(self._asset_run_variables(asset))
+        destination = self._destination(asset, needs) if python and materializes(asset) else None
         if self._databases is not None:
             self._databases.release_idle()
         stream = self.output.asset_stream(asset.name)
         file = str(asset.executable_file.resolve())
         hidden = None
+        receiver = None
         try:
+            cwd = self.project_root
             if python:
-                interpreter = self._pythons.interpreter(asset, self.project_root, stream)
-                argv = [interpreter, file]
+                interpreter = self._pythons.interpreter(asset, self.project_root, stream, arrow=bool(destination))
+                cwd = self._pythons.working_directory(asset, self.project_root)
+                script = [file]
+                if destination is not None:  # materialize() sends its data back through a pipe
+                    receiver = ArrowReceiver()
+                    env.update(receiver.environment())
+                    script = child_script(asset, self.project_root)
+                argv = [interpreter, *script]
                 if not self.allow_debugging:  # not dumpable, its secrets out of its environment block
-                    argv = python_command(interpreter, file)
+                    argv = [*python_command(interpreter, script[0]), *script[1:]]
                     hidden = {secret.inject_as: env.pop(secret.inject_as) for secret in received
                               if secret.inject_as in env}  # fmt: skip
             else:
                 argv = [rscript_path(), file]
             code = self._children.run(
-                argv, env=env, cwd=self.project_root, stream=stream, cancellation=cancellation, hidden=hidden
-            )
+                argv, env=env, cwd=cwd, stream=stream, cancellation=cancellation, hidden=hidden,
+                pass_fds=(receiver.write_fd,) if receiver else (),
+            )  # fmt: skip
         finally:
+            if receiver is not None:
+                receiver.finish()
             stream.close()
         if code != 0:
-            raise BruinError(f"failed to execute {PROCESS_KINDS[asset.type]} script: exit status {code}")
+            step = "failed to run asset code: " if receiver else ""  # upstream's words for each
+            raise BruinError(f"failed to execute {PROCESS_KINDS[asset.type]} script: {step}exit status {code}")
+        if receiver is not None and destination is not None:
+            self._load(asset, destination, receiver, cancellation)
+
+    def _destination(self, asset: Asset, needs: Needs) -> Connection:
+        """The connection a materializing Python asset's data goes to; upstream's refusals first, then what
+        pybruin cannot load there."""
+        from pybruin.platforms.run import python_data_platform
+
+        problem = materialization_problem(asset)
+        if problem is not None:
+            raise BruinError(problem)
+        if needs.connection is None:
+            raise BruinError("A task with materialization must have a connection defined")
+        resolved = self.connections.get(needs.connection)
+        if resolved is None:
+            raise BruinError(self.connections.missing_message(needs.connection))
+        python_data_platform(resolved.connection, asset)  # refused before the asset's code runs
+        return resolved.connection
+
+    def _load(self, asset: Asset, destination: Connection, receiver: ArrowReceiver, cancellation: Cancellation) -> None:
+        """Load what `materialize()` returned into the asset's table (upstream's messages around it)."""
+        from pybruin.platforms.run import load_python_asset
+
+        data = receiver.result()
+        if data is None:
+            self.output.line("WARNING: materialize() returned None, skipping materialization", asset.name)
+            return
+        self.output.line("Successfully collected the data from the asset, uploading to the destination...", asset.name)
+        try:
+            load_python_asset(asset, destination, self._shared_databases(), data,
+                              schema_prefix=self.context.schema_prefix, full_refresh=self.renderer.full_refresh(asset),
+                              interval=self.renderer.time_window(asset), cancellation=cancellation)  # fmt: skip
+        except BruinError as exc:
+            raise BruinError(
+                f"failed to execute Python script: failed to load the data into the destination: {exc}"
+            ) from None
+        self.output.line("Successfully loaded the data from the asset into the destination.", asset.name)
 
     def _asset_run_variables(self, asset: Asset) -> dict[str, str]:
         """The run variables that differ for this asset: dates shifted by its interval modifiers, and
