@@ -8,6 +8,7 @@ import datetime
 import decimal
 import json
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -188,18 +189,45 @@ def assert_refused(project: BruinProject, name: str, refusal: str) -> None:
     """`validate` and `run` both refuse the asset with `refusal`, and its code never runs."""
     validated = project.bruin("validate", "p")
     assert validated.returncode == 1
-    assert f"✘ {name}: {refusal}" in validated.output
+    assert f"  {name} (" in validated.stdout and f"── {refusal} (python-materialization)" in validated.stdout
     result, tasks = project.run_json("p")
     assert result.returncode == 1
     assert tasks[name]["error"] == refusal
     assert "ran" not in result.output and "Traceback" not in result.output
 
 
-def test_a_strategy_mysql_lacks_is_refused_before_the_asset_runs(project: BruinProject, mysql: MySQLDatabase) -> None:
-    header = "materialization:\n  type: table\n  strategy: merge\ncolumns:\n  - name: id\n    primary_key: true"
-    asset(project, "merged", header, RAN)
-    assert_refused(project, "merged", "mysql connection 'wh': materialization strategy 'merge' is not supported; "
-                                      "use create+replace or append")  # fmt: skip
+def merge_and_delete_insert(project: BruinProject, schema: str, rows: Callable[[str], list[tuple]]) -> None:
+    """Two runs of a merging and a delete+insert Python asset: the platform's SQL strategies take the staged
+    data as their source, as a SQL asset's query."""
+    header = ("materialization:\n  type: table\n  strategy: {strategy}\n  incremental_key: id\n"
+              "columns:\n  - name: id\n    type: integer\n    primary_key: true\n  - name: v\n    type: string\n"
+              "    update_on_merge: true")  # fmt: skip
+    tables = {"merge": f"{schema}merged", "delete+insert": f"{schema}keyed"}
+    for data in ("[{'id': 1, 'v': 'a'}, {'id': 2, 'v': 'b'}]", "[{'id': 2, 'v': 'B'}, {'id': 3, 'v': 'c'}]"):
+        for strategy, table in tables.items():
+            asset(project, table, header.format(strategy=strategy), f"def materialize():\n    return {data}")
+        result, _ = project.run_json("p")
+        assert result.returncode == 0, result.output
+    for table in tables.values():
+        assert rows(f"select id, v from {table} order by id") == [(1, "a"), (2, "B"), (3, "c")]
+
+
+def test_mysql_merge_and_delete_insert(project: BruinProject, mysql: MySQLDatabase) -> None:
+    merge_and_delete_insert(project, "", mysql.rows)
+    assert sorted(mysql.rows("show tables")) == [("keyed",), ("merged",)]  # the staging tables were temporary
+
+
+def test_snowflake_merge_and_delete_insert(project: BruinProject, snowflake_database) -> None:  # type: ignore[no-untyped-def]
+    sf: SnowflakeDatabase = snowflake_database()
+    configure(project, "snowflake", sf.details(schema="PUBLIC"))
+    merge_and_delete_insert(project, "analytics.", sf.rows)
+
+
+def test_bigquery_merge_and_delete_insert(project: BruinProject, bigquery_dataset) -> None:  # type: ignore[no-untyped-def]
+    bq: BigQueryDataset = bigquery_dataset()
+    configure(project, "google_cloud_platform",
+              {"project_id": PROJECT, "service_account_json": json.dumps(service_account_info())})  # fmt: skip
+    merge_and_delete_insert(project, f"{bq.name}.", bq.rows)
 
 
 def test_bigquery_holds_the_data_with_enforce_schema_and_checks(project: BruinProject, bigquery_dataset) -> None:  # type: ignore[no-untyped-def]

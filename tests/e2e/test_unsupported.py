@@ -40,6 +40,13 @@ ASSET_LEVEL = {
             type="bq.sql", extra="materialization:\n  type: table\n  cluster_by: [id]\n")},
         "assets/bad.sql",
     ),
+    "collation of a ddl column of a BigQuery or Snowflake table": (
+        {"assets/bad.sql": SQL_HEADER.format(
+            type="bq.sql", extra="materialization:\n  type: table\n  strategy: ddl\n"
+                                 "columns:\n  - {name: code, type: VARCHAR, collation: en-ci}\n").replace(
+                                     "select 1 as id\n", "")},
+        "assets/bad.sql",
+    ),
     "sensor assets (type: *.sensor.*)": (
         {"assets/bad.sql": SQL_HEADER.format(type="duckdb.sensor.query", extra="")},
         "assets/bad.sql",
