@@ -7,10 +7,10 @@ with `Duration.String()` (`2s`, `1m30s`, `1h30m0s`), so pybruin reads and writes
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
-_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+# Patterns as text: `re` compiles (and caches) them when a duration is first read, which most runs never do.
+_DURATION = r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+"
+_PART = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)"
 _UNIT_NANOSECONDS = {
     "ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
 }  # fmt: skip
@@ -25,9 +25,11 @@ def go_duration_nanoseconds(text: str) -> int:
     """
     if text.lstrip("+-") == "0":
         return 0
-    if not _DURATION.fullmatch(text):
+    if not re.fullmatch(_DURATION, text):
         raise ValueError(f"invalid duration {text!r}")
-    total = sum(int(Decimal(amount) * _UNIT_NANOSECONDS[unit]) for amount, unit in _PART.findall(text))
+    from decimal import Decimal  # exact fractions (`1.1s`); only when a duration is read
+
+    total = sum(int(Decimal(amount) * _UNIT_NANOSECONDS[unit]) for amount, unit in re.findall(_PART, text))
     if total > _MAX:
         raise ValueError(f"invalid duration {text!r}: out of range")
     return -total if text.startswith("-") else total

@@ -38,6 +38,8 @@ class ProjectSettings:
 
 @dataclass(frozen=True)
 class Project:
+    """An opened project: its root, its `.bruin.yml`, the selected environment and the process environment."""
+
     root: Path
     config: BruinConfig
     environment: Environment

@@ -98,3 +98,17 @@ def test_a_python_asset_runs_exactly_as_python_file(project):
     assert "ValueError: boom from the asset" in out
     assert "Failed: exits" in out and "exit status 3" in out
     assert f'File "{project.root / "p" / "assets" / "broken.py"}", line 4' in out and "SyntaxError" in out
+
+
+def test_compile_warnings_come_from_the_asset_as_python_file_shows_them(project):
+    """pybruin compiles plain assets for their processes; an asset whose compiling warns compiles itself."""
+    project.write(".bruin.yml", "environments:\n  default:\n    connections: {}\n")
+    project.write("p/pipeline.yml", "name: p\n")
+    project.write("p/assets/warns.py", '"""@bruin\nname: warns\n@bruin"""\nassert (1, "always")\nprint("ran")\n')
+    project.write("p/assets/plain.py", '"""@bruin\nname: plain\n@bruin"""\nprint("plain ran", __file__)\n')
+    result = project.bruin("run", "p")
+    assert result.returncode == 0, result.output
+    path = project.root / "p" / "assets" / "warns.py"
+    assert f"[warns] >> {path}:4: SyntaxWarning: assertion is always true" in result.stdout
+    assert "[warns] >> ran" in result.stdout and "SyntaxWarning" not in result.stderr
+    assert f"[plain] >> plain ran {project.root / 'p' / 'assets' / 'plain.py'}" in result.stdout

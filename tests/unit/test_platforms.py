@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from pybruin.config.connections import Connection, build_connection
 from pybruin.errors import BruinError
-from pybruin.platforms import PLATFORMS, SQL_ASSET_TYPES, platform_for_asset_type, platform_for_connection
+from pybruin.platforms import (
+    PLATFORM_MODULES,
+    PLATFORMS,
+    SQL_ASSET_TYPES,
+    platform_for_asset_type,
+    platform_for_connection,
+)
 from pybruin.platforms.ansi import STRATEGIES, AnsiPlatform, append_to_table, create_view, replace_table
 from pybruin.platforms.base import Platform, Strategy
 from pybruin.platforms.duckdb import DuckDBPlatform
@@ -38,6 +46,37 @@ print(sorted({"duckdb", "psycopg"} & set(sys.modules)))
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", PLATFORM_MODULES)
+def test_the_registrys_table_states_what_each_platform_class_declares(name: str) -> None:
+    where, asset_types, seed_types, connection_types = PLATFORM_MODULES[name]
+    platform = next(platform for platform in PLATFORMS if platform.name == name)
+    assert where == f"{type(platform).__module__}:{type(platform).__name__}"
+    assert (asset_types, seed_types, connection_types) == (
+        platform.asset_types, platform.seed_types, platform.connection_types,
+    )  # fmt: skip
+
+
+def test_the_table_lists_every_platform_class() -> None:
+    package = Path(platform_for_asset_type.__code__.co_filename).parent
+    pattern = re.compile(r"^class (\w+Platform)\(", re.M)
+    classes = {f"{path.stem}:{name}" for path in package.glob("*.py") for name in pattern.findall(path.read_text())}
+    declared = {where.removeprefix("pybruin.platforms.") for where, *_ in PLATFORM_MODULES.values()}
+    assert classes - {"ansi:AnsiPlatform"} == declared
+
+
+def test_finding_a_platform_imports_only_its_module() -> None:
+    code = """
+import sys
+import pybruin.platforms as registry
+assert registry.platform_for_asset_type("python") is None and registry.platform_for_connection("generic") is None
+before = sorted(m for m in sys.modules if m.startswith("pybruin.platforms."))
+registry.platform_for_asset_type("my.sql")
+print(before, sorted(m for m in sys.modules if m.startswith("pybruin.platforms.") and "mysql" in m))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[] ['pybruin.platforms.mysql']"
 
 
 def test_asset_types() -> None:

@@ -20,6 +20,7 @@ from pybruin.secrets.local import LocalBackend
 from pybruin.secrets.registry import (
     BACKEND_CREDENTIAL_VARIABLES,
     SECRET_VALUED_VARIABLES,
+    STORE_MODULES,
     STORES,
     credential_values,
     is_backend_variable,
@@ -164,6 +165,31 @@ def test_what_each_store_declares(name: str) -> None:
     store = STORES[name]
     assert (store.name, store.label, store.settings_prefix) == (name, label, prefix)
     assert (store.settings, store.secret_settings, store.sdk_credentials) == (settings, secret, sdk)
+
+
+@pytest.mark.parametrize("name", DECLARED)
+def test_the_registrys_table_states_what_each_module_declares(name: str) -> None:
+    module, prefix, secret = STORE_MODULES[name]
+    declared = DECLARED[name][0]
+    assert module == declared.__name__
+    assert (prefix, secret) == (declared.STORE.settings_prefix, declared.STORE.secret_settings)
+
+
+def test_the_table_lists_every_store_module() -> None:
+    package = Path(registry.__file__).parent
+    declaring = {path.stem for path in package.glob("*.py") if "\nSTORE = StoreDeclaration(" in path.read_text()}
+    assert {module.rpartition(".")[2] for module, _, _ in STORE_MODULES.values()} == declaring
+
+
+def test_a_run_imports_only_the_stores_it_uses() -> None:
+    code = (
+        "import sys\n"
+        "from pybruin.secrets import registry\n"
+        "registry.is_backend_variable('BRUIN_VAULT_TOKEN'), registry.credential_values({}, 'local')\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('pybruin.secrets.'))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == ["pybruin.secrets.base", "pybruin.secrets.local", "pybruin.secrets.registry"]
 
 
 @pytest.mark.parametrize("name", DECLARED)

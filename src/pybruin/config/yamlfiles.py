@@ -19,9 +19,10 @@ _BOOLEANS = {"true": True, "True": True, "TRUE": True, "false": False, "False": 
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
 # PyYAML quotes single characters and token kinds ('<scalar>') in its problem statements, but also tags,
-# anchors and aliases: text of the document, possibly a credential written without quotes.
-_QUOTED = re.compile(r"""'[^']*'|"[^"]*\"""")
-_HARMLESS_QUOTE = re.compile(r"""(['"])(?:.|\\.|\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|\\U[0-9a-f]{8})\1|'<[a-z ]+>'""")
+# anchors and aliases: text of the document, possibly a credential written without quotes. (As text: `re`
+# compiles them for the first error only.)
+_QUOTED = r"""'[^']*'|"[^"]*\""""
+_HARMLESS_QUOTE = r"""(['"])(?:.|\\.|\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|\\U[0-9a-f]{8})\1|'<[a-z ]+>'"""
 
 
 #: A document may stand for at most this many values once its aliases are expanded (and at most ten times
@@ -108,9 +109,9 @@ def yaml_error(exc: yaml.YAMLError) -> tuple[int | None, str | None]:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context
     if problem is not None:
-        problem = _QUOTED.sub(_unless_harmless, problem)
+        problem = re.sub(_QUOTED, _unless_harmless, problem)
     return (mark.line + 1 if mark is not None else None), problem
 
 
 def _unless_harmless(quoted: re.Match[str]) -> str:
-    return quoted[0] if _HARMLESS_QUOTE.fullmatch(quoted[0]) else "(not shown)"
+    return quoted[0] if re.fullmatch(_HARMLESS_QUOTE, quoted[0]) else "(not shown)"

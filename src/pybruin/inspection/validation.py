@@ -24,7 +24,7 @@ from pybruin.pipeline.loader import PIPELINE_FILE_NAMES, find_pipeline_dirs, loa
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.needs import asset_needs
 from pybruin.pipeline.validate import Issue, validate_pipeline
-from pybruin.plan.unsupported import unsupported_reasons
+from pybruin.plan.unsupported import NearbyFiles, unsupported_reasons
 from pybruin.platforms import RUNNABLE_ASSET_TYPES, SQL_ASSET_TYPES, platform_for_connection
 from pybruin.secrets.view import StoreView
 from pybruin.workspace import Project, ProjectSettings, load_target, open_project, open_store, pipelines_under
@@ -171,8 +171,9 @@ def _pipeline_result(
 ) -> PipelineResult:
     excluded = {asset.name for asset in pipeline.assets if set(asset.tags) & set(exclude_tags)}
     issues = validate_pipeline(pipeline, known, where)
+    files = NearbyFiles()
     for asset in pipeline.assets:
-        for reason in unsupported_reasons(asset, pipeline, sql_types):
+        for reason in unsupported_reasons(asset, pipeline, sql_types, files):
             issues.append(Issue("error", asset.name or None, asset.definition_file, reason, UNSUPPORTED_RULE))
     issues.extend(_check_connection_issues(pipeline, known))
     issues.extend(_python_data_issues(pipeline, known))

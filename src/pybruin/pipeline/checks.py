@@ -7,7 +7,6 @@ check; pybruin reports both instead. The SQL a check runs is the platform's busi
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from typing import Literal
 
@@ -26,6 +25,8 @@ Problem = tuple[Literal["error", "warning"], str, str]
 
 
 def _sha256_hex(text: str) -> str:
+    import hashlib  # only for assets with checks: OpenSSL costs a run without any
+
     return hashlib.sha256(text.encode()).hexdigest()
 
 

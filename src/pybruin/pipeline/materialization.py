@@ -30,6 +30,8 @@ def _text(value: object) -> str:
 
 @dataclass(frozen=True)
 class Materialization:
+    """An asset's `materialization` block, its values as upstream reads them."""
+
     type: str = ""
     strategy: str = ""
     incremental_key: str = ""

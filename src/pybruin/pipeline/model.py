@@ -134,12 +134,16 @@ class TimeModifier:
 
 @dataclass(frozen=True)
 class IntervalModifiers:
+    """`interval_modifiers`: how the run's start and end move for this asset (with `--apply-interval-modifiers`)."""
+
     start: TimeModifier = TimeModifier()
     end: TimeModifier = TimeModifier()
 
 
 @dataclass
 class Asset:
+    """One asset: its header fields as pybruin uses them, already merged with the pipeline's `default:` block."""
+
     name: str
     type: str
     definition_file: Path
@@ -172,6 +176,8 @@ class Asset:
 
 @dataclass
 class Pipeline:
+    """One pipeline: its `pipeline.yml` settings and its assets, in file order."""
+
     name: str
     directory: Path
     definition_file: Path

@@ -5,7 +5,6 @@ where the file is.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +58,8 @@ def seed_problems(asset: Asset) -> list[str]:
     file = Path(asset.definition_file).parent / path
     if not file.is_file():
         return [*problems, "Seed file does not exist or cannot be found"]
+    import csv
+
     try:
         with file.open(newline="", encoding="utf-8-sig") as handle:
             headers = next(csv.reader(handle), None)

@@ -58,6 +58,8 @@ _ENV_NAME = re.compile(r"[^=\x00-\x1f\x7f]+")
 
 @dataclass(frozen=True)
 class Issue:
+    """One finding of `bruin validate`: an error or a warning, the asset (None: the whole pipeline), the file."""
+
     severity: Severity
     asset: str | None  # None for pipeline-wide issues
     file: Path

@@ -20,7 +20,7 @@ from pybruin.pipeline.checks import column_check_task, custom_check_task
 from pybruin.pipeline.dag import downstream_of, upstreams
 from pybruin.pipeline.model import Asset, Column, ColumnCheck, CustomCheck, Pipeline
 from pybruin.pipeline.needs import Needs, asset_needs
-from pybruin.plan.unsupported import unsupported_reasons
+from pybruin.plan.unsupported import NearbyFiles, unsupported_reasons
 
 
 class TaskKind(StrEnum):
@@ -270,10 +270,11 @@ def _refusals(tasks: Sequence[Task], pipeline: Pipeline, sql_types: frozenset[st
     """Why an asset cannot run, on its main task (its checks then wait in vain: upstream_failed), or on its
     checks when the main task is not selected."""
     reasons_by_asset: dict[str, str] = {}
+    files = NearbyFiles()
     for name in dict.fromkeys(task.asset for task in tasks):
         asset = pipeline.asset(name)
         assert asset is not None, name
-        reasons = unsupported_reasons(asset, pipeline, sql_types)
+        reasons = unsupported_reasons(asset, pipeline, sql_types, files)
         if reasons:
             reasons_by_asset[name] = "; ".join(reasons)
     mains = {task.asset for task in tasks if task.kind is TaskKind.MAIN}

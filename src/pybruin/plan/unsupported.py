@@ -26,43 +26,58 @@ from pybruin.pipeline.seeds import is_seed, seed_problems
 NO_OP_TYPES = frozenset({"empty"})
 
 
+class NearbyFiles:
+    """Which files an asset's folder sees, walking up to the git root, each walk done once: one instance
+    serves every asset of a build, and a pipeline's assets mostly share a few folders."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, Path], bool] = {}
+
+    def nearest(self, name: str, folder: Path) -> bool:
+        """Whether `name` exists in `folder` or a folder above it, up to the git root."""
+        key = (name, folder)
+        if key not in self._found:
+            self._found[key] = _nearest(name, folder)
+        return self._found[key]
+
+
 @dataclass(frozen=True)
 class Unsupported:
     """One feature pybruin does not implement yet: its key as written, and whether an asset uses it."""
 
     key: str
-    used_by: Callable[[Asset, Pipeline], bool]
+    used_by: Callable[[Asset, Pipeline, NearbyFiles], bool]
 
 
-def _declared(key: str) -> Callable[[Asset, Pipeline], bool]:
+def _declared(key: str) -> Callable[[Asset, Pipeline, NearbyFiles], bool]:
     """The asset's header or the pipeline's `default:` block sets `key` to something."""
-    return lambda asset, pipeline: bool(asset.header.get(key)) or bool(_defaults(pipeline).get(key))
+    return lambda asset, pipeline, _files: bool(asset.header.get(key)) or bool(_defaults(pipeline).get(key))
 
 
-def _sensor(asset: Asset, _pipeline: Pipeline) -> bool:
+def _sensor(asset: Asset, _pipeline: Pipeline, _files: NearbyFiles) -> bool:
     return ".sensor." in f"{asset.type}."
 
 
-def _renv(asset: Asset, _pipeline: Pipeline) -> bool:
-    return asset.type == "r" and _nearest("renv.lock", asset.executable_file.parent)
+def _renv(asset: Asset, _pipeline: Pipeline, files: NearbyFiles) -> bool:
+    return asset.type == "r" and files.nearest("renv.lock", asset.executable_file.parent)
 
 
-def _metadata_push(_asset: Asset, pipeline: Pipeline) -> bool:
+def _metadata_push(_asset: Asset, pipeline: Pipeline, _files: NearbyFiles) -> bool:
     push = pipeline.definition.get("metadata_push")
     return isinstance(push, dict) and any(push.values())
 
 
-def _variants(_asset: Asset, pipeline: Pipeline) -> bool:
+def _variants(_asset: Asset, pipeline: Pipeline, _files: NearbyFiles) -> bool:
     return bool(pipeline.definition.get("variants"))
 
 
-def _clustered_warehouse_table(asset: Asset, _pipeline: Pipeline) -> bool:
+def _clustered_warehouse_table(asset: Asset, _pipeline: Pipeline, _files: NearbyFiles) -> bool:
     """BigQuery and Snowflake build tables with these (DuckDB and PostgreSQL ignore them, as upstream does)."""
     mat = asset.materialization
     return asset.type in ("bq.sql", "sf.sql") and bool(mat.get("partition_by") or mat.get("cluster_by"))
 
 
-def _warehouse_collation(asset: Asset, _pipeline: Pipeline) -> bool:
+def _warehouse_collation(asset: Asset, _pipeline: Pipeline, _files: NearbyFiles) -> bool:
     """A `ddl` column `collation` on BigQuery or Snowflake: neither stand-in pybruin is tested on (the BigQuery
     emulator, fakesnow) parses their COLLATE clause, so that SQL is not shipped untested."""
     ddl = str(asset.materialization.get("strategy") or "").lower() == "ddl"
@@ -83,18 +98,22 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
 )
 
 
-def unsupported_reasons(asset: Asset, pipeline: Pipeline, sql_types: frozenset[str]) -> list[str]:
+def unsupported_reasons(
+    asset: Asset, pipeline: Pipeline, sql_types: frozenset[str], files: NearbyFiles | None = None
+) -> list[str]:
     """Why pybruin cannot run `asset` as upstream would, one line per reason; empty when it can.
 
     `sql_types` are the asset types pybruin's platforms run (SQL and seed types). Each line names the asset's
     file and the key. Upstream's rules for materializations, seeds and hooks are reported here too, so an
-    asset that breaks one fails alone, before anything runs.
+    asset that breaks one fails alone, before anything runs. Callers checking many assets pass one
+    `NearbyFiles`, so each folder is walked once.
     """
+    files = files or NearbyFiles()
     where = _relative(asset.definition_file, pipeline.directory)
     reasons = [f"{entry.key} in {where} is not supported by pybruin yet" for entry in UNSUPPORTED
-               if entry.used_by(asset, pipeline)]  # fmt: skip
+               if entry.used_by(asset, pipeline, files)]  # fmt: skip
     runnable = PROCESS_TYPES | NO_OP_TYPES | sql_types
-    if asset.type and asset.type not in runnable and not _sensor(asset, pipeline):
+    if asset.type and asset.type not in runnable and not _sensor(asset, pipeline, files):
         reasons.append(f"asset type '{asset.type}' in {where} is not supported by pybruin yet")
     elif is_seed(asset):
         reasons.extend(f"{problem} in {where}" for problem in seed_problems(asset))

@@ -9,12 +9,18 @@ costs a fraction of importing `ctypes`), reads its secret variables from an inhe
 and runs the file as `__main__`: `sys.argv`, `sys.path[0]`, `__file__` and tracebacks (the bootstrap's own
 frame left out) are those of `python <file>`. Processes the asset starts inherit the variables as usual.
 
+The pipe may also bring the file already compiled (`precompiled`): a process's first `compile()` builds Python's
+AST classes, which costs an asset process a quarter of a bare interpreter's start, while pybruin has them built.
+
 Root, or a process with `CAP_SYS_PTRACE`, can still read a non-dumpable process's memory and environment.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
+import sys
+import warnings
 from collections.abc import Mapping
 
 #: The variable that tells the bootstrap which inherited descriptor holds the secret variables.
@@ -31,12 +37,17 @@ if sys.platform == "linux":
     if _Call(("prctl", _Libc()))(4, 0, 0, 0, 0) != 0:
         raise SystemExit("pybruin: cannot make the asset process non-dumpable")
     del _Call, _Libc, _ctypes
+_compiled = b""
 if "PYBRUIN_SECRETS_FD" in os.environ:
     with open(int(os.environ.pop("PYBRUIN_SECRETS_FD")), "rb") as _pipe:
-        _fields = _pipe.read().split(b"\\0")
+        _head, _, _fields = _pipe.read().partition(b"\\n")
+    _version, _optimize, _size = map(int, _head.split())
+    if (_version, _optimize) == (sys.hexversion, sys.flags.optimize):
+        _compiled = _fields[:_size]
+    _fields = _fields[_size:].split(b"\\0")
     for _name, _value in zip(_fields[0:-1:2], _fields[1:-1:2]):
         os.environ[os.fsdecode(_name)] = os.fsdecode(_value)
-    del _pipe, _fields
+    del _pipe, _fields, _head, _version, _optimize, _size
     if "_name" in globals():
         del _name, _value
 def _excepthook(kind, value, traceback, _hook=sys.excepthook):
@@ -57,8 +68,12 @@ def _as_main(path):
 sys.excepthook = _excepthook
 sys.argv = sys.argv[1:]
 sys.path[0] = os.path.dirname(sys.argv[0])
-with open(sys.argv[0], "rb") as _source:
-    _code = compile(_source.read(), sys.argv[0], "exec")
+if _compiled:
+    import marshal
+    _code = marshal.loads(_compiled)
+else:
+    with open(sys.argv[0], "rb") as _source:
+        _code = compile(_source.read(), sys.argv[0], "exec")
 exec(_code, _as_main(sys.argv[0]))
 """
 
@@ -68,6 +83,38 @@ def python_command(interpreter: str, file: str) -> list[str]:
     return [interpreter, "-c", BOOTSTRAP, file]
 
 
-def secrets_payload(variables: Mapping[str, str]) -> bytes:
-    """The variables as the bootstrap reads them from its pipe: name and value, each ended by a NUL byte."""
-    return b"".join(os.fsencode(name) + b"\0" + os.fsencode(value) + b"\0" for name, value in variables.items())
+def bootstrap_payload(variables: Mapping[str, str], compiled: bytes | None = None) -> bytes:
+    """What the bootstrap reads from its pipe: a line with this interpreter's version, its optimization level and
+    the size of `compiled` (the asset's code, from `precompiled`, run only by the same interpreter at the same
+    level), that code, then the variables: name and value, each ended by a NUL byte."""
+    code = compiled or b""
+    head = b"%d %d %d\n" % (sys.hexversion, sys.flags.optimize, len(code))
+    secrets = b"".join(os.fsencode(name) + b"\0" + os.fsencode(value) + b"\0" for name, value in variables.items())
+    return head + code + secrets
+
+
+def precompiled(path: str) -> bytes | None:
+    """The file at `path` compiled as the bootstrap compiles it, marshalled; None leaves compiling to the bootstrap.
+
+    Compiling here must not change what the asset shows, so a file that cannot be read, does not compile or whose
+    compiling warns (an invalid escape sequence, `is` with a literal) is left to the asset process, which reports
+    it as `python <file>` does. Compile-time warnings carry the file's name (without `.py`) as their module: a
+    filter turning warnings of that module alone into errors notices them without touching any other warning of
+    pybruin's threads. (Python reads the filter list at every warning, so the entry needs no `_filters_mutated()`,
+    which would reset every module's once-only registry.)
+    """
+    try:
+        with open(path, "rb") as file:
+            source = file.read()
+    except OSError:
+        return None
+    only_this_file = ("error", None, Warning, path.removesuffix(".py"), 0)
+    filters = warnings.filters  # removed from this list, even if a `catch_warnings` elsewhere swaps it meanwhile
+    filters.insert(0, only_this_file)
+    try:
+        code = compile(source, path, "exec", dont_inherit=True)
+    except Exception:  # the asset process compiles it again and reports the error as Python does
+        return None
+    finally:
+        filters.remove(only_this_file)
+    return marshal.dumps(code)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -78,7 +78,7 @@ def new_run_id(environ: Mapping[str, str]) -> str:
                 "invalid BRUIN_RUN_ID: use letters, digits and _ . : + - only, without '..' or a leading '.'"
             )
         return given
-    return f"{datetime.now().strftime('%Y_%m_%d_%H_%M_%S')}_{secrets.token_hex(4)}"
+    return f"{datetime.now().strftime('%Y_%m_%d_%H_%M_%S')}_{os.urandom(4).hex()}"
 
 
 _VAR_NAME = re.compile(r"^[A-Za-z_][\w-]*$")

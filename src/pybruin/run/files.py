@@ -8,7 +8,6 @@ interleaved or a half-written manifest.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,10 +17,9 @@ class PendingFile:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)  # mode 0600
+        fd, self._temp = _create_temporary(path)
         self.path = path
         self.handle: BinaryIO = os.fdopen(fd, "wb")
-        self._temp = Path(temp)
 
     def publish(self) -> None:
         """Close the file and put it in place (replacing an earlier one of the same name)."""
@@ -31,6 +29,19 @@ class PendingFile:
     def discard(self) -> None:
         self.handle.close()
         self._temp.unlink(missing_ok=True)
+
+
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """A new owner-only file next to `path` under a random name, opened for writing: what `tempfile.mkstemp`
+    does (exclusive creation, no symlink followed, mode 0600), without the modules tempfile imports."""
+    for _ in range(100):
+        temp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.partial")
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            return os.open(temp, flags, 0o600), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name next to {path}")
 
 
 def write_atomically(path: Path, data: bytes) -> None:

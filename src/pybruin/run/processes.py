@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from contextlib import nullcontext, suppress
 from pathlib import Path
 
 from pybruin.errors import BruinError
-from pybruin.run.bootstrap import SECRETS_FD_VARIABLE, secrets_payload
+from pybruin.run.bootstrap import SECRETS_FD_VARIABLE, bootstrap_payload
 from pybruin.run.cancel import Cancellation
 from pybruin.run.output import AssetStream
 
@@ -55,12 +54,14 @@ class ChildProcesses:
         cancellation: Cancellation | None = None,
         hidden: Mapping[str, str] | None = None,
         pass_fds: tuple[int, ...] = (),
+        compiled: bytes | None = None,
     ) -> int:
         """Run a process with stdout and stderr merged into `stream`; returns the exit code (negative: the
         signal that ended it). `cancellation` stops the process group. `hidden` variables reach the process
-        through a pipe that the Python bootstrap reads (`pybruin.run.bootstrap`), never its environment block.
-        `pass_fds` are other descriptors the process inherits (a materializing asset's Arrow pipe)."""
-        group = self._start(argv, env=env, cwd=cwd, hidden=hidden, pass_fds=pass_fds)
+        through a pipe that the Python bootstrap reads (`pybruin.run.bootstrap`), never its environment block;
+        so does `compiled`, the asset's code compiled by `bootstrap.precompiled`. `pass_fds` are other
+        descriptors the process inherits (a materializing asset's Arrow pipe)."""
+        group = self._start(argv, env=env, cwd=cwd, hidden=hidden, pass_fds=pass_fds, compiled=compiled)
         try:
             with cancellation.on_cancel(group.terminate) if cancellation else nullcontext():
                 group.pump(stream, grace=self.GRACE_SECONDS, drain=self.DRAIN_SECONDS)
@@ -79,9 +80,15 @@ class ChildProcesses:
             group.terminate()
 
     def _start(
-        self, argv: list[str], *, env: Mapping[str, str], cwd: Path, hidden: Mapping[str, str] | None,
+        self,
+        argv: list[str],
+        *,
+        env: Mapping[str, str],
+        cwd: Path,
+        hidden: Mapping[str, str] | None,
         pass_fds: tuple[int, ...],
-    ) -> _Group:  # fmt: skip
+        compiled: bytes | None,
+    ) -> _Group:
         if self._stopping:
             raise BruinError("the run was interrupted")
         if not self._sealed:
@@ -109,7 +116,7 @@ class ChildProcesses:
             if hidden is not None:
                 os.close(reader)
         if hidden is not None:
-            _send_and_close(writer, secrets_payload(hidden))
+            _send_and_close(writer, bootstrap_payload(hidden, compiled))
         group = _Group(process)
         with self._lock:
             self._live.add(group)
@@ -243,12 +250,21 @@ def seal_this_process() -> None:
     """
     if sys.platform != "linux":
         return
-    import ctypes
+    # Through `_ctypes`, as the bootstrap does in each asset: importing `ctypes` costs more than the rest of this.
+    import _ctypes
 
-    ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    class Prctl(_ctypes.CFuncPtr):
+        _flags_ = _ctypes.FUNCFLAG_CDECL
+
+    class Libc:
+        _handle = _ctypes.dlopen(None)
+
+    Prctl(("prctl", Libc()))(_PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def rscript_path() -> str:
+    import shutil
+
     path = shutil.which("Rscript")
     if path is None:
         raise BruinError(

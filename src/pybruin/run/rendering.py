@@ -18,11 +18,7 @@ from pybruin.pipeline.hooks import SQL_ASSET_TYPES as HOOK_TYPES
 from pybruin.pipeline.intervals import IntervalError, parse_rendered
 from pybruin.pipeline.materialization import Materialization
 from pybruin.pipeline.model import Asset, Hooks, Pipeline, TimeModifier
-from pybruin.platforms.base import prefixed_name
 from pybruin.run.context import RunContext, format_timestamp, make_context
-from pybruin.run.godates import add_date
-from pybruin.run.sql_helpers import DEFAULT, helpers_for
-from pybruin.run.templating import NO_MACROS, Macros, TemplateError, load_macros, render_sql
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -30,7 +26,11 @@ if TYPE_CHECKING:
 
     from pybruin.config.connections import Connection
     from pybruin.masking import Masker
+    from pybruin.run.templating import Macros
     from pybruin.workspace import ProjectSettings
+
+# Templating, the `bruin.*` helpers and Go's date arithmetic are imported by the methods that render or
+# shift: a run of Python assets without interval modifiers needs none of them.
 
 #: The run id `bruin render` renders with, as upstream's.
 RENDER_RUN_ID = "your-run-id"
@@ -38,6 +38,8 @@ RENDER_RUN_ID = "your-run-id"
 
 def shift(moment: datetime, modifier: TimeModifier) -> datetime:
     """Go's `AddDate(0, months, days)`, then hours, minutes, seconds, milliseconds and nanoseconds."""
+    from pybruin.run.godates import add_date
+
     moved = add_date(moment, months=modifier.months, days=modifier.days)
     return moved + timedelta(
         hours=modifier.hours,
@@ -59,6 +61,8 @@ class AssetRenderer:
     @property
     def macros(self) -> Macros:
         if self._macros is None:
+            from pybruin.run.templating import load_macros
+
             self._macros = load_macros(self.pipeline.directory)
         return self._macros
 
@@ -82,6 +86,9 @@ class AssetRenderer:
 
     def values(self, asset: Asset) -> dict[str, object]:
         """The asset's Jinja context."""
+        from pybruin.platforms.base import prefixed_name
+        from pybruin.run.sql_helpers import helpers_for
+
         start, end = self.interval(asset)
         values = self.context.template_values(
             prefixed_name(asset.name, self.context.schema_prefix), start=start, end=end,
@@ -93,6 +100,8 @@ class AssetRenderer:
     def render(self, asset: Asset, text: str, *, extra: Mapping[str, object] | None = None) -> str:
         """Any SQL text of the asset (its body, a hook, a custom check) rendered as the run renders it;
         `extra` adds values to the context (`bruin query --var`)."""
+        from pybruin.run.templating import render_sql
+
         secret_names = {s.key for s in asset.secrets} | {s.inject_as for s in asset.secrets}
         values = {**self.values(asset), **(extra or {})}
         return render_sql(text, values, asset_name=asset.name, secret_names=secret_names, macros=self.macros)
@@ -103,6 +112,8 @@ class AssetRenderer:
 
     def hooks(self, asset: Asset) -> Hooks:
         """The asset's hooks rendered and trimmed; an error names the hook (1-based), as upstream's does."""
+        from pybruin.run.templating import TemplateError
+
         rendered = {}
         for side, queries in (("pre", asset.hooks.pre), ("post", asset.hooks.post)):
             texts = []
@@ -155,6 +166,10 @@ class AssetRenderer:
         """A template modifier rendered with the unshifted run (no macros) and parsed."""
         if not modifier.template:
             return modifier
+        from pybruin.platforms.base import prefixed_name
+        from pybruin.run.sql_helpers import DEFAULT
+        from pybruin.run.templating import NO_MACROS, TemplateError, render_sql
+
         values = self.context.template_values(
             prefixed_name(asset.name, self.context.schema_prefix), full_refresh=self.full_refresh(asset)
         )

@@ -3,6 +3,7 @@ dependency order, reported at the end."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import traceback
@@ -18,7 +19,7 @@ from pybruin.pipeline.model import ColumnCheck, CustomCheck
 from pybruin.plan import Plan, Task, TaskKind
 from pybruin.plan.unsupported import NO_OP_TYPES
 from pybruin.platforms import SEED_ASSET_TYPES, SQL_ASSET_TYPES
-from pybruin.run.bootstrap import python_command
+from pybruin.run.bootstrap import precompiled, python_command
 from pybruin.run.cancel import Cancellation, Why, deadline
 from pybruin.run.child_env import (
     ChildEnvironments,
@@ -302,7 +303,7 @@ class Runner:
             self._databases.release_idle()
         stream = self.output.asset_stream(asset.name)
         file = str(asset.executable_file.resolve())
-        hidden = None
+        hidden = compiled = None
         receiver = None
         try:
             cwd = self.project_root
@@ -319,11 +320,13 @@ class Runner:
                     argv = [*python_command(interpreter, script[0]), *script[1:]]
                     hidden = {secret.inject_as: env.pop(secret.inject_as) for secret in received
                               if secret.inject_as in env}  # fmt: skip
+                    if interpreter == sys.executable:  # the same Python: it can run code compiled here
+                        compiled = precompiled(script[0])
             else:
                 argv = [rscript_path(), file]
             code = self._children.run(
                 argv, env=env, cwd=cwd, stream=stream, cancellation=cancellation, hidden=hidden,
-                pass_fds=(receiver.write_fd,) if receiver else (),
+                pass_fds=(receiver.write_fd,) if receiver else (), compiled=compiled,
             )  # fmt: skip
         finally:
             if receiver is not None:

@@ -27,6 +27,8 @@ class Status(StrEnum):
 
 @dataclass
 class TaskResult:
+    """How one task ended: its status, how long it ran, and its error line when it failed."""
+
     name: str
     status: Status
     duration: float = 0.0

@@ -2,55 +2,87 @@
 
 This is the one list of stores. Each store module declares itself (``STORE``, a
 :class:`~pybruin.secrets.base.StoreDeclaration`) and imports its SDK only when the store
-is opened, so importing them all here loads no client library. From the declarations
-come: opening one store or a chain (``--secrets-backend vault,aws,local``), the error
-for a name no store has, the rule that withholds pybruin's own configuration from every
-asset, and the values pybruin masks for its own credentials.
+is opened. From the declarations come: opening one store or a chain (``--secrets-backend
+vault,aws,local``), the error for a name no store has, the rule that withholds pybruin's own
+configuration from every asset, and the values pybruin masks for its own credentials.
+
+A store's module is imported only when that store is used: every run needs two facts about
+every store (its settings prefix and its secret-valued settings), so :data:`STORE_MODULES`
+states them next to the module's name, and ``tests/unit/test_secrets_registry.py`` checks
+them against each module's own declaration. The local store has no prefix: its declaration
+is read, which costs nothing a run does not load anyway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
+from collections.abc import Iterator, Mapping
+from importlib import import_module
 from typing import TYPE_CHECKING
 
-from pybruin.secrets import aws, azure, doppler, gcp, local, os_keyring, vault
 from pybruin.secrets.base import BackendError, SecretsBackend, StoreContext, StoreDeclaration
-from pybruin.secrets.chain import FALLBACK_KINDS, ChainBackend, UnavailableBackend
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from pybruin.config.bruin_yml import Environment
 
+#: Each store's name (in the order error messages list them) → the module declaring it, the prefix of its
+#: settings, and its secret-valued settings, as that module's ``STORE`` declares them.
+STORE_MODULES: Mapping[str, tuple[str, str | None, frozenset[str]]] = {
+    "local": ("pybruin.secrets.local", None, frozenset({"SOPS_AGE_KEY"})),
+    "vault": ("pybruin.secrets.vault", "BRUIN_VAULT_", frozenset({"BRUIN_VAULT_TOKEN"})),
+    "doppler": ("pybruin.secrets.doppler", "BRUIN_DOPPLER_", frozenset({"BRUIN_DOPPLER_TOKEN"})),
+    "aws": ("pybruin.secrets.aws", "BRUIN_AWS_", frozenset({"BRUIN_AWS_SECRET_ACCESS_KEY", "BRUIN_AWS_SESSION_TOKEN"})),
+    "azure": ("pybruin.secrets.azure", "BRUIN_AZURE_", frozenset({"BRUIN_AZURE_CLIENT_SECRET"})),
+    "gcp": ("pybruin.secrets.gcp", "BRUIN_GCP_", frozenset()),
+    "keyring": ("pybruin.secrets.os_keyring", "BRUIN_KEYRING_", frozenset()),
+}
+
+
+class _Declarations(Mapping[str, StoreDeclaration]):
+    """The stores by name: a store's module is imported when its declaration is first asked for."""
+
+    def __getitem__(self, name: str) -> StoreDeclaration:
+        return import_module(STORE_MODULES[name][0]).STORE
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(STORE_MODULES)
+
+    def __len__(self) -> int:
+        return len(STORE_MODULES)
+
+
 #: The stores by name, in the order error messages list them.
-STORES: Mapping[str, StoreDeclaration] = MappingProxyType(
-    {
-        store.name: store
-        for store in (local.STORE, vault.STORE, doppler.STORE, aws.STORE, azure.STORE, gcp.STORE, os_keyring.STORE)
-    }
-)
+STORES: Mapping[str, StoreDeclaration] = _Declarations()
 
 #: The store used when none is named: ``.bruin.yml``.
-DEFAULT_STORE = local.STORE.name
+DEFAULT_STORE = "local"
 
 #: The variables that choose the stores, rather than configure one of them.
 SELECTION_VARIABLES: frozenset[str] = frozenset({"BRUIN_SECRETS_BACKEND", "BRUIN_SECRETS_FALLBACK_ON_ERROR"})
 
-#: Every variable that is pybruin's store configuration (see :func:`is_backend_variable` for the prefixes).
-BACKEND_CREDENTIAL_VARIABLES: frozenset[str] = SELECTION_VARIABLES.union(*(store.settings for store in STORES.values()))
-
 #: The settings whose values are themselves secrets (tokens, keys), as opposed to a host or a region.
-SECRET_VALUED_VARIABLES: frozenset[str] = frozenset().union(*(store.secret_settings for store in STORES.values()))
+SECRET_VALUED_VARIABLES: frozenset[str] = frozenset().union(*(secret for _, _, secret in STORE_MODULES.values()))
+
+
+def __getattr__(name: str) -> frozenset[str]:
+    # Every store's settings: reading it imports every store module, so it is built only when asked for.
+    if name == "BACKEND_CREDENTIAL_VARIABLES":
+        return SELECTION_VARIABLES.union(*(store.settings for store in STORES.values()))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_backend_variable(name: str) -> bool:
     """Whether ``name`` is pybruin's store configuration, withheld from every asset whichever store is selected.
 
     A store's prefix counts as well as its known settings, so a new ``BRUIN_VAULT_*`` knob can never
-    reach an asset just because a declaration was not updated.
+    reach an asset just because a declaration was not updated (and every setting of a store with a prefix
+    starts with it, so the prefix alone answers without importing the store's module).
     """
-    return name in SELECTION_VARIABLES or any(store.configures(name) for store in STORES.values())
+    return name in SELECTION_VARIABLES or any(
+        name.startswith(prefix) if prefix else STORES[store].configures(name)
+        for store, (_, prefix, _) in STORE_MODULES.items()
+    )
 
 
 def sdk_credentials(store_name: str) -> frozenset[str]:
@@ -101,6 +133,8 @@ def open_backend(
         if choice and choice not in STORES:
             raise unsupported(choice)
         return _open(STORES[choice or DEFAULT_STORE], context)
+    from pybruin.secrets.chain import FALLBACK_KINDS, ChainBackend, UnavailableBackend
+
     names = _chain_names(choice)
     members: list[SecretsBackend] = []
     try:
