@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -37,6 +38,11 @@ pg = json.loads(os.environ["pg"])
 pathlib.Path("out/digest").write_text(hashlib.sha256((os.environ["API_KEY"] + pg["password"]).encode()).hexdigest())
 print("api key:", os.environ["API_KEY"])
 '''
+
+#: Upstream Bruin's checkout, whose own expectation files `tests/upstream/` compares pybruin with: those
+#: tests are collected only where it exists (collected or not — never skipped).
+UPSTREAM_CHECKOUT = Path("/work/upstream/bruin/integration-tests")
+collect_ignore_glob = [] if UPSTREAM_CHECKOUT.is_dir() else ["upstream/*"]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -90,6 +96,17 @@ class BruinProject:
             stdin=None if stdin is not None else subprocess.DEVNULL,
         )
         return Result(done.returncode, done.stdout, done.stderr)
+
+    def run_json(self, *args: str) -> tuple[Result, dict[str, dict]]:
+        """`bruin run -o json ...`: the result, and every task (assets and checks) by name from the manifest."""
+        result = self.bruin("run", "-o", "json", *args)
+        try:
+            assets = json.loads(result.stdout)["assets"]
+        except (json.JSONDecodeError, KeyError):
+            pytest.fail(f"no run manifest on stdout (exit {result.returncode}):\n{result.output}")
+        tasks = {asset["name"]: asset for asset in assets}
+        tasks.update({check["name"]: check for asset in assets for check in asset["checks"]})
+        return result, tasks
 
     def spawn(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
         """`bruin` started in a session of its own, so a test can signal it or its process group; output piped."""

@@ -1,5 +1,6 @@
-"""Shared set-up for the materialization end-to-end tests: a warehouse connection (a DuckDB file or a database
-on the session's PostgreSQL server), asset files, and reading tables back as comparable text."""
+"""Shared set-up for the end-to-end tests on databases: a warehouse connection (a DuckDB file or a database on
+the session's PostgreSQL server), one of the MySQL, Snowflake and BigQuery platforms (`Case`), asset files, and
+reading tables back as comparable text."""
 
 from __future__ import annotations
 
@@ -10,9 +11,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
+from fixtures.bigquery_emulator import PROJECT, BigQueryDataset, service_account_info
+
 if TYPE_CHECKING:
     from conftest import BruinProject
+    from fixtures.mysql_server import MySQLDatabase
     from fixtures.postgres_server import PgDatabase
+    from fixtures.snowflake_server import SnowflakeDatabase
 
 ASSET_TYPES = {"duckdb": "duckdb.sql", "postgres": "pg.sql"}
 SEED_TYPES = {"duckdb": "duckdb.seed", "postgres": "pg.seed"}
@@ -81,6 +88,61 @@ class Warehouse:
             f"where table_schema = '{schema}' and table_name = '{name}' and column_name in ({listed}) "
             "order by column_name"
         )]  # fmt: skip
+
+
+#: A seed asset loading `people.csv` (`{name}`, `{type}`): three declared columns, one of them in other case.
+SEED = """name: {name}
+type: {type}
+parameters:
+  path: people.csv
+columns:
+  - {{name: id, type: INTEGER}}
+  - {{name: Score, type: DOUBLE}}
+  - {{name: name, type: VARCHAR}}
+"""
+#: The platforms `Case` stands for.
+PLATFORMS = ["mysql", "snowflake", "bigquery"]
+
+
+@dataclass
+class Case:
+    """One platform as a test sees it: the connection, the asset type, where tables go, and a way to read them."""
+
+    type_key: str
+    asset_type: str
+    details: dict[str, object]
+    secret_field: str  # the field a `${VAR}` carries
+    schema: str  # the qualifier of the test's tables ("" for the connection's own schema)
+    rows: Callable[[str], list[tuple]]
+
+    @property
+    def secret(self) -> str:
+        """The string that must never appear: the password, or a line of the service account's private key
+        (which appears as written in every form of the key: PEM, and JSON with escaped newlines)."""
+        if self.secret_field == "service_account_json":
+            return service_account_info()["private_key"].splitlines()[2]
+        return str(self.details[self.secret_field])
+
+    @property
+    def seed_type(self) -> str:
+        return self.asset_type.replace(".sql", ".seed")
+
+    def table(self, name: str) -> str:
+        return f"{self.schema}.{name}" if self.schema else name
+
+
+def platform_case(request: pytest.FixtureRequest, platform: str, user: str, password: str) -> Case:
+    """A fresh database (MariaDB), database and schema `analytics` (fakesnow) or dataset (the BigQuery emulator);
+    MySQL's account and Snowflake's login use `user` and `password`."""
+    if platform == "mysql":
+        db: MySQLDatabase = request.getfixturevalue("mysql_database")(user, password)
+        return Case("mysql", "my.sql", db.details(), "password", "", db.rows)
+    if platform == "snowflake":
+        sf: SnowflakeDatabase = request.getfixturevalue("snowflake_database")()
+        return Case("snowflake", "sf.sql", sf.details(password=password), "password", "analytics", sf.rows)
+    bq: BigQueryDataset = request.getfixturevalue("bigquery_dataset")()
+    details = {"project_id": PROJECT, "service_account_json": json.dumps(service_account_info())}
+    return Case("google_cloud_platform", "bq.sql", details, "service_account_json", bq.name, bq.rows)
 
 
 def csv_rows(text_block: str) -> list[tuple[str, ...]]:

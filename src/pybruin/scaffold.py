@@ -1,7 +1,7 @@
-"""``bruin init``: a small project that ``bruin run`` succeeds on straight away.
+"""``bruin init``: a project from a template (``pybruin.templates``) that ``bruin run`` succeeds on at once.
 
-It shows the three things a new user needs to see working: a SQL asset materialised into a local
-DuckDB file, a downstream asset reading it, and a Python asset receiving a secret from
+The ``default`` template shows the three things a new user needs to see working: a SQL asset materialised
+into a local DuckDB file, a downstream asset reading it, and a Python asset receiving a secret from
 ``.bruin.yml`` through ``${VAR}`` — one that copes with the variable being unset and never prints it.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from pybruin.config.bruin_yml import CONTENT_VARIABLE, DEFAULT_CONFIG_NAME, ignore_in_git, load_config
@@ -21,12 +23,6 @@ PIPELINE = "my-pipeline"
 # What git must not pick up: the config, run logs, DuckDB files and virtualenvs.
 IGNORED = (DEFAULT_CONFIG_NAME, "logs/", "*.db", ".venv/")
 
-# (name, type key, fields) of what the example pipeline uses.
-_CONNECTIONS = (
-    ("duckdb-default", "duckdb", {"path": "duckdb.db"}),
-    ("GREETING_API_KEY", "generic", {"value": "${GREETING_API_KEY}"}),
-)
-
 _CONFIG = """\
 # Connections and secrets, per environment. This file holds credentials: it is git-ignored.
 # A "${NAME}" value is read from the environment variable NAME whenever the connection is used;
@@ -37,87 +33,55 @@ environments:
     connections: {}
 """
 
-_FILES = {
-    f"{PIPELINE}/pipeline.yml": """\
-name: my-pipeline
-default_connections:
-  duckdb: duckdb-default
-""",
-    f"{PIPELINE}/assets/example.sql": """\
-/* @bruin
-name: example.numbers
-type: duckdb.sql
-description: A few rows to start from, materialised as a table in duckdb.db.
-materialization:
-  type: table
-@bruin */
 
-SELECT 1 AS id, 'one' AS label
-UNION ALL
-SELECT 2 AS id, 'two' AS label
-UNION ALL
-SELECT 3 AS id, 'three' AS label
-""",
-    f"{PIPELINE}/assets/numbers_summary.sql": """\
-/* @bruin
-name: example.numbers_summary
-type: duckdb.sql
-description: Runs after example.numbers, because it depends on it.
-materialization:
-  type: table
-depends:
-  - example.numbers
-@bruin */
+@dataclass(frozen=True)
+class CreatedProject:
+    """What `create_project` wrote: the config (None for a template without one), .gitignore, then the
+    pipeline's files; whether the config was there before and whether it gained connections."""
 
-SELECT COUNT(*) AS row_count, SUM(id) AS id_total
-FROM example.numbers
-""",
-    f"{PIPELINE}/assets/hello.py": '''\
-""" @bruin
-name: hello
-type: python
-description: Receives the GREETING_API_KEY connection as an environment variable of that name.
-secrets:
-  - key: GREETING_API_KEY
-@bruin """
-
-import os
-
-# A secret is for using, never for printing: say whether it is there, not what it is.
-api_key = os.environ.get("GREETING_API_KEY", "")
-if api_key:
-    print("Hello from Bruin! GREETING_API_KEY is set.")
-else:
-    print("Hello from Bruin! GREETING_API_KEY is empty: export it before `bruin run` to use it.")
-''',
-}
+    files: list[Path]
+    pipeline: Path
+    config: Path | None
+    config_existed: bool
+    config_merged: bool
 
 
-def create_project(folder: Path) -> list[Path]:
-    """Create the example project in ``folder``; return its config, .gitignore and pipeline files.
+def create_project(folder: Path, template: str = "default", pipeline: str = PIPELINE) -> CreatedProject:
+    """Create `template`'s pipeline in ``folder/pipeline`` and the config it needs.
 
     Outside a git work tree the folder becomes one (unless git is missing: the files are still
     written, and ``.bruin.yml`` marks the project root). Inside one, ``.bruin.yml`` and
     ``.gitignore`` belong at the work tree's root, where ``bruin run`` looks for them; an existing
-    config there only gains the example's connections it lacks.
+    config there only gains the template's connections it lacks.
     """
+    from pybruin.templates import TEMPLATES
+
+    chosen = TEMPLATES[template]
     folder = Path(os.path.abspath(folder))
-    if any(os.path.lexists(folder / name) for name in (DEFAULT_CONFIG_NAME, PIPELINE)):
+    target = folder / pipeline
+    if os.path.lexists(target):
         raise BruinError(f"folder '{folder}' already contains a Bruin project")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BruinError(f"cannot create folder '{folder}': {exc.strerror}") from None
-    root = _git_work_tree(folder)
+    root = git_work_tree(folder)
     if root is None:
         _git_init(folder)
         root = folder
-    written = [_write_config(root / DEFAULT_CONFIG_NAME), ignore_in_git(root, IGNORED)]
-    written += [_create(folder / relative, text) for relative, text in _FILES.items()]
-    return written
+    config = root / DEFAULT_CONFIG_NAME
+    existed = os.path.lexists(config)
+    written: list[Path] = []
+    merged = False
+    if chosen.connections:
+        merged = _write_config(config, chosen.connections)
+        written.append(config)
+    written.append(ignore_in_git(root, IGNORED))
+    written += [_create(target / relative, chosen.text(template, relative)) for relative in chosen.files]
+    return CreatedProject(written, target, config if chosen.connections or existed else None, existed, merged)
 
 
-def _git_work_tree(folder: Path) -> Path | None:
+def git_work_tree(folder: Path) -> Path | None:
     try:
         root = find_project_root(folder)
     except BruinError:
@@ -135,18 +99,22 @@ def _git_init(folder: Path) -> None:
         raise BruinError(f"git init failed in '{folder}': {reason}")
 
 
-def _write_config(path: Path) -> Path:
-    """Create the config with the example's connections, or add the ones an existing config lacks."""
-    if not os.path.lexists(path):
+def _write_config(path: Path, connections: Iterable[tuple[str, str, Mapping[str, object]]]) -> bool:
+    """Create the config with the template's connections, or add the ones an existing config lacks;
+    whether an existing config gained any."""
+    existed = os.path.lexists(path)
+    if not existed:
         _create(path, _CONFIG, mode=0o600)
     # The file is what gets edited, so it is also what must be read, whatever the variable says.
     environ = {key: value for key, value in os.environ.items() if key != CONTENT_VARIABLE}
     config = load_config(path.parent, path, environ)
     existing = config.environment(None).connections
-    for name, type_key, fields in _CONNECTIONS:
+    added = False
+    for name, type_key, fields in connections:
         if name not in existing:
-            add_connection(path, config.default_environment, name, type_key, fields)
-    return path
+            add_connection(path, config.default_environment, name, type_key, dict(fields))
+            added = True
+    return existed and added
 
 
 def _create(path: Path, text: str, *, mode: int = 0o644) -> Path:

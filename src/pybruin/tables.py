@@ -12,3 +12,17 @@ def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in (header, *rows)
     )
+
+
+def light_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A box-drawn table like upstream's (go-pretty's light style): header upper-cased, one space of padding."""
+    head = [cell.upper() for cell in header]
+    widths = [max(len(cell) for cell in column) for column in zip(head, *rows, strict=True)]
+
+    def rule(left: str, middle: str, right: str) -> str:
+        return left + middle.join("─" * (width + 2) for width in widths) + right
+
+    def line(cells: Sequence[str]) -> str:
+        return "│" + "│".join(f" {cell.ljust(width)} " for cell, width in zip(cells, widths, strict=True)) + "│"
+
+    return "\n".join([rule("┌", "┬", "┐"), line(head), rule("├", "┼", "┤"), *map(line, rows), rule("└", "┴", "┘")])

@@ -15,7 +15,7 @@ import pytest
 from fixtures.postgres_server import PgDatabase
 
 if TYPE_CHECKING:
-    from conftest import BruinProject, Result
+    from conftest import BruinProject
 
 CANARY = f"canary-checks-{uuid.uuid4().hex}"
 
@@ -56,18 +56,6 @@ def warehouse(request: pytest.FixtureRequest) -> Warehouse:
         return DUCKDB
     pg_database: Callable[[str, str], PgDatabase] = request.getfixturevalue("pg_database")
     return Warehouse("postgres", pg_database("bruin_e2e_ports", CANARY).details())
-
-
-def run_json(project: BruinProject, *args: str) -> tuple[Result, dict[str, dict]]:
-    """`bruin run -o json ...`: the result, and every task (assets and checks) by name from the manifest."""
-    result = project.bruin("run", "-o", "json", *args)
-    try:
-        assets = json.loads(result.stdout)["assets"]
-    except (json.JSONDecodeError, KeyError):
-        pytest.fail(f"no run manifest on stdout (exit {result.returncode}):\n{result.output}")
-    tasks = {asset["name"]: asset for asset in assets}
-    tasks.update({check["name"]: check for asset in assets for check in asset["checks"]})
-    return result, tasks
 
 
 def statuses(tasks: Mapping[str, Mapping[str, object]]) -> dict[str, object]:
@@ -166,7 +154,7 @@ def write_downstream_pipeline(project: BruinProject, warehouse: Warehouse = DUCK
 def test_downstream_runs_the_checks_of_every_selected_asset(project, warehouse: Warehouse) -> None:
     write_downstream_pipeline(project, warehouse)
 
-    result, tasks = run_json(project, "--downstream", "p/assets/products.sql")
+    result, tasks = project.run_json("--downstream", "p/assets/products.sql")
 
     assert result.returncode == 0, result.output
     for name in ("products", "products:price:positive", "product_price_summary",
@@ -180,7 +168,7 @@ def test_only_main_with_downstream_runs_no_check(project, warehouse: Warehouse) 
     """Upstream's `run-main-with-downstream`."""
     write_downstream_pipeline(project, warehouse)
 
-    result, tasks = run_json(project, "--downstream", "--only", "main", "p/assets/products.sql")
+    result, tasks = project.run_json("--downstream", "--only", "main", "p/assets/products.sql")
 
     assert result.returncode == 0, result.output
     assert "Finished: products" in result.stderr and "Finished: product_price_summary" in result.stderr
@@ -224,7 +212,7 @@ def test_the_duckdb_example_template_runs_every_check(project) -> None:
         UNION ALL SELECT 3, 'germany', 'franz'
         """)  # fmt: skip
 
-    result, tasks = run_json(project, "p")
+    result, tasks = project.run_json("p")
 
     assert result.returncode == 0, result.output
     checks = [name for name in tasks if name.count(":") == 2]
@@ -285,7 +273,7 @@ def test_a_custom_check_query_that_reaches_for_a_secret_fails_like_the_asset_sql
     project.write("p/pipeline.yml", "name: p\n")
     project.write("p/assets/a.sql", "/* @bruin\nname: a\ntype: duckdb.sql\ncustom_checks:\n  - name: sneaky\n"
                                     "    query: SELECT '{{ secrets.duckdb }}'\n@bruin */\nSELECT 1\n")  # fmt: skip
-    result, tasks = run_json(project, "p")
+    result, tasks = project.run_json("p")
     assert result.returncode == 1
     assert tasks["a:custom-check:sneaky"]["error"] == (
         "failed to render custom check query: asset 'a': secrets are not available in SQL templates ('secrets'); "
@@ -433,7 +421,7 @@ def write_chain(project: BruinProject, *, blocking: bool, main_fails: bool = Fal
 @pytest.mark.parametrize("blocking", [True, False])
 def test_a_failing_check_stops_downstream_assets_only_when_it_blocks(project, blocking: bool) -> None:
     write_chain(project, blocking=blocking)
-    result, tasks = run_json(project, "p")
+    result, tasks = project.run_json("p")
     assert result.returncode == 1, "any failed check fails the run"
     assert json.loads(result.stdout)["status"] == "failed"
     downstream = "upstream_failed" if blocking else "succeeded"
@@ -453,7 +441,7 @@ def test_a_failing_check_stops_downstream_assets_only_when_it_blocks(project, bl
 
 def test_a_failed_asset_leaves_its_checks_upstream_failed(project) -> None:
     write_chain(project, blocking=False, main_fails=True)
-    result, tasks = run_json(project, "p")
+    result, tasks = project.run_json("p")
     assert result.returncode == 1
     assert {name: status for name, status in statuses(tasks).items() if name.startswith(("raw", "mart"))} == {
         "raw": "failed", "mart": "upstream_failed", "raw:id:not_null": "upstream_failed",
@@ -470,7 +458,7 @@ def test_only_checks_runs_the_checks_against_the_existing_tables(project) -> Non
     with duckdb.connect(str(project.root / "warehouse.db")) as db:
         db.execute("DELETE FROM raw WHERE id IS NULL")
 
-    result, tasks = run_json(project, "--only", "checks", "p")
+    result, tasks = project.run_json("--only", "checks", "p")
 
     assert result.returncode == 0, result.output
     assert "Running:  raw\n" not in result.stderr.replace("\r", "")
@@ -480,14 +468,14 @@ def test_only_checks_runs_the_checks_against_the_existing_tables(project) -> Non
 
 def test_single_check_runs_one_check_by_its_id(project) -> None:
     write_chain(project, blocking=True)
-    _, tasks = run_json(project, "p")
+    _, tasks = project.run_json("p")
     check_id = tasks["raw:id:not_null"]["id"]
 
-    failing, only = run_json(project, "--single-check", check_id, "p/assets/raw.sql")
+    failing, only = project.run_json("--single-check", check_id, "p/assets/raw.sql")
     assert failing.returncode == 1
     assert statuses(only) == {"raw": "skipped", "raw:id:not_null": "failed"}
 
-    passing, only = run_json(project, "--single-check", tasks["raw:id:unique"]["id"], "p")
+    passing, only = project.run_json("--single-check", tasks["raw:id:unique"]["id"], "p")
     assert passing.returncode == 0, passing.output
     assert statuses(only) == {"raw": "skipped", "raw:id:unique": "succeeded"}
 
@@ -538,7 +526,7 @@ def test_bad_check_definitions_fail_validate_and_run_naming_asset_and_check(
 
     validated = project.bruin("validate", "p")
     assert validated.returncode == 1
-    assert f"✘ a: {message}" in validated.stdout
+    assert f"  a (assets/a.sql)\n    └── {message}" in validated.stdout
 
     ran = project.bruin("run", "p")
     assert ran.returncode == 1
@@ -566,7 +554,7 @@ def test_checks_that_cannot_run_fail_with_one_line(project, check: str, error: s
     project.write("p/pipeline.yml", "name: p\n")
     project.write("p/assets/a.sql", f"/* @bruin\nname: a\ntype: duckdb.sql\nmaterialization:\n  type: table\n{check}"
                                     "@bruin */\nSELECT 'x' AS id\n")  # fmt: skip
-    result, tasks = run_json(project, "p")
+    result, tasks = project.run_json("p")
     assert result.returncode == 1
     [failed] = [task for name, task in tasks.items() if ":" in name]
     assert failed["error"].startswith(error) and "\n" not in failed["error"]
@@ -604,7 +592,7 @@ def test_checks_of_a_python_asset_query_its_table_on_its_connection(project, vis
     project.write(".bruin.yml", duckdb_yml())
     project.write("p/pipeline.yml", "name: p\n")
     project.write("p/assets/visits.py", PYTHON_WRITES_A_TABLE.replace("VISITOR", visitor))
-    result, tasks = run_json(project, "p")
+    result, tasks = project.run_json("p")
     assert result.returncode == code, result.output
     expected = "succeeded" if code == 0 else "failed"
     assert statuses(tasks) == {"shop.visits": "succeeded", "shop.visits:visitor:not_null": expected,
@@ -623,13 +611,12 @@ def test_checks_of_a_python_asset_without_a_usable_connection_are_refused(projec
                                      '      - name: not_null\n@bruin"""\nprint(1)\n')  # fmt: skip
     validated = project.bruin("validate", "p")
     assert validated.returncode == 1
-    assert ("✘ none: Quality checks of a python asset run on the asset's connection; set 'connection' to the "
-            "database that holds its table") in validated.stdout  # fmt: skip
-    assert "✘ api_load: connection 'api' is a generic connection, which cannot run the asset's quality checks" in (
-        validated.stdout
-    )
+    assert ("  none (assets/none.py)\n    └── Quality checks of a python asset run on the asset's connection; set "
+            "'connection' to the database that holds its table") in validated.stdout  # fmt: skip
+    assert ("  api_load (assets/api.py)\n    └── connection 'api' is a generic connection, which cannot run the "
+            "asset's quality checks") in validated.stdout  # fmt: skip
     project.write("p/assets/none.py", '"""@bruin\nname: none\n@bruin"""\nprint(1)\n')
-    result, tasks = run_json(project, "p")
+    result, tasks = project.run_json("p")
     assert result.returncode == 1
     assert tasks["api_load:id:not_null"]["error"] == "connection 'api' cannot be used for the check 'not_null'"
 
@@ -683,7 +670,7 @@ def test_checks_on_postgres_pass_and_fail_and_never_show_the_password(project, p
     project.write("p/assets/report.sql", "/* @bruin\nname: shop.report\ntype: pg.sql\ndepends: [shop.orders]\n"
                   "@bruin */\nSELECT 1\n")  # fmt: skip
 
-    result, tasks = run_json(project, "p")
+    result, tasks = project.run_json("p")
 
     assert result.returncode == 1
     assert statuses(tasks) == {
@@ -710,7 +697,7 @@ def test_a_check_that_cannot_log_in_shows_no_password(project, pg: PgDatabase) -
     project.write("p/assets/orders.sql", "/* @bruin\nname: shop.orders\ntype: pg.sql\ncolumns:\n  - name: id\n"
                   "    checks:\n      - name: not_null\n@bruin */\nSELECT 1\n")  # fmt: skip
 
-    result, tasks = run_json(project, "--only", "checks", "p")
+    result, tasks = project.run_json("--only", "checks", "p")
 
     assert result.returncode == 1
     error = tasks["shop.orders:id:not_null"]["error"]

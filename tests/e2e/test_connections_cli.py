@@ -105,33 +105,70 @@ def test_list_one_environment(configured):
 
 
 def test_list_json(configured):
+    """Upstream's layout: fields as written, sensitive literals as `****`, placeholders unexpanded."""
     result = configured.bruin("connections", "list", "-o", "json")
     assert result.returncode == 0, result.output
-    expected = {
-        "default": {
-            "connections": [
-                {"name": "API_KEY", "type": "generic", "filled_fields": ["value"]},
+    pg_port = json.loads(result.stdout)["environments"]["default"]["connections"]["postgres"][0]["port"]
+    default = {
+        "connections": {
+            "google_cloud_platform": [
+                {
+                    "location": "",
+                    "name": "gcp",
+                    "project_id": "acme-data",
+                    "service_account_file": "",
+                    "service_account_json": "****",
+                    "use_application_default_credentials": "false",
+                }
+            ],
+            "snowflake": [
+                {
+                    "account": "acme",
+                    "database": "",
+                    "name": "sf",
+                    "password": "****",
+                    "private_key": "",
+                    "region": "",
+                    "role": "",
+                    "schema": "",
+                    "token": "",
+                    "username": "loader",
+                    "warehouse": "loading",
+                }
+            ],
+            "postgres": [
                 {
                     "name": "pg",
-                    "type": "postgres",
-                    "filled_fields": ["username", "password", "host", "port", "database"],
-                },
-                {"name": "sf", "type": "snowflake", "filled_fields": ["account", "username", "password", "warehouse"]},
-                {
-                    "name": "gcp",
-                    "type": "google_cloud_platform",
-                    "filled_fields": ["service_account_json", "project_id"],
-                },
-            ]
+                    "username": "app",
+                    "password": "****",
+                    "host": "127.0.0.1",
+                    "port": pg_port,
+                    "database": "app",
+                }
+            ],
+            "generic": [{"name": "API_KEY", "value": "****"}],
         },
-        "staging": {"connections": [{"name": "local-duck", "type": "duckdb", "filled_fields": ["path"]}]},
-        "empty": {"connections": []},
+        "schema_prefix": "",
     }
-    assert result.stdout == json.dumps(expected, indent=2) + "\n"
+    expected = {
+        "default_environment_name": "default",
+        "selected_environment_name": "default",
+        "selected_environment": default,
+        "environments": {
+            "default": default,
+            "staging": {
+                "connections": {"duckdb": [{"name": "local-duck", "path": "staging.db"}]},
+                "schema_prefix": "stg",
+            },
+            "empty": {"connections": {}, "schema_prefix": ""},
+        },
+    }
+    assert json.loads(result.stdout) == expected
+    assert isinstance(pg_port, int)
     assert_clean(result)
 
 
-def test_list_counts_a_field_as_filled_once_its_variable_is_set(project):
+def test_list_shows_placeholders_as_written_and_counts_a_field_as_filled_once_its_variable_is_set(project):
     project.write(
         ".bruin.yml",
         """
@@ -144,10 +181,13 @@ def test_list_counts_a_field_as_filled_once_its_variable_is_set(project):
                   password: ${PG_PASSWORD}
         """,
     )
-    unset = project.bruin("connections", "list", "-o", "json")
-    assert json.loads(unset.stdout)["default"]["connections"][0]["filled_fields"] == ["host"]
-    set_ = project.bruin("connections", "list", "-o", "json", env={"PG_PASSWORD": CANARY})
-    assert json.loads(set_.stdout)["default"]["connections"][0]["filled_fields"] == ["password", "host"]
+    for env in ({}, {"PG_PASSWORD": CANARY}):
+        listed = json.loads(project.bruin("connections", "list", "-o", "json", env=env).stdout)
+        [pg] = listed["environments"]["default"]["connections"]["postgres"]
+        assert pg["password"] == "${PG_PASSWORD}"
+    assert project.bruin("connections", "list").stdout.splitlines()[-1].split() == ["postgres", "pg", "host"]
+    set_ = project.bruin("connections", "list", env={"PG_PASSWORD": CANARY})
+    assert set_.stdout.splitlines()[-1].split() == ["postgres", "pg", "password,", "host"]
     assert_clean(set_)
 
 
@@ -179,12 +219,22 @@ def test_list_with_a_backend_looks_up_each_name(configured, vault_server):
     as_json = configured.bruin(
         "--secrets-backend", "vault", "connections", "list", "-e", "staging", "-o", "json", env=env
     )
+    staging = {"connections": {}, "schema_prefix": "stg", "secrets_backend": "vault", "not_found": ["local-duck"]}
     assert json.loads(as_json.stdout) == {
-        "staging": {
-            "secrets_backend": "vault",
-            "connections": [{"name": "local-duck", "type": None, "filled_fields": [], "source": None}],
-        }
+        "default_environment_name": "default",
+        "selected_environment_name": "staging",
+        "selected_environment": staging,
+        "environments": {"staging": staging},
     }
+    found = json.loads(
+        configured.bruin(
+            "connections", "list", "-e", "default", "-o", "json", "--secrets-backend", "vault", env=env
+        ).stdout
+    )["environments"]["default"]
+    assert found["connections"]["postgres"] == [
+        {"name": "pg", "username": "", "password": "****", "host": "h", "port": 0, "database": "", "source": "vault"}
+    ]
+    assert found["not_found"] == ["API_KEY", "gcp"]
 
 
 # -- test ----------------------------------------------------------------------------------------
@@ -330,12 +380,8 @@ def test_add_postgres_with_typed_fields(configured):
     )
     assert added.returncode == 0, added.output
     listed = configured.bruin("connections", "list", "-e", "empty", "-o", "json")
-    assert json.loads(listed.stdout) == {
-        "empty": {
-            "connections": [
-                {"name": "pg2", "type": "postgres", "filled_fields": ["username", "password", "host", "port"]}
-            ]
-        }
+    assert json.loads(listed.stdout)["environments"]["empty"]["connections"] == {
+        "postgres": [{"name": "pg2", "username": "u", "password": "****", "host": "db", "port": 5433, "database": ""}]
     }
     assert_clean(listed)
 

@@ -79,8 +79,13 @@ def test_every_consumer_agrees_on_what_each_asset_needs(project, database) -> No
     validated = project.bruin("validate", "p")
     assert validated.returncode == 1
     missing: dict[str, set[str]] = {}
-    for asset, _kind, name in re.findall(r"✘ (\S+): (connection|secret) '([^']+)' is not defined", validated.stdout):
-        missing.setdefault(asset, set()).add(name)
+    asset = None
+    for line in validated.stdout.splitlines():  # upstream's tree: `  <asset> (<file>)`, then `    └── <issue>`
+        heading = re.fullmatch(r"  (\S+) \(.*\)", line)
+        asset = heading[1] if heading else asset
+        found = re.search(r"[├└]── (connection|secret) '([^']+)' is not defined", line)
+        if found:
+            missing.setdefault(asset, set()).add(found[2])
     assert missing == needs
 
     checked = project.bruin("secrets", "check", "p", "-o", "json")
@@ -121,7 +126,9 @@ def test_a_missing_secret_of_a_sql_asset_fails_run_as_validate_says(project) -> 
     project.write(
         "p/assets/t.sql", "/* @bruin\nname: t\ntype: duckdb.sql\nsecrets:\n  - key: GONE\n@bruin */\nselect 1\n"
     )
-    assert "✘ t: secret 'GONE' is not defined in environment 'default'" in project.bruin("validate", "p").stdout
+    validated = project.bruin("validate", "p").stdout
+    missing = "  t (assets/t.sql)\n    └── secret 'GONE' is not defined in environment 'default' (secret-exists)"
+    assert missing in validated
     ran = project.bruin("run", "-o", "json", "p")
     assert ran.returncode == 1
     assert json.loads(ran.stdout)["assets"][0]["error"] == "there's no secret with the name 'GONE'."

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from warehouses import Warehouse, csv_rows, sql_file
+from warehouses import SEED, Warehouse, csv_rows, sql_file
 
 PLATFORMS = ["duckdb", "postgres"]
 # For what does not depend on the platform (rendering, validation), DuckDB alone.
@@ -312,20 +312,9 @@ def test_a_restricted_full_refresh_runs_incrementally(warehouse: Warehouse, wher
 
 # --- seeds --------------------------------------------------------------------------------------------------------
 
-SEED = """name: raw.people
-type: {type}
-parameters:
-  path: people.csv
-columns:
-  - {{name: id, type: INTEGER}}
-  - {{name: Score, type: DOUBLE}}
-  - {{name: name, type: VARCHAR}}
-"""
-
-
 def test_seeds_load_their_csv_with_declared_types_and_replace_it(warehouse: Warehouse) -> None:
     project = warehouse.project
-    project.write("p/assets/people.asset.yml", SEED.format(type=warehouse.seed_type))
+    project.write("p/assets/people.asset.yml", SEED.format(name="raw.people", type=warehouse.seed_type))
     project.write("p/assets/people.csv", "id,score,name,joined\n1,2.5,ann,2024-01-02\n2,,bob,2024-02-03\n")
     project.write(
         "p/assets/report.sql",
@@ -349,7 +338,7 @@ def test_seeds_load_their_csv_with_declared_types_and_replace_it(warehouse: Ware
 
 def test_a_seed_whose_values_do_not_fit_fails_in_one_line_and_keeps_the_table(warehouse: Warehouse) -> None:
     project = warehouse.project
-    project.write("p/assets/people.asset.yml", SEED.format(type=warehouse.seed_type))
+    project.write("p/assets/people.asset.yml", SEED.format(name="raw.people", type=warehouse.seed_type))
     project.write("p/assets/people.csv", "id,score,name\n1,2.5,ann\n")
     run(warehouse)
     project.write("p/assets/people.csv", "id,score,name\n1,2.5,ann\nseven,1,bob\n")
@@ -484,7 +473,7 @@ def test_bad_materializations_are_refused_in_one_line(warehouse: Warehouse, case
     warehouse.project.write("p/assets/bad.sql", sql_file("bad", warehouse.asset_type, header, "select 1 as id"))
     validated = warehouse.project.bruin("validate", "p")
     assert validated.returncode == 1
-    assert f"✘ bad: {message}" in validated.stdout
+    assert f"  bad (assets/bad.sql)\n    └── {message}" in validated.stdout
     ran = warehouse.project.bruin("run", "--no-log-file", "p")
     assert ran.returncode == 1
     assert f"Failed: bad (0.00s): {message}" in ran.stdout

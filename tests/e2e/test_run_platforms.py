@@ -8,16 +8,15 @@ import itertools
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
 
-from fixtures.bigquery_emulator import PROJECT, BigQueryDataset, service_account_info
+from fixtures.bigquery_emulator import service_account_info
 from fixtures.moto_server import MotoServer
 from fixtures.mysql_server import MySQLDatabase
-from fixtures.snowflake_server import SnowflakeDatabase
 from fixtures.vault_server import VaultServer
+from warehouses import PLATFORMS, Case, platform_case
 
 if TYPE_CHECKING:
     from conftest import BruinProject, Result
@@ -30,40 +29,9 @@ USER = "bruin_e2e_platforms"
 CONNECTION = "warehouse"
 
 
-@dataclass
-class Case:
-    """One platform as a test sees it: the connection, the asset type, where tables go, and a way to read them."""
-
-    type_key: str
-    asset_type: str
-    details: dict[str, object]
-    secret_field: str  # the field a `${VAR}` carries
-    schema: str  # the qualifier of the test's tables ("" for the connection's own schema)
-    rows: Callable[[str], list[tuple]]
-
-    @property
-    def secret(self) -> str:
-        """The string that must never appear: the password, or a line of the service account's private key
-        (which appears as written in every form of the key: PEM, and JSON with escaped newlines)."""
-        if self.secret_field == "service_account_json":
-            return service_account_info()["private_key"].splitlines()[2]
-        return str(self.details[self.secret_field])
-
-    def table(self, name: str) -> str:
-        return f"{self.schema}.{name}" if self.schema else name
-
-
-@pytest.fixture(params=["mysql", "snowflake", "bigquery"])
+@pytest.fixture(params=PLATFORMS)
 def case(request: pytest.FixtureRequest) -> Case:
-    if request.param == "mysql":
-        db: MySQLDatabase = request.getfixturevalue("mysql_database")(USER, PASSWORD)
-        return Case("mysql", "my.sql", db.details(), "password", "", db.rows)
-    if request.param == "snowflake":
-        sf: SnowflakeDatabase = request.getfixturevalue("snowflake_database")()
-        return Case("snowflake", "sf.sql", sf.details(password=PASSWORD), "password", "analytics", sf.rows)
-    bq: BigQueryDataset = request.getfixturevalue("bigquery_dataset")()
-    details = {"project_id": PROJECT, "service_account_json": json.dumps(service_account_info())}
-    return Case("google_cloud_platform", "bq.sql", details, "service_account_json", bq.name, bq.rows)
+    return platform_case(request, request.param, USER, PASSWORD)
 
 
 def bruin_yml(connections: Mapping[str, list[dict[str, object]]]) -> str:

@@ -16,7 +16,8 @@ import pytest
 from conftest import DIGEST_READER
 from fixtures.sops_age import new_key
 
-OK = "✓ Successfully validated 1 assets across 1 pipeline(s), all good.\n"
+CLEAN = "\nValidating pipelines in 'p' for 'default' environment...\n\nPipeline: p (.)\n  No issues found\n\n"
+OK = CLEAN + "✓ Successfully validated 1 assets across 1 pipeline, all good.\n"
 
 
 def secret() -> str:
@@ -69,10 +70,9 @@ def test_an_encrypted_config_is_read_in_memory(encrypted):
     manifest = json.loads(next((project.root / "logs" / "runs").glob("*.json")).read_text())
     sources = {s["key"]: s["source"] for s in manifest["assets"][0]["secrets"]}
     assert sources == {"API_KEY": ".bruin.yml", "pg": ".bruin.yml"}
-    connections = json.loads(listing.stdout)["default"]["connections"]
-    assert {c["name"]: c["filled_fields"] for c in connections}["pg"] == [
-        "username", "password", "host", "port", "database",
-    ]  # fmt: skip
+    (pg,) = json.loads(listing.stdout)["environments"]["default"]["connections"]["postgres"]
+    assert list(pg) == ["name", "username", "password", "host", "port", "database"]
+    assert pg["password"] == "****"
     assert "ENC[AES256_GCM" in (project.root / ".bruin.yml").read_text()
     assert_plaintext_nowhere(project, [result.output, listing.output], value, password)
 
@@ -153,7 +153,8 @@ def test_validate_still_warns_about_a_credential_left_unencrypted(project, age_k
     config = project.root / ".bruin.yml"
     assert result.stdout == (
         f"! {config}: connection 'pg' in environment 'default' has a literal value in sensitive field 'password' "
-        "of a file tracked by git; use a ${VARIABLE} reference instead\n" + OK
+        "of a file tracked by git; use a ${VARIABLE} reference instead\n" + CLEAN
+        + "✘ Checked 1 pipeline and found 1 warning, please check above.\n"
     )
 
 

@@ -17,6 +17,10 @@ environments:
       duckdb:
         - name: duckdb-default
           path: local.db
+      google_cloud_platform:
+        - name: gcp-default
+          project_id: p
+          use_application_default_credentials: true
 """
 
 SQL_HEADER = "/* @bruin\nname: bad\ntype: {type}\n{extra}@bruin */\nselect 1 as id\n"
@@ -30,18 +34,17 @@ ASSET_LEVEL = {
         "assets/bad.sql",
     ),
     "extends": ({"assets/bad.sql": SQL_HEADER.format(type="duckdb.sql", extra="extends: [base]\n")}, "assets/bad.sql"),
-    "materialization of a Python asset (materialize())": (
-        {"assets/bad.py": PY_HEADER.format(extra="connection: duckdb-default\nmaterialization:\n  type: table\n")},
-        "assets/bad.py",
-    ),
-    "pyproject.toml dependencies of a Python asset": (
-        {"assets/sub/bad.py": PY_HEADER.format(extra=""), "assets/sub/pyproject.toml": "[project]\nname = 'x'\n"},
-        "assets/sub/bad.py",
-    ),
     "renv.lock of an R asset": ({"assets/sub/bad.r": R_HEADER, "assets/sub/renv.lock": "{}\n"}, "assets/sub/bad.r"),
     "materialization partition_by / cluster_by of a BigQuery or Snowflake table": (
         {"assets/bad.sql": SQL_HEADER.format(
             type="bq.sql", extra="materialization:\n  type: table\n  cluster_by: [id]\n")},
+        "assets/bad.sql",
+    ),
+    "collation of a ddl column of a BigQuery or Snowflake table": (
+        {"assets/bad.sql": SQL_HEADER.format(
+            type="bq.sql", extra="materialization:\n  type: table\n  strategy: ddl\n"
+                                 "columns:\n  - {name: code, type: VARCHAR, collation: en-ci}\n").replace(
+                                     "select 1 as id\n", "")},
         "assets/bad.sql",
     ),
     "sensor assets (type: *.sensor.*)": (
@@ -80,7 +83,7 @@ def test_asset_level_feature_is_refused_by_validate_and_run(project, key: str) -
 
     validated = project.bruin("validate", "p")
     assert validated.returncode == 1, validated.output
-    assert f"✘ bad: {message}" in validated.stdout
+    assert f"  bad ({where})\n    └── {message} (pybruin-unsupported)\n" in validated.stdout
 
     ran = project.bruin("run", "p")
     assert ran.returncode == 1, ran.output
@@ -103,7 +106,7 @@ def test_pipeline_level_feature_refuses_every_asset(project, key: str) -> None:
 
     validated = project.bruin("validate", "p")
     assert validated.returncode == 1, validated.output
-    assert f"✘ other: {key} in assets/other.py is not supported by pybruin yet" in validated.stdout
+    assert f"└── {key} in assets/other.py is not supported by pybruin yet (pybruin-unsupported)" in validated.stdout
 
     ran = project.bruin("run", "p")
     assert ran.returncode == 1, ran.output
@@ -130,7 +133,7 @@ def test_materialization_pybruin_cannot_run_is_refused(project, materialization:
                                       "@bruin */\nselect 1 as id\n")  # fmt: skip
     validated = project.bruin("validate", "p")
     assert validated.returncode == 1
-    assert f"✘ bad: {message} in assets/bad.sql" in validated.stdout
+    assert f"  bad (assets/bad.sql)\n    └── {message} in assets/bad.sql (pybruin-unsupported)" in validated.stdout
     ran = project.bruin("run", "p")
     assert ran.returncode == 1
     assert _statuses(project)["bad"] == ("failed", f"{message} in assets/bad.sql")
@@ -142,7 +145,10 @@ def test_asset_type_pybruin_cannot_run_is_refused(project) -> None:
     project.write("p/assets/bad.sql", "/* @bruin\nname: bad\ntype: ms.sql\n@bruin */\nselect 1\n")
     project.write("p/assets/after.py", DOWNSTREAM)
     validated = project.bruin("validate", "p")
-    assert "✘ bad: asset type 'ms.sql' in assets/bad.sql is not supported by pybruin yet" in validated.stdout
+    assert (
+        "    └── asset type 'ms.sql' in assets/bad.sql is not supported by pybruin yet (pybruin-unsupported)"
+        in validated.stdout
+    )
     ran = project.bruin("run", "p")
     assert ran.returncode == 1
     assert _statuses(project) == {
@@ -157,7 +163,8 @@ def test_duckdb_asset_without_connection_fails_validate_like_run_when_the_defaul
     project.write("p/assets/t.sql", "/* @bruin\nname: t\ntype: duckdb.sql\n@bruin */\nselect 1\n")
     validated = project.bruin("validate", "p")
     assert validated.returncode == 1
-    assert "✘ t: connection 'duckdb-default' is not defined in environment 'default'" in validated.stdout
+    expected = "└── connection 'duckdb-default' is not defined in environment 'default' (connection-exists)"
+    assert expected in validated.stdout
     checked = project.bruin("secrets", "check", "p", "-o", "json")
     assert [(row["key"], row["status"]) for row in json.loads(checked.stdout)] == [("duckdb-default", "missing")]
     ran = project.bruin("run", "p")

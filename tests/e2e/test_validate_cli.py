@@ -34,7 +34,12 @@ environments:
           service_account_json: '{{"private_key": "{CANARY}-gcp"}}'
 """
 
-OK = "✓ Successfully validated 1 assets across 1 pipeline(s), all good.\n"
+CLEAN = "\nValidating pipelines in 'p' for 'default' environment...\n\nPipeline: p (.)\n  No issues found\n\n"
+OK = CLEAN + "✓ Successfully validated 1 assets across 1 pipeline, all good.\n"
+
+
+def warned(count: int) -> str:
+    return CLEAN + f"✘ Checked 1 pipeline and found {count} warning{'s' if count > 1 else ''}, please check above.\n"
 
 
 def tracked_warning(path) -> str:
@@ -81,7 +86,7 @@ def test_a_tracked_config_is_warned_about_with_each_literal_credential(pipeline)
         + literal_warning(config, "pg", "password")
         + literal_warning(config, "sf", "private_key")
         + literal_warning(config, "gcp", "service_account_json")
-        + OK
+        + warned(5)
     )
     assert result.stderr == ""
     assert CANARY not in result.output
@@ -104,7 +109,7 @@ def test_a_tracked_config_with_references_only_gets_the_tracking_warning(project
     git_add(project, ".bruin.yml")
     result = project.bruin("validate", "p")
     assert result.returncode == 0, result.output
-    assert result.stdout == tracked_warning(config) + OK
+    assert result.stdout == tracked_warning(config) + warned(1)
 
 
 def test_warnings_do_not_hide_errors(pipeline):
@@ -114,7 +119,11 @@ def test_warnings_do_not_hide_errors(pipeline):
     assert result.returncode == 1, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == tracked_warning(pipeline.root / ".bruin.yml").rstrip("\n")
-    assert lines[-2:] == ["✘ b: Dependency 'missing' does not exist", "✘ Checked 1 pipeline(s) and found 1 issue(s)."]
+    assert "  b (assets/b.py)\n    └── Dependency 'missing' does not exist (dependency-exists)\n" in result.stdout
+    assert lines[-2:] == [
+        "✘ Checked 1 pipeline and found 1 issue and 5 warnings, please check above.",
+        "An error occurred: validation failed",
+    ]
     assert CANARY not in result.output
 
 
@@ -143,7 +152,7 @@ def test_with_a_secrets_backend_names_are_checked_in_that_store(project, vault_s
     env = vault_server.bruin_env(path)
     result = project.bruin("validate", "--secrets-backend", "vault", "p", env=env)
     assert result.returncode == 1, result.output
-    assert "✘ a: secret 'ONLY_LOCAL' is not defined in secrets backend 'vault'" in result.stdout
+    assert "└── secret 'ONLY_LOCAL' is not defined in secrets backend 'vault' (secret-exists)" in result.stdout
     assert "KEY1" not in result.stdout
 
     project.write("p/assets/a.py", '"""@bruin\nname: a\nsecrets: [{key: KEY1}]\n@bruin"""\n')

@@ -188,8 +188,8 @@ def seed_pipeline(tmp_path: Path, asset_yml: str, csv: str | None = "id,name\n1,
          ["parquet seed files are not supported by pybruin yet"]),
         ("type: duckdb.seed\nparameters: {path: 'https://example.com/x.csv'}", None,
          ["a seed file at a URL is not supported by pybruin yet"]),
-        ("type: bq.seed\nparameters: {path: data.csv}", None,
-         ["asset type 'bq.seed' in assets/s.asset.yml is not supported by pybruin yet"]),
+        ("type: ms.seed\nparameters: {path: data.csv}", None,
+         ["asset type 'ms.seed' in assets/s.asset.yml is not supported by pybruin yet"]),
     ],
 )  # fmt: skip
 def test_seed_rules(tmp_path: Path, asset_yml: str, csv: str | None, expected: list) -> None:

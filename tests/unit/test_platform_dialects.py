@@ -90,10 +90,13 @@ def test_names_each_platform_cannot_materialize(platform, conn, asset_name: str,
     assert str(caught.value) == message
 
 
+EVERY_STRATEGY = ("create+replace, append, delete+insert, truncate+insert, time_interval, merge, ddl, scd2_by_column "
+                  "or scd2_by_time")
+
+
 @pytest.mark.parametrize(
     ("platform", "advice"),
-    [(MySQLPlatform(), "create+replace or append"), (BigQueryPlatform(), "create+replace or append"),
-     (SnowflakePlatform(), "create+replace or append")],
+    [(MySQLPlatform(), EVERY_STRATEGY), (BigQueryPlatform(), EVERY_STRATEGY), (SnowflakePlatform(), EVERY_STRATEGY)],
     ids=lambda p: getattr(p, "name", ""),
 )  # fmt: skip
 def test_strategies(platform, advice: str) -> None:
@@ -105,8 +108,8 @@ def test_strategies(platform, advice: str) -> None:
     assert platform.strategy({"type": "view"}) is ansi.create_view
     assert platform.rebuilds["append"] is table  # an append whose table is missing builds it
     with pytest.raises(BruinError) as caught:
-        platform.strategy({"type": "table", "strategy": "scd2_by_time"})
-    assert str(caught.value) == f"materialization strategy 'scd2_by_time' is not supported; use {advice}"
+        platform.strategy({"type": "table", "strategy": "datavault_hub"})
+    assert str(caught.value) == f"materialization strategy 'datavault_hub' is not supported; use {advice}"
 
 
 @pytest.mark.parametrize(

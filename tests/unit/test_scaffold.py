@@ -33,7 +33,7 @@ def git(*args: str, cwd: Path) -> None:
 
 def test_creates_a_git_project_with_the_documented_files(tmp_path: Path) -> None:
     folder = tmp_path / "new" / "project"
-    created = create_project(folder)
+    created = create_project(folder).files
 
     expected = [folder / ".bruin.yml", folder / ".gitignore", *(folder / "my-pipeline" / f for f in PIPELINE_FILES)]
     assert created == expected
@@ -114,7 +114,7 @@ def test_the_python_asset_says_whether_its_secret_is_set_but_never_prints_it(
 def test_inside_a_work_tree_the_config_goes_to_its_root(tmp_path: Path) -> None:
     git("init", "-q", cwd=tmp_path)
     (tmp_path / ".gitignore").write_text("node_modules/\n*.db")
-    created = create_project(tmp_path / "pipelines")
+    created = create_project(tmp_path / "pipelines").files
 
     assert not (tmp_path / "pipelines" / ".git").exists()
     assert created[:2] == [tmp_path / ".bruin.yml", tmp_path / ".gitignore"]
@@ -144,13 +144,11 @@ def test_an_existing_root_config_gains_only_missing_connections(tmp_path: Path) 
     )
 
 
-@pytest.mark.parametrize("existing", [".bruin.yml", "my-pipeline"])
+@pytest.mark.parametrize("existing", ["my-pipeline"])
 def test_refuses_a_folder_that_already_holds_a_project(tmp_path: Path, existing: str) -> None:
+    # An existing .bruin.yml is merged into, as upstream's `bruin init` does; an existing pipeline folder is kept.
     (tmp_path / "notes.txt").write_text("keep me\n")
-    if existing == "my-pipeline":
-        (tmp_path / existing).mkdir()
-    else:
-        (tmp_path / existing).write_text("x: 1\n")
+    (tmp_path / existing).mkdir()
     before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(BruinError) as raised:
         create_project(tmp_path)
@@ -170,7 +168,7 @@ def test_without_git_the_files_are_still_created(tmp_path: Path, monkeypatch: py
     empty_bin.mkdir()
     monkeypatch.setenv("PATH", str(empty_bin))
     folder = tmp_path / "project"
-    created = create_project(folder)
+    created = create_project(folder).files
     assert all(path.is_file() for path in created)
     assert not (folder / ".git").exists()
     assert find_project_root(folder / "my-pipeline" / "assets") == folder

@@ -320,3 +320,51 @@ def test_hooks_wrap_the_materialized_script(asset_type: str) -> None:
         "select 1;\nINSERT INTO my.asset select 9;\nselect 2;"
     )
     assert sql(asset_type, "  select 9  ", hooks=hooks) == "select 1;\nselect 9;\nselect 2;"
+
+
+def test_mysql_empties_with_delete_and_keeps_scratch_tables_temporary() -> None:
+    """TRUNCATE and CREATE TABLE would commit MySQL's transaction; DELETE and TEMPORARY tables do not."""
+    assert sql("my.sql", "SELECT 1;", type="table", strategy="truncate+insert") == (
+        "START TRANSACTION;\nDELETE FROM my.asset;\nINSERT INTO my.asset SELECT 1;\nCOMMIT;"
+    )
+    assert sql("my.sql", "SELECT 1 AS dt; -- done", type="table", strategy="delete+insert", incremental_key="dt") == (
+        "START TRANSACTION;\n"
+        "CREATE TEMPORARY TABLE my.__bruin_tmp_x AS SELECT 1 AS dt;\n"
+        "DELETE FROM my.asset WHERE dt in (SELECT DISTINCT dt FROM my.__bruin_tmp_x);\n"
+        "INSERT INTO my.asset SELECT * FROM my.__bruin_tmp_x;\n"
+        "DROP TEMPORARY TABLE IF EXISTS my.__bruin_tmp_x;\n"
+        "COMMIT;"
+    )
+
+
+def test_mysql_merge_updates_by_join() -> None:
+    script = sql("my.sql", "SELECT 1 AS id;", columns=MERGE_COLUMNS, type="table", strategy="merge")
+    assert script.splitlines()[2] == (
+        "UPDATE my.asset AS target JOIN my.__bruin_merge_tmp_x AS source ON target.id = source.id "
+        "SET target.name = source.name, target.price = GREATEST(target.price, source.price);"
+    )
+
+
+def test_snowflake_makes_its_scratch_table_outside_the_transaction() -> None:
+    """Any DDL commits Snowflake's open transaction."""
+    assert sql("sf.sql", "SELECT 1 AS dt;", type="table", strategy="delete+insert", incremental_key="dt") == (
+        "CREATE TEMPORARY TABLE __bruin_tmp_x AS SELECT 1 AS dt;\n"
+        "BEGIN TRANSACTION;\n"
+        "DELETE FROM my.asset WHERE dt in (SELECT DISTINCT dt FROM __bruin_tmp_x);\n"
+        "INSERT INTO my.asset SELECT * FROM __bruin_tmp_x;\n"
+        "COMMIT;\n"
+        "DROP TABLE IF EXISTS __bruin_tmp_x;"
+    )
+
+
+def test_warehouse_merges() -> None:
+    assert sql("sf.sql", "SELECT 1 AS id; -- note", columns=MERGE_COLUMNS[:2], type="table", strategy="merge") == (
+        "MERGE INTO my.asset target\n"
+        "USING (SELECT 1 AS id) source ON target.id = source.id\n"
+        "WHEN MATCHED THEN UPDATE SET name = source.name\n"
+        "WHEN NOT MATCHED THEN INSERT(id, name) VALUES(source.id, source.name);"
+    )
+    assert sql("bq.sql", columns=MERGE_COLUMNS[:2], type="table", strategy="merge").splitlines()[1] == (
+        "USING (SELECT 1 AS id) source ON (source.id = target.id OR (source.id IS NULL AND target.id IS NULL))"
+    )
+    assert sql("bq.sql", type="table", strategy="truncate+insert").endswith("\nCOMMIT TRANSACTION;")

@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 
 from pybruin.cli.app import global_options, state
+from pybruin.cli.flags import BruinCommand
 from pybruin.cli.options import config_file_option
 
 
-@click.command("airflow-task", hidden=True)
+@click.command("airflow-task", cls=BruinCommand, hidden=True)
 @click.argument("spec")
 @click.option("--result", "result_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the task's name and status here, as JSON (the task's XCom).")  # fmt: skip

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from pybruin import __version__
+from pybruin.cli.flags import BruinGroup, NoHelpTopic
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
 
@@ -32,6 +33,8 @@ class AppState:
     secrets_backend: str | None = None
     secrets_fallback_on_error: bool = False
     debug: bool = False
+    #: Whether the command was asked for JSON (`-o json`): its errors are then `{"error": ...}` on stdout.
+    json_output: bool = False
     masker: Masker = field(default_factory=Masker)
 
     def project_settings(self, path: Path, *, environment: str | None, config_file: str | None) -> ProjectSettings:
@@ -118,20 +121,29 @@ def global_options(command: F) -> F:
     )(command)
 
 
-class LazyCommands(click.Group):
+class LazyCommands(BruinGroup):
     """Imports a command's module only when that command runs (or help lists it), keeping start-up lean."""
 
     COMMANDS = {
         "airflow-task": "pybruin.cli.airflow_task",
         "connections": "pybruin.cli.connections",
+        "environments": "pybruin.cli.environments",
         "init": "pybruin.cli.init",
+        "internal": "pybruin.cli.internal",
+        "lineage": "pybruin.cli.lineage",
+        "query": "pybruin.cli.query",
+        "render": "pybruin.cli.render",
+        "render-ddl": "pybruin.cli.render_ddl",
         "run": "pybruin.cli.run",
         "secrets": "pybruin.cli.secrets",
         "validate": "pybruin.cli.validate",
+        "version": "pybruin.cli.version",
     }
+    #: Kept out of `bruin --help`, as upstream hides them.
+    HIDDEN = frozenset({"airflow-task", "internal"})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(self.COMMANDS)
+        return sorted(self.COMMANDS.keys() - self.HIDDEN)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         module = self.COMMANDS.get(cmd_name)
@@ -143,7 +155,7 @@ class LazyCommands(click.Group):
 
 
 @click.group(cls=LazyCommands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", message="bruin %(version)s (pybruin)")
+@click.version_option(__version__, "-v", "--version", message="bruin %(version)s (pybruin)")
 @global_options
 def cli() -> None:
     """pybruin: run Bruin pipelines, injecting each asset exactly the secrets it declared."""
@@ -171,6 +183,13 @@ def run_cli(args: Sequence[str]) -> int:
     except Terminated:
         click.echo("Terminated.", err=True)
         return 128 + signal.SIGTERM
+    except NoHelpTopic as exc:
+        click.echo(exc.message, err=True)
+        return exc.exit_code
+    except click.UsageError as exc:
+        # One line, as upstream words it; the extension looks for "Incorrect" (and the flag message).
+        click.echo(app.masker.mask(f"Incorrect Usage: {_first_line(exc.format_message())}"), err=True)
+        return 1
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
@@ -183,8 +202,20 @@ def run_cli(args: Sequence[str]) -> int:
     return code if isinstance(code, int) else 0
 
 
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), text)
+
+
 def _report(app: AppState, message: str, exc: BaseException) -> None:
     if app.debug:
         sys.stderr.write(app.masker.mask("".join(traceback.format_exception(exc))))
+    if app.json_output:
+        # The extension reads stdout when stderr is empty: an error document there, and nothing on stderr.
+        from pybruin.documents.encoding import encode
+        from pybruin.documents.messages import ErrorDocument
+
+        sys.stdout.write(encode(ErrorDocument(app.masker.mask(message))) + "\n")
+        sys.stdout.flush()
+        return
     sys.stderr.write(app.masker.mask(message) + "\n")
     sys.stderr.flush()

@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from pybruin.cli.app import global_options, state
+from pybruin.cli.flags import BruinGroup
 from pybruin.cli.options import config_file_option, environment_option, output_option, path_argument
 from pybruin.tables import plain_table
 
@@ -29,7 +30,7 @@ def _emit(text: str) -> None:
     click.echo(state().masker.mask(text))
 
 
-@click.group("secrets")
+@click.group("secrets", cls=BruinGroup)
 def command() -> None:
     """Inspect the secrets pipelines need, without revealing any value."""
 

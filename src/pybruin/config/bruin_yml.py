@@ -68,6 +68,13 @@ class BruinConfig:
             built = self._built[name] = self._build(name)
         return built
 
+    def written(self, name: str) -> Mapping[str, object]:
+        """The environment as written in the file (before `${VAR}` expansion), for listings and edits."""
+        raw = self._raw_environments.get(name)
+        if raw is None:
+            raise BruinError(f"environment '{name}' not found in the configuration file")
+        return raw if isinstance(raw, Mapping) else {}
+
     def _build(self, name: str) -> Environment:
         if name not in self._raw_environments:
             raise BruinError(f"environment '{name}' not found in the configuration file")

@@ -23,9 +23,9 @@ from pathlib import Path
 import yaml
 from yaml import MappingNode, Node, ScalarNode, SequenceNode
 
-from pybruin.config.bruin_yml import load_config, read_config_text
+from pybruin.config.bruin_yml import ignore_in_git, load_config, read_config_text
 from pybruin.config.connections import build_connection
-from pybruin.config.yamlfiles import yaml_error
+from pybruin.config.yamlfiles import load_config_yaml, yaml_error
 from pybruin.errors import BruinError
 
 _DEFAULT_INDENT = 2  # nested mapping keys, relative to their parent key
@@ -52,13 +52,141 @@ def add_connection(
     config.save(config.insertion(env, type_key, entry))
 
 
-def delete_connection(config_path: Path, environment: str, name: str) -> None:
-    """Remove the connection called ``name`` from an environment, and its type's list if that empties."""
+def delete_connection(config_path: Path, environment: str, name: str, *, keep_copy: bool = False) -> None:
+    """Remove the connection called ``name`` from an environment, and its type's list if that empties.
+
+    With ``keep_copy`` its fields, as written, are kept beside the config (``kept_copy``) until the next
+    ``add`` uses them: an editor that deletes and re-adds a connection gives back ``****`` for the values
+    it was never shown (``bruin connections delete`` keeps one).
+    """
     config = _ConfigText.read(config_path)
     found = config.find(config.environment(environment).value, name)
     if found is None:
         raise BruinError(f"connection '{name}' not found in environment '{environment}'")
+    if keep_copy:
+        type_key, fields = config.written(environment, found)
+        _keep_copy(config_path, {"environment": environment, "name": name, "type": type_key, "fields": fields})
     config.save(config.removal(found))
+
+
+def kept_path(config_path: Path) -> Path:
+    return config_path.with_name(config_path.name + ".last-deleted")
+
+
+def kept_copy(config_path: Path) -> dict | None:
+    """The connection `delete_connection` removed last — ``{environment, name, type, fields}`` — if any."""
+    path = kept_path(config_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise BruinError(f"failed to read file {path}: {exc.strerror}") from None
+    try:
+        document = load_config_yaml(text)
+    except yaml.YAMLError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def forget_copy(config_path: Path) -> None:
+    kept_path(config_path).unlink(missing_ok=True)
+
+
+def _keep_copy(config_path: Path, copy: dict[str, object]) -> None:
+    """Owner-only, git-ignored, next to the config that held the same values a moment ago."""
+    path = kept_path(config_path)
+    _write_atomically(path, _dump(_plain(copy), default_flow_style=False), 0o600)
+    ignore_in_git(path.parent, [path.name])
+
+
+def _plain(value: object) -> object:
+    """Parsed YAML with the loader's str subclasses made plain str, so it can be written back."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return str(value) if isinstance(value, str) else value
+
+
+def create_environment(config_path: Path, name: str, schema_prefix: str = "") -> None:
+    """Add an environment without connections (and with `schema_prefix` when given)."""
+    config = _ConfigText.read(config_path)
+    if config.has_environment(name):
+        raise BruinError(f"environment '{name}' already exists")
+    body: dict[str, object] = {"connections": {}}
+    if schema_prefix:
+        body["schema_prefix"] = schema_prefix
+    config.save(config.environment_insertion(name, body))
+
+
+def update_environment(config_path: Path, name: str, new_name: str = "", schema_prefix: str = "") -> None:
+    """Rename an environment (the default follows it) and/or set its schema prefix ("" keeps it)."""
+    config = _ConfigText.read(config_path)
+    env = config.environment(name)
+    new_name = new_name or name
+    if new_name != name and config.has_environment(new_name):
+        raise BruinError(f"environment '{new_name}' already exists")
+    edits = []
+    if new_name != name:
+        edits.append(_Edit(env.key.start_mark.index, env.key.end_mark.index, _flow(new_name)))
+        default = config._get(config.root, "default_environment")
+        if default is not None and isinstance(default.value, ScalarNode) and default.value.value == name:
+            edits.append(_Edit(default.value.start_mark.index, default.value.end_mark.index, _flow(new_name)))
+    if schema_prefix:
+        edits.append(config.setting(env, "schema_prefix", schema_prefix))
+    config.save(edits)
+
+
+def delete_environment(config_path: Path, name: str) -> None:
+    """Remove an environment; deleting the default one makes the first remaining one the default."""
+    config = _ConfigText.read(config_path)
+    config.environment(name)  # it must exist
+    environments = config._get(config.root, "environments")
+    assert environments is not None and isinstance(environments.value, MappingNode)
+    names = [key.value for key, _ in environments.value.value]
+    if len(names) == 1:
+        raise BruinError("cannot delete the last environment")
+    if environments.value.flow_style:
+        raise BruinError(
+            f"cannot edit {config_path} automatically: its environments are written inline; edit it by hand"
+        )
+    edits = [config._without(environments.value, names.index(name))]
+    default = config._get(config.root, "default_environment")
+    if default is not None and isinstance(default.value, ScalarNode) and default.value.value == name:
+        remaining = next(other for other in names if other != name)
+        edits.append(_Edit(default.value.start_mark.index, default.value.end_mark.index, _flow(remaining)))
+    config.save(edits)
+
+
+def clone_environment(config_path: Path, source: str, target: str, schema_prefix: str = "") -> None:
+    """Copy `source` (its connections and settings, as written) to a new environment `target`."""
+    config = _ConfigText.read(config_path)
+    env = config.environment(source)
+    if config.has_environment(target):
+        raise BruinError(f"target environment '{target}' already exists")
+    start = config._line_start(env.key.start_mark.index)
+    end = config._line_after(config._end(env.value))
+    block = config.text[start:end]
+    lead = config.newline if end == len(config.text) and not config.text.endswith("\n") else ""
+    if not block.endswith("\n"):
+        block += config.newline
+    key_at = env.key.start_mark.index - start
+    block = block[:key_at] + _flow(target) + block[key_at + env.key.end_mark.index - env.key.start_mark.index :]
+    config.save([_Edit(end, end, lead + block)])
+    if schema_prefix:
+        update_environment(config_path, target, schema_prefix=schema_prefix)
+
+
+def environment_names(config_path: Path) -> tuple[str, list[str]]:
+    """The default environment's name and every environment's name, in file order, as written."""
+    config = _ConfigText.read(config_path)
+    environments = config._get(config.root, "environments")
+    names = [str(key.value) for key, _ in environments.value.value] if environments is not None and isinstance(
+        environments.value, MappingNode) else []  # fmt: skip
+    default = config._get(config.root, "default_environment")
+    chosen = default.value.value if default is not None and isinstance(default.value, ScalarNode) else ""
+    return str(chosen or "default"), names
 
 
 @dataclass(frozen=True)
@@ -140,6 +268,58 @@ class _ConfigText:
         if found is None:
             raise BruinError(f"environment '{name}' does not exist")
         return found
+
+    def written(self, environment: str, found: _Found) -> tuple[str, dict]:
+        """The type key and the fields, as parsed (unexpanded), of the connection at `found`."""
+        document = load_config_yaml(self.text)
+        by_type = document["environments"][environment]["connections"]
+        type_key = list(by_type)[found.type_index]
+        return str(type_key), dict(by_type[type_key][found.index])
+
+    def has_environment(self, name: str) -> bool:
+        environments = self._get(self.root, "environments")
+        return environments is not None and self._get(environments.value, name) is not None
+
+    def environment_insertion(self, name: str, body: dict[str, object]) -> list[_Edit]:
+        """Edits adding environment `name` with `body` after the last one (creating `environments:`)."""
+        environments = self._get(self.root, "environments")
+        if environments is None:
+            at = len(self.text)
+            lead = "" if not self.text or self.text.endswith("\n") else self.newline
+            lines = _dump({"environments": {name: body}}, default_flow_style=False, indent=self.indent)
+            return [_Edit(at, at, lead + lines.replace("\n", self.newline))]
+        node = environments.value
+        if _is_empty(node):
+            return self._fill_mapping(environments, {name: body})
+        if not isinstance(node, MappingNode) or node.flow_style:
+            raise BruinError(
+                f"cannot edit {self.path} automatically: its environments are written inline; edit it by hand"
+            )
+        return [self._lines_after(node, self._mapping_block({name: body}, node.start_mark.column))]
+
+    def setting(self, env: _Entry, key: str, value: str) -> _Edit:
+        """The edit setting `key: value` in an environment's mapping, replacing the value if present."""
+        if not isinstance(env.value, MappingNode) or env.value.flow_style:
+            raise BruinError(f"cannot edit {self.path} automatically: environment '{env.key.value}' is written inline")
+        existing = self._get(env.value, key)
+        if existing is not None and isinstance(existing.value, ScalarNode):
+            return _Edit(existing.value.start_mark.index, existing.value.end_mark.index, _flow(value))
+        column = env.value.start_mark.column
+        return self._lines_after(env.value, self._mapping_block({key: value}, column))
+
+    def _fill_mapping(self, slot: _Entry, mapping: dict[str, object]) -> list[_Edit]:
+        node = slot.value
+        start = node.start_mark.index
+        if node.end_mark.index > start:
+            while self.text[start - 1] in " \t":
+                start -= 1
+        block = self._mapping_block(mapping, slot.key.start_mark.column + self.indent)
+        return [_Edit(start, node.end_mark.index, ""), self._lines_after(node, block)]
+
+    def _mapping_block(self, mapping: dict[str, object], column: int) -> str:
+        text = _dump(mapping, default_flow_style=False, indent=self.indent)
+        pad = " " * column
+        return "".join((pad + line if line else "") + self.newline for line in text.splitlines())
 
     def find(self, env: Node, name: str) -> _Found | None:
         connections = self._get(env, "connections")
@@ -302,7 +482,8 @@ def _is_empty(node: Node) -> bool:
 
 
 def _flow(value: object) -> str:
-    return _dump(value, default_flow_style=True).strip()
+    text = _dump(value, default_flow_style=True).strip()
+    return text.removesuffix("\n...").rstrip() if not isinstance(value, dict | list) else text
 
 
 def _dump(value: object, **options: object) -> str:

@@ -1,22 +1,31 @@
-"""Pipelines and their assets: `pipeline.yml`, asset headers, the defaults merge, the DAG and validation."""
+"""Pipelines and their assets: `pipeline.yml`, asset headers, the defaults merge, the DAG and validation.
 
-from pybruin.pipeline.dag import downstream_of, find_cycles, topological_order, upstreams
-from pybruin.pipeline.loader import find_pipeline_dirs, load_pipeline, pipeline_dir_for_asset
-from pybruin.pipeline.model import Asset, Dependency, Pipeline, SecretMapping
-from pybruin.pipeline.validate import Issue, validate_pipeline
+Names are imported on first use (PEP 562): `bruin internal parse-pipeline` needs the loader only.
+"""
 
-__all__ = [
-    "Asset",
-    "Dependency",
-    "Issue",
-    "Pipeline",
-    "SecretMapping",
-    "downstream_of",
-    "find_cycles",
-    "find_pipeline_dirs",
-    "load_pipeline",
-    "pipeline_dir_for_asset",
-    "topological_order",
-    "upstreams",
-    "validate_pipeline",
-]
+from importlib import import_module
+
+_EXPORTS = {
+    "Asset": "model",
+    "Dependency": "model",
+    "Pipeline": "model",
+    "SecretMapping": "model",
+    "Issue": "validate",
+    "validate_pipeline": "validate",
+    "downstream_of": "dag",
+    "find_cycles": "dag",
+    "topological_order": "dag",
+    "upstreams": "dag",
+    "find_pipeline_dirs": "loader",
+    "load_pipeline": "loader",
+    "pipeline_dir_for_asset": "loader",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pybruin.pipeline' has no attribute {name!r}")
+    return getattr(import_module(f"pybruin.pipeline.{module}"), name)

@@ -58,8 +58,11 @@ _T = TypeVar("_T")
 _Named = TypeVar("_Named", Column, ColumnCheck, CustomCheck)
 
 
-def load_pipeline(path: Path) -> Pipeline:
-    """The pipeline in directory `path` (or defined by the pipeline file `path`), assets in file-walk order."""
+def load_pipeline(path: Path, *, with_assets: bool = True) -> Pipeline:
+    """The pipeline in directory `path` (or defined by the pipeline file `path`), assets in file-walk order.
+
+    `with_assets=False` reads `pipeline.yml` only (for commands about one asset file, see `load_asset`).
+    """
     definition_file = _pipeline_file(Path(os.path.abspath(path)))
     text = read_text(definition_file)
     spec = Definition(parse_mapping(text, definition_file, noun="a pipeline definition") or {}, definition_file, text)
@@ -73,9 +76,23 @@ def load_pipeline(path: Path) -> Pipeline:
         commit=spec.text("commit") or "",
         pristine_env=bool(spec.flag("pristine_env")),
         default_timeout=defaults.timeout,
-        assets=_load_assets(definition_file.parent, defaults),
+        assets=_load_assets(definition_file.parent, defaults) if with_assets else [],
         definition=spec.data,
     )
+
+
+def load_asset(file: Path, pipeline: Pipeline) -> Asset | None:
+    """The asset `file` defines, merged with `pipeline`'s defaults; None when the file is not an asset."""
+    if not file.name.endswith(ASSET_SUFFIXES) or not file.is_file():
+        return None
+    source = read_asset(file)
+    if source is None:
+        return None
+    spec = Definition(pipeline.definition, pipeline.definition_file)
+    defaults = read_fields(spec.child(spec.mapping("default"), "default"))
+    roots = [pipeline.directory / name for name in ASSET_DIRECTORIES]
+    root = next((folder for folder in roots if folder in file.parents), pipeline.directory)
+    return _build_asset(source, root, defaults)
 
 
 def find_pipeline_dirs(root: Path) -> list[Path]:

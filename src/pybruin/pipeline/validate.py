@@ -8,8 +8,8 @@ connections only; connection values are never looked at here.
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterator
-from dataclasses import dataclass
+from collections.abc import Container, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -50,6 +50,8 @@ KNOWN_TYPES = frozenset(
 )
 
 _VALID_NAME = re.compile(r"[\w.-]+", re.ASCII)
+#: The strategies upstream loads the data of a Python asset with.
+PYTHON_STRATEGIES = ("create+replace", "append", "merge", "delete+insert")
 # What execve can pass as a variable name: anything but '=' and NUL; control characters are refused too.
 _ENV_NAME = re.compile(r"[^=\x00-\x1f\x7f]+")
 
@@ -62,6 +64,8 @@ class Issue:
     asset: str | None  # None for pipeline-wide issues
     file: Path
     message: str
+    #: The rule that found it, named as upstream names its lint rules (pybruin's own rules have their own names).
+    rule: str = field(default="", compare=False)
 
 
 def validate_pipeline(
@@ -72,39 +76,49 @@ def validate_pipeline(
     `known_connections` (the names `store` holds, e.g. "environment 'dev'" or "secrets backend 'vault'")
     enables the pre-flight check; None skips it, as upstream's `bruin validate` does.
     """
-    issues = [Issue("error", None, pipeline.definition_file, message) for message in _pipeline_problems(pipeline)]
+    issues = [
+        Issue("error", None, pipeline.definition_file, message, rule) for rule, message in _pipeline_problems(pipeline)
+    ]
     names = {asset.name for asset in pipeline.assets}
     for asset in pipeline.assets:
-        for severity, message in _asset_problems(asset, pipeline, names, known_connections, store):
-            issues.append(Issue(severity, asset.name or None, asset.definition_file, message))
+        for severity, rule, message in _asset_problems(asset, pipeline, names, known_connections, store):
+            issues.append(Issue(severity, asset.name or None, asset.definition_file, message, rule))
     for cycle in find_cycles(pipeline):
-        issues.append(Issue("error", None, pipeline.definition_file, f"dependency cycle: {' -> '.join(cycle)}"))
+        message = f"dependency cycle: {' -> '.join(cycle)}"
+        issues.append(Issue("error", None, pipeline.definition_file, message, "acyclic-pipeline"))
     return issues
 
 
-def require_valid(pipeline: Pipeline) -> None:
-    """Refuse a pipeline with structural errors, before anything is built from it (a run, a DAG)."""
-    problems = [issue for issue in validate_pipeline(pipeline, None) if issue.severity == "error"]
+def require_valid(pipeline: Pipeline, issues: Sequence[Issue] | None = None) -> None:
+    """Refuse a pipeline with structural errors, before anything is built from it (a run, a DAG); `issues` are
+    the ones already found by `validate_pipeline`, when the caller has them."""
+    found = validate_pipeline(pipeline, None) if issues is None else issues
+    problems = [issue for issue in found if issue.severity == "error"]
     if problems:
         raise BruinError("validation failed: " + "; ".join(f"{i.asset or i.file}: {i.message}" for i in problems))
 
 
-def _pipeline_problems(pipeline: Pipeline) -> Iterator[str]:
+def _pipeline_problems(pipeline: Pipeline) -> Iterator[tuple[str, str]]:
     if not pipeline.name:
         yield (
+            "valid-pipeline-name",
             "The pipeline name cannot be empty, it must be a valid name made of alphanumeric characters, "
             "dashes, dots and underscores"
         )
     elif not _VALID_NAME.fullmatch(pipeline.name):
-        yield "The pipeline name must be made of alphanumeric characters, dashes, dots and underscores"
+        yield (
+            "valid-pipeline-name",
+            "The pipeline name must be made of alphanumeric characters, dashes, dots and underscores",
+        )
     if pipeline.default_timeout and pipeline.default_timeout < SECOND:
-        yield "Pipeline default timeout must be at least 1s"
+        yield "valid-timeout", "Pipeline default timeout must be at least 1s"
     defaults = pipeline.definition.get("default")
     hooks = defaults.get("hooks") if isinstance(defaults, dict) else None
     types = hooks.get("applicable_type") if isinstance(hooks, dict) else None
     for asset_type in types if isinstance(types, list) else [types] if types else []:
         if asset_type not in SQL_ASSET_TYPES:
             yield (
+                "default-hooks-applicable-types",
                 f'Invalid applicable_type "{asset_type}" in default hooks: hooks are only supported for SQL asset '
                 "types"
             )
@@ -112,50 +126,69 @@ def _pipeline_problems(pipeline: Pipeline) -> Iterator[str]:
 
 def _asset_problems(
     asset: Asset, pipeline: Pipeline, names: set[str], known_connections: Container[str] | None, store: str
-) -> Iterator[tuple[Severity, str]]:
+) -> Iterator[tuple[Severity, str, str]]:
     if not asset.name:
-        yield "error", "A task must have a name"
+        yield "error", "task-name-valid", "A task must have a name"
     elif not _VALID_NAME.fullmatch(asset.name):
-        yield "error", "A task name must be made of alphanumeric characters, dashes, dots and underscores"
+        yield (
+            "error",
+            "task-name-valid",
+            "A task name must be made of alphanumeric characters, dashes, dots and underscores",
+        )
 
     if not asset.type:
-        yield "error", "A task must have a type, e.g. 'bq.sql' for a GoogleCloudPlatform SQL task"
+        yield "error", "valid-task-type", "A task must have a type, e.g. 'bq.sql' for a GoogleCloudPlatform SQL task"
     elif asset.type not in KNOWN_TYPES:
-        yield "error", f"Invalid asset type '{asset.type}'"
+        yield "error", "valid-task-type", f"Invalid asset type '{asset.type}'"
 
     for dependency in [*asset.depends, *(dep.value for dep in asset.other_depends if dep.kind == "asset")]:
         if not dependency:
-            yield "error", "Assets cannot have empty dependencies"
+            yield "error", "dependency-exists", "Assets cannot have empty dependencies"
         elif dependency not in names:
-            yield "error", f"Dependency '{dependency}' does not exist"
+            yield "error", "dependency-exists", f"Dependency '{dependency}' does not exist"
 
-    if asset.type == "python" and asset.materialization.get("type") == "table" and not asset.connection:
-        yield "error", "A task with materialization must have a connection defined"
+    if asset.type == "python" and asset.materialization.get("type") == "table":
+        yield from _python_materialization_problems(asset)
 
     if asset.timeout and asset.timeout < SECOND:
-        yield "error", "Asset timeout must be at least 1s"
+        yield "error", "valid-timeout", "Asset timeout must be at least 1s"
 
     if asset.hooks.applicable_types:
         yield (
             "warning",
+            "asset-hooks-applicable-type-ignored",
             "applicable_type has no effect on asset-level hooks; it only filters which asset types inherit pipeline "
             "default hooks.",
         )
     yield from _secret_problems(asset)
-    for severity, _rule, message in check_problems(asset, pipeline):
-        yield severity, message
+    yield from check_problems(asset, pipeline)
     if known_connections is not None:
         yield from _missing_connections(asset, pipeline, known_connections, store)
 
 
-def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:
+def _python_materialization_problems(asset: Asset) -> Iterator[tuple[Severity, str, str]]:
+    """Upstream's `assets-python-validation` rule, in its words."""
+    rule = "assets-python-validation"
+    if not asset.connection:
+        yield "error", rule, "A task with materialization must have a connection defined"
+    if asset.materialization.get("incremental_predicate"):
+        yield "error", rule, "Incremental predicate is not supported for Python assets"
+    strategy = str(asset.materialization.get("strategy") or "")
+    if strategy and strategy not in PYTHON_STRATEGIES:
+        yield "error", rule, (
+            f"Materialization strategy '{strategy}' is not supported for Python assets. "
+            f"Supported strategies are: {', '.join(PYTHON_STRATEGIES)}"
+        )
+
+
+def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str, str]]:
     keys_by_variable: dict[str, str] = {}
     for secret in asset.secrets:
         if not secret.key.strip():
-            yield "error", "Secrets must have a `key` attribute"
+            yield "error", "secret-mapping-key-exists", "Secrets must have a `key` attribute"
             continue
         if not _ENV_NAME.fullmatch(secret.inject_as):
-            yield "error", (
+            yield "error", "secret-inject-as-valid", (
                 f"secret '{_printable(secret.key)}' is injected as '{_printable(secret.inject_as)}', which is not a "
                 "valid environment variable name (it may not contain '=', NUL or other control characters)"
             )
@@ -164,6 +197,7 @@ def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:
         if earlier != secret.key:
             yield (
                 "warning",
+                "secret-mapping-injected-once",
                 (
                     f"secrets '{earlier}' and '{secret.key}' are both injected as '{secret.inject_as}'; "
                     f"only '{secret.key}' will be visible"
@@ -174,12 +208,12 @@ def _secret_problems(asset: Asset) -> Iterator[tuple[Severity, str]]:
 
 def _missing_connections(
     asset: Asset, pipeline: Pipeline, known_connections: Container[str], store: str
-) -> Iterator[tuple[Severity, str]]:
+) -> Iterator[tuple[Severity, str, str]]:
     needs = asset_needs(asset, pipeline)
     for name in needs.names:
         if name not in known_connections:
             kind = "connection" if name == needs.connection else "secret"
-            yield "error", f"{kind} '{name}' is not defined in {store}"
+            yield "error", f"{kind}-exists", f"{kind} '{name}' is not defined in {store}"
 
 
 def _printable(text: str) -> str:

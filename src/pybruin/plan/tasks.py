@@ -40,6 +40,10 @@ ONLY_VALUES: Mapping[str, frozenset[TaskKind]] = MappingProxyType(
 )
 
 
+#: Saved statuses `--continue` runs again (upstream's; `pending` too: it never ran).
+RERUN_STATUSES = frozenset({"failed", "upstream_failed", "running", "queued", "pending"})
+
+
 @dataclass(frozen=True)
 class Task:
     """One schedulable unit; `id` is upstream's human id (the asset name for a main task,
@@ -79,6 +83,10 @@ def asset_tasks(asset: Asset) -> Iterator[Task]:
                    check=custom)  # fmt: skip
 
 
+class SelectionError(BruinError):
+    """A selection that cannot be made (upstream: `Failed to filter assets: <reason>`)."""
+
+
 def only_kinds(values: Collection[str]) -> frozenset[TaskKind]:
     """The task kinds `--only` values select; every kind when none is given."""
     if not values:
@@ -86,7 +94,7 @@ def only_kinds(values: Collection[str]) -> frozenset[TaskKind]:
     kinds: set[TaskKind] = set()
     for value in values:
         if value not in ONLY_VALUES:
-            raise BruinError(
+            raise SelectionError(
                 f"invalid value for '--only' flag: '{value}', available values are 'main', 'checks', and "
                 "'push-metadata'"
             )
@@ -109,6 +117,8 @@ class Plan:
     refused: Mapping[str, str]
     #: Disabled assets of the selection: reported as skipped, never run.
     skipped: tuple[str, ...]
+    #: What the selection wants the user told (an `--exclude-tag` no asset carries), one line each.
+    warnings: tuple[str, ...] = ()
 
     def asset(self, task: Task) -> Asset:
         asset = self.pipeline.asset(task.asset)
@@ -142,29 +152,30 @@ def build_plan(
     sql_types: frozenset[str],
     targets: Sequence[Asset] = (),
     downstream: bool = False,
+    tag: str | None = None,
+    exclude_tags: Sequence[str] = (),
     only: Collection[str] = (),
     single_check: str | None = None,
+    restore: Mapping[str, str] | None = None,
 ) -> Plan:
     """The plan for the whole pipeline, or for `targets` (asset files given on the command line) and, with
     `downstream`, everything downstream of them (checks included). Upstreams of a target are not run, as
     upstream Bruin does.
 
-    `only` are `--only` values (`main`, `checks`, `push-metadata`); `single_check` is a check id: the plan
-    then holds that one check of the selection. `sql_types` are the SQL asset types pybruin's platforms can
-    run; other types are refused.
+    `tag` keeps the assets carrying it, `exclude_tags` drops those carrying any (exclusion wins); `only`
+    are `--only` values (`main`, `checks`, `push-metadata`); `single_check` is a check id: the plan then
+    holds that one check of the selection. `restore` (`--continue`) is the last run's status by asset name:
+    what failed or did not run is selected again, nothing else, and no other filter applies. `sql_types` are
+    the SQL asset types pybruin's platforms can run; other types are refused. A selection that cannot be
+    made raises `SelectionError`.
     """
     if single_check is not None and len(targets) > 1:
-        raise BruinError(
+        raise SelectionError(
             "Cannot use --single-check flag when running multiple assets. --single-check can only be used with a "
             "single asset."
         )
-    wanted: set[str] | None = None
-    if targets:
-        wanted = {asset.name for asset in targets}
-        if downstream:
-            for asset in targets:
-                wanted |= downstream_of(pipeline, asset.name)
-    selected = [asset for asset in pipeline.assets if wanted is None or asset.name in wanted]
+    wanted, warnings = _selection(pipeline, targets, downstream, tag, exclude_tags, restore)
+    selected = [asset for asset in pipeline.assets if asset.name in wanted]
     running = [asset for asset in selected if asset.enabled]
     kinds = only_kinds(only)
     tasks = tuple(task for asset in running for task in asset_tasks(asset) if task.kind in kinds)
@@ -178,13 +189,62 @@ def build_plan(
         needs=MappingProxyType({asset.name: asset_needs(asset, pipeline) for asset in running}),
         refused=MappingProxyType(refused),
         skipped=tuple(asset.name for asset in selected if not asset.enabled),
+        warnings=tuple(warnings),
     )
+
+
+def _selection(
+    pipeline: Pipeline,
+    targets: Sequence[Asset],
+    downstream: bool,
+    tag: str | None,
+    exclude_tags: Sequence[str],
+    restore: Mapping[str, str] | None,
+) -> tuple[set[str], list[str]]:
+    """The names of the selected assets, and the warnings the selection gives."""
+    everything = [asset.name for asset in pipeline.assets]
+    if restore is not None:
+        return {name for name in everything if name not in restore or restore[name] in RERUN_STATUSES}, []
+    if targets and tag:
+        raise SelectionError(
+            "You cannot use the '--tag' flag when running a single asset."
+            if len(targets) == 1
+            else "cannot specify assets with --tag flag"
+        )
+    warnings = []
+    carried = []
+    for excluded in dict.fromkeys(exclude_tags):
+        if any(excluded in asset.tags for asset in pipeline.assets):
+            carried.append(excluded)
+        else:
+            warnings.append(
+                f"Warning: no assets found with exclude tag '{excluded}'; continuing without excluding any assets."
+            )
+    if targets:
+        if carried and not downstream:
+            raise SelectionError(
+                "when running a single asset with '--exclude-tag', you must also use the '--downstream' flag"
+                if len(targets) == 1
+                else "when specifying assets with --exclude-tag, you must also use --downstream flag"
+            )
+        wanted = {asset.name for asset in targets}
+        if downstream:
+            for asset in targets:
+                wanted |= downstream_of(pipeline, asset.name)
+    elif tag:
+        wanted = {asset.name for asset in pipeline.assets if tag in asset.tags}
+        if not wanted:
+            raise SelectionError(f"no assets found with include tag '{tag}'")
+    else:
+        wanted = set(everything)
+    excluded = {asset.name for asset in pipeline.assets if set(asset.tags) & set(carried)}
+    return wanted - excluded, warnings
 
 
 def _single_check(tasks: Sequence[Task], check_id: str) -> tuple[Task, ...]:
     found = next((task for task in tasks if task.check_id == check_id), None)
     if found is None:
-        raise BruinError("cannot find check with the given ID")
+        raise SelectionError("cannot find check with the given ID")
     return (found,)
 
 

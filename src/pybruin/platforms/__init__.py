@@ -24,9 +24,9 @@ PLATFORM_MODULES: Mapping[str, tuple[str, tuple[str, ...], tuple[str, ...], tupl
     "duckdb": ("pybruin.platforms.duckdb:DuckDBPlatform", ("duckdb.sql",), ("duckdb.seed",), ("duckdb",)),
     "postgres": ("pybruin.platforms.postgres:PostgresPlatform", ("pg.sql",), ("pg.seed",), ("postgres",)),
     "redshift": ("pybruin.platforms.postgres:RedshiftPlatform", ("rs.sql",), (), ("redshift",)),
-    "mysql": ("pybruin.platforms.mysql:MySQLPlatform", ("my.sql",), (), ("mysql",)),
-    "snowflake": ("pybruin.platforms.snowflake:SnowflakePlatform", ("sf.sql",), (), ("snowflake",)),
-    "bigquery": ("pybruin.platforms.bigquery:BigQueryPlatform", ("bq.sql",), (), ("google_cloud_platform",)),
+    "mysql": ("pybruin.platforms.mysql:MySQLPlatform", ("my.sql",), ("my.seed",), ("mysql",)),
+    "snowflake": ("pybruin.platforms.snowflake:SnowflakePlatform", ("sf.sql",), ("sf.seed",), ("snowflake",)),
+    "bigquery": ("pybruin.platforms.bigquery:BigQueryPlatform", ("bq.sql",), ("bq.seed",), ("google_cloud_platform",)),
 })  # fmt: skip
 
 SQL_ASSET_TYPES: Mapping[str, str] = MappingProxyType(

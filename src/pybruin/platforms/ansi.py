@@ -8,9 +8,12 @@ do it inside one transaction: a failed, cancelled or killed run leaves the previ
 * `table` (strategy unset or `create+replace`): build the table under a scratch name and swap it in;
 * `append`, `delete+insert`, `truncate+insert`, `time_interval`: insert the query's rows, after removing
   those they replace;
-* `merge`, `ddl`, the SCD2 strategies: platform modules provide them (DuckDB has no MERGE).
+* `merge`: one MERGE (`merge_statement`), or an UPDATE and an INSERT where there is no MERGE
+  (`merge_by_update`); `ddl` (`ddl_table`); the SCD2 strategies (`scd2_strategies`, DuckDB has its own).
 
-Every strategy first makes sure the target's schema exists.
+A platform module picks these builders, tells them how it writes a transaction (`Transaction`: its words, its
+scratch tables, whether DDL would commit the transaction) and adds what it writes differently. Every strategy
+first makes sure the target's schema exists.
 
 The column checks are upstream's queries (`SELECT count(*)` of the offending rows, expected 0) with two
 differences: the table and the column are quoted the platform's way, and values (thresholds, accepted
@@ -24,8 +27,8 @@ import random
 import re
 import string
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 from types import MappingProxyType
 from typing import ClassVar
@@ -114,6 +117,21 @@ def select_body(query: str) -> str:
     return body + "\n" if "--" in body.rsplit("\n", 1)[-1] else body
 
 
+def one_statement(query: str) -> str:
+    """The query without its trailing `;` even when a `-- comment` follows it: a script of several statements
+    must not hold an empty one, which MySQL refuses, nor a `;` inside the parentheses of a MERGE."""
+    body = select_body(query).rstrip()
+    head, semicolon, tail = body.rpartition(";")
+    if semicolon and tail.strip().startswith("--") and "\n" not in tail.strip():
+        body = head
+    return select_body(body)
+
+
+def one_query(strategy: Strategy) -> Strategy:
+    """The strategy with the query as one statement (`one_statement`)."""
+    return lambda build: strategy(replace(build, query=one_statement(build.query)))
+
+
 def statements(*parts: str) -> str:
     """Statements joined the way upstream joins them: `;\\n` between, `;` at the end."""
     return ";\n".join(parts) + ";"
@@ -143,29 +161,60 @@ def append_to_table(build: Build) -> str:
     return f"INSERT INTO {build.target.reference} {build.query}"
 
 
-def delete_insert(build: Build) -> str:
+@dataclass(frozen=True)
+class Transaction:
+    """How a platform's scripts write a transaction, and the scratch table some strategies fill from the query
+    first (so the query runs once). The defaults are upstream's ANSI text."""
+
+    begin: str = "BEGIN TRANSACTION"
+    commit: str = "COMMIT"
+    scratch: str = "CREATE TEMP TABLE"
+    drop_scratch: str = "DROP TABLE IF EXISTS"
+    #: how every row is removed inside the transaction (MySQL's TRUNCATE would commit it)
+    empty: str = "TRUNCATE TABLE"
+    #: Snowflake commits an open transaction at any DDL: its scratch table is made before and dropped after
+    scratch_outside: bool = False
+    #: the scratch table is named in the target's schema (where a session may have no current one)
+    scratch_in_schema: bool = False
+
+    def script(self, *body: str) -> str:
+        return statements(self.begin, *body, self.commit)
+
+    def scratch_name(self, target: Target, prefix: str) -> str:
+        name = temp_name(prefix)
+        return f"{target.container}.{name}" if self.scratch_in_schema else name
+
+    def with_scratch(self, scratch: str, query: str, *body: str, first: Sequence[str] = ()) -> str:
+        """`body` in one transaction (after `first`), reading the query's rows from `scratch`."""
+        create, drop = f"{self.scratch} {scratch} AS {select_body(query)}", f"{self.drop_scratch} {scratch}"
+        if self.scratch_outside:
+            return statements(create, self.begin, *first, *body, self.commit, drop)
+        return statements(self.begin, *first, create, *body, drop, self.commit)
+
+
+ANSI = Transaction()
+
+
+def delete_insert(build: Build, transaction: Transaction = ANSI) -> str:
     key = build.materialization.incremental_key
     if not key:
         raise BruinError("materialization strategy delete+insert requires the `incremental_key` field to be set")
-    name, quoted_key, temp = build.target.reference, build.quote(key), temp_name()
-    return statements(
-        "BEGIN TRANSACTION",
-        f"CREATE TEMP TABLE {temp} AS {select_body(build.query)}",
-        f"DELETE FROM {name} WHERE {quoted_key} in (SELECT DISTINCT {quoted_key} FROM {temp})",
-        f"INSERT INTO {name} SELECT * FROM {temp}",
-        f"DROP TABLE IF EXISTS {temp}",
-        "COMMIT",
+    name, quoted_key = build.target.reference, build.quote(key)
+    scratch = transaction.scratch_name(build.target, "__bruin_tmp_")
+    return transaction.with_scratch(
+        scratch,
+        build.query,
+        f"DELETE FROM {name} WHERE {quoted_key} in (SELECT DISTINCT {quoted_key} FROM {scratch})",
+        f"INSERT INTO {name} SELECT * FROM {scratch}",
     )
 
 
-def truncate_insert(build: Build) -> str:
+def truncate_insert(build: Build, transaction: Transaction = ANSI) -> str:
     name = build.target.reference
-    return statements(
-        "BEGIN TRANSACTION", f"TRUNCATE TABLE {name}", f"INSERT INTO {name} {select_body(build.query)}", "COMMIT"
-    )
+    return transaction.script(f"{transaction.empty} {name}", f"INSERT INTO {name} {select_body(build.query)}")
 
 
-def time_interval(build: Build) -> str:
+def time_interval(build: Build, transaction: Transaction = ANSI) -> str:
     """Delete the run's interval (dates or timestamps, by `time_granularity`), then insert the query's rows.
 
     Upstream writes Jinja placeholders here and renders the whole script again; the interval is put in
@@ -179,11 +228,9 @@ def time_interval(build: Build) -> str:
     if mat.time_granularity not in ("date", "timestamp"):
         raise BruinError("time_granularity must be either 'date', or 'timestamp'")
     name, (start, end) = build.target.reference, build.interval
-    return statements(
-        "BEGIN TRANSACTION",
+    return transaction.script(
         f"DELETE FROM {name} WHERE {build.quote(mat.incremental_key)} BETWEEN '{start}' AND '{end}'",
         f"INSERT INTO {name} {select_body(build.query)}",
-        "COMMIT",
     )
 
 
@@ -206,13 +253,61 @@ def merge_parts(build: Build) -> tuple[list[str], list[str], list[tuple[Column, 
     return keys, [build.quote(column.name) for column in build.columns], updates
 
 
+def merge_statement(build: Build, *, alias: str = "target", match: Callable[[str], str] | None = None,
+                    source_values: bool = False) -> str:  # fmt: skip
+    """One MERGE (upstream's text): update the merge columns of matching rows, insert the declared columns of
+    the others. `match` compares one primary key (default `target.k = source.k`); with `source_values` the
+    inserted values are named `source.c`."""
+    keys, columns, updates = merge_parts(build)
+    match = match or (lambda key: f"{alias}.{key} = source.{key}")
+    on = " AND ".join(with_predicate([match(key) for key in keys], build.materialization.incremental_predicate))
+    values = [f"source.{column}" for column in columns] if source_values else columns
+    matched = ""
+    if updates:
+        matched = "WHEN MATCHED THEN UPDATE SET " + ", ".join(f"{build.quote(c.name)} = {v}" for c, v in updates)
+    lines = [
+        f"MERGE INTO {build.target.reference}{' ' + alias if alias else ''}",
+        f"USING ({select_body(build.query)}) source ON {on}",
+        matched,
+        f"WHEN NOT MATCHED THEN INSERT({', '.join(columns)}) VALUES({', '.join(values)})",
+    ]
+    return "\n".join(lines) + ";"
+
+
+def merge_by_update(build: Build, transaction: Transaction = ANSI, *, join: bool = False) -> str:
+    """A merge without MERGE (DuckDB, MySQL): the query's rows into a scratch table, then the matching rows'
+    merge columns updated and the new rows' declared columns inserted, in one transaction. With `join`, the
+    update is MySQL's `UPDATE ... JOIN ... SET target.c = ...`."""
+    keys, columns, updates = merge_parts(build)
+    on = " AND ".join(with_predicate([f"target.{key} = source.{key}" for key in keys],
+                                     build.materialization.incremental_predicate))  # fmt: skip
+    name, listed = build.target.reference, ", ".join(columns)
+    scratch = transaction.scratch_name(build.target, "__bruin_merge_tmp_")
+    owner = "target." if join else ""
+    assignments = ", ".join(f"{owner}{build.quote(column.name)} = {value}" for column, value in updates)
+    update = (f"UPDATE {name} AS target JOIN {scratch} AS source ON {on} SET {assignments}" if join else
+              f"UPDATE {name} AS target SET {assignments} FROM {scratch} AS source WHERE {on}")  # fmt: skip
+    return transaction.with_scratch(
+        scratch,
+        build.query,
+        *([update] if updates else []),
+        f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {scratch} AS source "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {name} AS target WHERE {on})",
+    )
+
+
 @dataclass(frozen=True)
 class DdlStyle:
-    """How a platform writes `ddl` tables: column indent, key words' case, how a collation is named."""
+    """How a platform writes `ddl` tables: column indent, key words' case, how a collation is named, whether
+    `nullable: false` becomes NOT NULL, how a description is written in the column (None: as a `COMMENT ON
+    COLUMN` statement after the table), and what follows the key constraints (BigQuery's NOT ENFORCED)."""
 
     indent: str
     lower_keys: bool
     collation: Callable[[str], str]
+    not_null: bool = False
+    comment: Callable[[str], str] | None = None
+    constraint_suffix: str = ""
 
 
 def ddl_table(build: Build, style: DdlStyle) -> str:
@@ -224,23 +319,28 @@ def ddl_table(build: Build, style: DdlStyle) -> str:
     primary, foreign, references = ("primary key", "foreign key", "references") if style.lower_keys else (
         "PRIMARY KEY", "FOREIGN KEY", "REFERENCES")  # fmt: skip
     definitions, keys, links, comments = [], [], [], []
+    suffix = style.constraint_suffix
     for column in build.columns:
         definition = f"{quote(column.name)} {column.sql_type}"
         if column.collation:
             definition += f" COLLATE {style.collation(column.collation)}"
+        if style.not_null and column.nullable is False:
+            definition += " NOT NULL"
         if column.default:
             definition += f" DEFAULT {column.default}"
+        if column.description and style.comment:
+            definition += style.comment(column.description)
         definitions.append(definition)
         if column.primary_key:
             keys.append(quote(column.name))
         link = column.foreign_key
         if link and link.table and link.column:
             table = ".".join(map(quote, prefixed_name(link.table, build.schema_prefix).split(".")))
-            links.append(f"{foreign} ({quote(column.name)}) {references} {table} ({quote(link.column)})")
-        if column.description:
+            links.append(f"{foreign} ({quote(column.name)}) {references} {table} ({quote(link.column)}){suffix}")
+        if column.description and not style.comment:
             comments.append(f"COMMENT ON COLUMN {name}.{quote(column.name)} IS {literal(column.description)};")
     if keys:
-        definitions.append(f"{primary} ({', '.join(keys)})")
+        definitions.append(f"{primary} ({', '.join(keys)}){suffix}")
     definitions += links
     separator = ",\n" + style.indent
     script = f"CREATE TABLE IF NOT EXISTS {name} (\n{style.indent}" + separator.join(definitions) + "\n)"
@@ -302,6 +402,112 @@ def check_scd2_rebuild(build: Build, strategy: str) -> None:
         )
 
 
+def declared_key_type(
+    build: Build, strategy: str, accepted: Callable[[str], bool] = lambda kind: True, kinds: str = "TIMESTAMP or DATE"
+) -> str:
+    """The declared type of the incremental key ("" when it is not declared); for `SCD2_by_time` it must be one
+    `accepted` takes (given lower-cased), else upstream's error naming `kinds`."""
+    kind = key_column_type(build)
+    if strategy == "SCD2_by_time" and kind and not accepted(kind.lower()):
+        raise BruinError(f"incremental_key must be {kinds} in SCD2_by_time strategy")
+    return kind
+
+
+def key_column_type(build: Build) -> str:
+    """The declared type of the incremental key, "" when it is not declared."""
+    key = build.materialization.incremental_key
+    column = build.column(key) if key else None
+    return column.type if column else ""
+
+
+def scd2_select(build: Build, valid_from: str, forever: str) -> str:
+    """Every row of the query as a current version: validity from `valid_from` to `forever`."""
+    return (
+        f"SELECT\n  {valid_from} AS _valid_from,\n  src.*,\n  {forever} AS _valid_until,\n  TRUE AS _is_current\n"
+        f"FROM (\n{select_body(build.query).strip()}\n) AS src"
+    )
+
+
+@dataclass(frozen=True)
+class Scd2Style:
+    """How a platform writes the SCD2 strategies (`scd2_strategies`).
+
+    `rebuild` turns `scd2_select`'s query into the script that replaces the table; `moment` makes a validity
+    timestamp of a key expression (given the key's declared type); `opened` is a rebuilt row's `_valid_from`
+    without a key; `now` is the moment an incremental run closes rows at, fixed for the run by `setup` (the
+    first statements of its transaction); `differs` compares a column's old and new value. With `join_update`,
+    changed rows are closed by MySQL's `UPDATE ... JOIN`.
+    """
+
+    transaction: Transaction
+    rebuild: Callable[[Build, str], str]
+    key_type: Callable[[Build, str], str]
+    moment: Callable[[str, str], str]
+    forever: str
+    opened: str
+    now: str = "CURRENT_TIMESTAMP"
+    setup: tuple[str, ...] = ()
+    differs: Callable[[str, str], str] = lambda old, new: f"{old} != {new}"
+    join_update: bool = False
+
+
+def scd2_strategies(style: Scd2Style) -> tuple[Strategy, Strategy, Strategy, Strategy]:
+    """`scd2_by_column`, `scd2_by_time` and their rebuilds. The rebuild makes every query row current; an
+    incremental run, in one transaction, closes current rows whose columns changed (by column) or whose key
+    is newer (by time), closes current rows the query no longer has at `now`, and inserts the new versions.
+    (Upstream writes one MERGE ... WHEN NOT MATCHED BY SOURCE where the platform has it.)"""
+
+    def by_column_rebuild(build: Build) -> str:
+        check_scd2_rebuild(build, "SCD2_by_column")
+        key = build.materialization.incremental_key
+        valid_from = style.moment(build.quote(key), key_column_type(build)) if key else style.opened
+        return style.rebuild(build, scd2_select(build, valid_from, style.forever))
+
+    def by_time_rebuild(build: Build) -> str:
+        check_scd2_rebuild(build, "SCD2_by_time")
+        valid_from = style.moment(build.quote(build.materialization.incremental_key), key_column_type(build))
+        return style.rebuild(build, scd2_select(build, valid_from, style.forever))
+
+    def incremental(build: Build, strategy: str, changed: Callable[[Scd2Parts, str], str], keyed: bool) -> str:
+        parts = scd2_parts(build, strategy, key_type=style.key_type)
+        moment = style.moment(f"source.{parts.key}", parts.key_type) if keyed else style.now
+        name = build.target.reference
+        scratch = style.transaction.scratch_name(build.target, "__bruin_scd2_tmp_")
+        match = " AND ".join(f"target.{key} = source.{key}" for key in parts.keys)
+        close, condition = f"_valid_until = {moment}, _is_current = FALSE", changed(parts, moment)
+        if style.join_update:
+            close_changed = (f"UPDATE {name} AS target JOIN {scratch} AS source ON {match}\nSET {close}\n"
+                             f"WHERE target._is_current AND ({condition})")  # fmt: skip
+        else:
+            close_changed = (f"UPDATE {name} AS target SET {close}\nFROM {scratch} AS source\n"
+                             f"WHERE target._is_current AND {match} AND ({condition})")  # fmt: skip
+        return style.transaction.with_scratch(
+            scratch,
+            build.query,
+            close_changed,
+            f"UPDATE {name} AS target SET _valid_until = {style.now}, _is_current = FALSE\n"
+            f"WHERE target._is_current AND NOT EXISTS (SELECT 1 FROM {scratch} AS source WHERE {match})",
+            f"INSERT INTO {name} ({', '.join(parts.columns)}, _valid_from, _valid_until, _is_current)\n"
+            f"SELECT {', '.join(f'source.{column}' for column in parts.columns)}, {moment}, {style.forever}, TRUE\n"
+            f"FROM {scratch} AS source\n"
+            f"WHERE NOT EXISTS (SELECT 1 FROM {name} AS target WHERE {match} AND target._is_current)",
+            first=style.setup,
+        )
+
+    def by_column(build: Build) -> str:
+        def changed(parts: Scd2Parts, _moment: str) -> str:
+            return " OR ".join(style.differs(f"target.{c}", f"source.{c}") for c in parts.others) or "FALSE"
+
+        return incremental(build, "SCD2_by_column", changed, keyed=bool(build.materialization.incremental_key))
+
+    def by_time(build: Build) -> str:
+        if not build.materialization.incremental_key:
+            raise BruinError("incremental_key is required for SCD2_by_time strategy")
+        return incremental(build, "SCD2_by_time", lambda _parts, moment: f"target._valid_from < {moment}", True)
+
+    return by_column, by_time, by_column_rebuild, by_time_rebuild
+
+
 def with_predicate(conditions: list[str], predicate: str) -> list[str]:
     """The merge match conditions and the asset's `incremental_predicate`, in parentheses, when set."""
     predicate = predicate.strip()
@@ -324,6 +530,44 @@ STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType(
 REBUILDS: Mapping[str, Strategy] = MappingProxyType(
     dict.fromkeys(("append", "delete+insert", "truncate+insert", "time_interval", "merge"), replace_table)
 )
+
+
+def strategy_tables(
+    replace: Strategy, table: Mapping[str, Strategy], scd2: tuple[Strategy, Strategy, Strategy, Strategy]
+) -> tuple[Mapping[str, Mapping[str, Strategy]], Mapping[str, Strategy]]:
+    """A platform's strategy table and its rebuilds: `replace` builds tables (create+replace, and every
+    incremental table from scratch), `table` holds the other table strategies in upstream's order
+    (delete+insert, truncate+insert, time_interval, merge, ddl), `scd2` is `scd2_strategies`' four."""
+    by_column, by_time, by_column_rebuild, by_time_rebuild = scd2
+    strategies = MappingProxyType({
+        "table": MappingProxyType({"": replace, "create+replace": replace, "append": append_to_table, **table,
+                                   "scd2_by_column": by_column, "scd2_by_time": by_time}),
+        "view": MappingProxyType({"": create_view}),
+    })  # fmt: skip
+    rebuilds = MappingProxyType(
+        {**dict.fromkeys(REBUILDS, replace), "scd2_by_column": by_column_rebuild, "scd2_by_time": by_time_rebuild}
+    )
+    return strategies, rebuilds
+
+
+def one_query_tables(
+    replace: Strategy, transaction: Transaction, merge: Strategy, ddl: Strategy, scd2: Scd2Style
+) -> tuple[Mapping[str, Mapping[str, Strategy]], Mapping[str, Strategy]]:
+    """`strategy_tables` for a platform (MySQL, Snowflake, BigQuery) whose delete+insert, truncate+insert and
+    time_interval are the ANSI ones written its way (`transaction`), and whose scripts take the query as one
+    statement (`one_query`)."""
+    table = {
+        "delete+insert": partial(delete_insert, transaction=transaction),
+        "truncate+insert": partial(truncate_insert, transaction=transaction),
+        "time_interval": partial(time_interval, transaction=transaction),
+        "merge": merge,
+    }
+    scd2_four = scd2_strategies(scd2)
+    return strategy_tables(
+        replace,
+        {**{name: one_query(strategy) for name, strategy in table.items()}, "ddl": ddl},
+        (one_query(scd2_four[0]), one_query(scd2_four[1]), one_query(scd2_four[2]), one_query(scd2_four[3])),
+    )
 
 
 def counted(condition: str, message: str) -> ColumnCheckSql:
@@ -426,6 +670,11 @@ class AnsiPlatform(Platform):
     def tables(self, session: Session) -> KnownTables:
         return known_tables(session)
 
+    def table_columns(self, session: Session, target: Target) -> list[str]:
+        where = _naming(_TABLE_COLUMNS, target.parts)
+        query = f"SELECT column_name FROM information_schema.columns WHERE {where} ORDER BY ordinal_position"
+        return [row[0] for row in session.query(query)]
+
     def quote_name(self, name: str) -> str:
         """A dotted name (`schema.table`), each part quoted as needed."""
         return ".".join(map(self.quote_identifier, name.split(".")))
@@ -434,11 +683,15 @@ class AnsiPlatform(Platform):
 def exists(session: Session, view: str, columns: tuple[str, ...], parts: tuple[str, ...]) -> bool:
     """Whether `view` (an information_schema view) lists `parts`, in the current database unless
     a catalog is named, compared case-insensitively as unquoted names are."""
+    return session.query(f"SELECT count(*) FROM {view} WHERE {_naming(columns, parts)}")[0][0] > 0
+
+
+def _naming(columns: tuple[str, ...], parts: tuple[str, ...]) -> str:
+    """The WHERE condition matching `parts` against information_schema `columns` (see `exists`)."""
     values = [f"lower({literal(part)})" for part in parts]
     if len(values) < len(columns):
         values.insert(0, "lower(current_database())")
-    where = " AND ".join(f"lower({column}) = {value}" for column, value in zip(columns, values, strict=True))
-    return session.query(f"SELECT count(*) FROM {view} WHERE {where}")[0][0] > 0
+    return " AND ".join(f"lower({column}) = {value}" for column, value in zip(columns, values, strict=True))
 
 
 def literal(text: str) -> str:

@@ -13,9 +13,11 @@ import abc
 import importlib
 import re
 import threading
+import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pybruin.errors import BruinError
@@ -132,6 +134,12 @@ class Platform(abc.ABC):
     the table does not exist yet. Strategies not listed (create+replace, ddl) are never replaced."""
     seed_types: ClassVar[tuple[str, ...]] = ()
     """The seed asset types it loads, e.g. ``duckdb.seed``."""
+    column_types: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """How it names each kind of declared column type (`pybruin.platforms.seeding`), for seeds and for the data
+    of Python assets; empty: declared types are given to the database as written."""
+    python_data: ClassVar[bool] = False
+    """Whether it holds the data a Python asset's `materialize()` returns: its `Database` stages Arrow tables
+    (`Session.staged`) and it implements `table_columns`."""
 
     @abc.abstractmethod
     def default_schema(self, connection: Connection | None) -> str:
@@ -145,6 +153,10 @@ class Platform(abc.ABC):
     @abc.abstractmethod
     def literal(self, text: str) -> str:
         """A SQL string literal holding `text` exactly, whatever characters it has."""
+
+    def quote_exact(self, name: str) -> str:
+        """A name exactly as written, whatever its case: a column of the data a Python asset returned."""
+        return '"' + name.replace('"', '""') + '"'
 
     def quote_column(self, name: str) -> str:
         """A column as declared, which may be a dotted path into nested fields (`payload.id`): each part
@@ -234,6 +246,11 @@ class Platform(abc.ABC):
     def tables(self, session: Session) -> TableLookup:
         """What tells whether a target's table exists (an incremental strategy's first run rebuilds it)."""
 
+    def table_columns(self, session: Session, target: Target) -> list[str]:
+        """The target table's columns in their order, empty when there is no such table (platforms with
+        `python_data`: a Python asset's data goes into an existing table by column name)."""
+        raise BruinError(f"pybruin cannot load data returned by materialize() into {self.name} yet")
+
     def load_seed(self, session: Session, target: Target, seed: Seed) -> None:
         """Replace the target table with the seed's rows; only platforms with `seed_types` implement it."""
         raise BruinError(f"{self.name} cannot load seed files")
@@ -244,6 +261,10 @@ class Platform(abc.ABC):
         masked = Masker(connection.sensitive_values()).mask(first_line)
         masked = _PASSWORD_SETTING.sub(r"\1\2****", masked)
         return hide_url_userinfo(masked, keep_user=False)
+
+    def column_type(self, type_code: object) -> str:
+        """A result column's type as `bruin query` names it, from the driver's `cursor.description`."""
+        return str(type_code)
 
     def ping(self, connection: Connection) -> None:
         """Open the database and run ``SELECT 1`` the way a run would; a BruinError when that fails."""
@@ -345,8 +366,50 @@ class Database(abc.ABC):
         result = handle.execute(sql, params)
         return result.fetchall() if fetch else []
 
+    def _fetch(self, handle: Any, sql: str) -> Result:
+        """One statement's columns (name and type) and rows; no columns for a statement without a result.
+        The default suits DB-API-like handles whose ``execute`` returns a cursor."""
+        cursor = handle.execute(sql)
+        description = getattr(cursor, "description", None) or []
+        columns = tuple((str(item[0]), self.platform.column_type(item[1])) for item in description)
+        return Result(columns, cursor.fetchall() if columns else [])
+
+    def _dry_run(self, handle: Any, sql: str) -> DryRun:
+        """What the database says about a query without running it: by default its `EXPLAIN` plan."""
+        return DryRun(plan=self._fetch(handle, f"EXPLAIN {sql}"))
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a query returned: `(name, type)` per column, and the rows."""
+
+    columns: tuple[tuple[str, str], ...]
+    rows: list[tuple]
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """A query checked without running it (`bruin query --dry-run`): an `EXPLAIN` plan, or what an estimating
+    database reports (BigQuery: bytes to process and their on-demand price, statement type, tables read,
+    result schema)."""
+
+    plan: Result | None = None
+    bytes_processed: int = 0
+    estimated_cost_usd: float = 0.0
+    statement_type: str = ""
+    referenced_tables: tuple[str, ...] = ()
+    schema: tuple[tuple[str, str], ...] = ()
     def _copy(self, handle: Any, statement: str, chunks: Iterable[bytes]) -> None:
         raise BruinError(f"{self.platform.name} has no COPY FROM STDIN")
+
+    def _stage(self, handle: Any, name: str, data: Any, target: Target) -> str:
+        """Make an Arrow table readable in the handle's session under `name` (a temporary table, or a view on
+        the data), next to `target` where the platform needs a schema for it; what SQL calls it. Platforms
+        with `python_data` implement it."""
+        raise BruinError(f"pybruin cannot load data returned by materialize() into {self.platform.name} yet")
+
+    def _unstage(self, handle: Any, reference: str) -> None:
+        """Forget what `_stage` made."""
 
 
 class Session:
@@ -372,6 +435,14 @@ class Session:
         """Run one statement and return its rows; `params` use the driver's placeholders."""
         return self._run(sql, params, fetch=True)
 
+    def fetch(self, sql: str) -> Result:
+        """Run one statement and return its columns and rows (`bruin query`)."""
+        return self._guarded(lambda: self._database._fetch(self._handle, sql))
+
+    def dry_run(self, sql: str) -> DryRun:
+        """Check one statement without running it (`bruin query --dry-run`)."""
+        return self._guarded(lambda: self._database._dry_run(self._handle, sql))
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Everything inside commits together or not at all."""
@@ -391,6 +462,18 @@ class Session:
     def shared(self, key: str, factory: Callable[[], _T]) -> _T:
         """See `Database.shared`."""
         return self._database.shared(key, factory)
+
+    @contextmanager
+    def staged(self, data: Any, target: Target) -> Iterator[str]:
+        """An Arrow table (what a Python asset's `materialize()` returned, on its way into `target`) readable
+        by this session's queries only, under the name this yields, and gone afterwards."""
+        name = f"__pybruin_data_{uuid.uuid4().hex[:12]}"
+        reference = self._guarded(lambda: self._database._stage(self._handle, name, data, target))
+        try:
+            yield reference
+        finally:
+            with suppress(BruinError):  # a cancelled session refuses this; its handle is discarded anyway
+                self._guarded(lambda: self._database._unstage(self._handle, reference))
 
     def cancel(self) -> None:
         """Interrupt the running statement and refuse later ones; safe from any thread, idempotent."""
@@ -415,6 +498,7 @@ class Session:
         return self._guarded(lambda: self._database._run(self._handle, sql, params, fetch=fetch))
 
     def _guarded(self, call: Callable[[], _T]) -> _T:
+        """`call` on the handle: refused once cancelled, interruptible meanwhile, driver errors scrubbed."""
         with self._lock:
             if self._cancelled:
                 raise BruinError("cancelled")

@@ -6,30 +6,31 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from pybruin.errors import BruinError
 from pybruin.platforms.ansi import (
-    REBUILDS,
-    STRATEGIES,
     AnsiPlatform,
     DdlStyle,
+    Transaction,
     check_scd2_rebuild,
     ddl_table,
+    delete_insert,
     ensure_schema,
     literal,
-    merge_parts,
+    merge_by_update,
+    replace_table,
     scd2_parts,
     select_body,
-    statements,
-    temp_name,
-    with_predicate,
+    strategy_tables,
+    time_interval,
+    truncate_insert,
     with_time_zone,
 )
-from pybruin.platforms.base import Build, Database, Session, Strategy, Target
+from pybruin.platforms.base import Build, Database, Session, Target
 from pybruin.platforms.seeding import csv_header, declared_types
 
 if TYPE_CHECKING:
@@ -48,22 +49,13 @@ _NOW = "CURRENT_TIMESTAMP"
 _FOREVER = "TIMESTAMPTZ '9999-12-31 23:59:59+00'"
 
 
+#: DuckDB's merge drops its scratch table without IF EXISTS (upstream's text).
+_MERGE_TRANSACTION = Transaction(drop_scratch="DROP TABLE")
+
+
 def merge(build: Build) -> str:
     """Update the matching rows' merge columns, then insert the declared columns of the new rows."""
-    keys, columns, updates = merge_parts(build)
-    on = " AND ".join(with_predicate([f"target.{key} = source.{key}" for key in keys],
-                                     build.materialization.incremental_predicate))  # fmt: skip
-    name, temp, listed = build.target.reference, temp_name("__bruin_merge_tmp_"), ", ".join(columns)
-    update = ", ".join(f"{build.quote(column.name)} = {value}" for column, value in updates)
-    return statements(
-        "BEGIN TRANSACTION",
-        f"CREATE TEMP TABLE {temp} AS {select_body(build.query)}",
-        *([f"UPDATE {name} AS target SET {update} FROM {temp} AS source WHERE {on}"] if updates else []),
-        f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {temp} AS source "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {name} AS target WHERE {on})",
-        f"DROP TABLE {temp}",
-        "COMMIT",
-    )
+    return merge_by_update(build, _MERGE_TRANSACTION)
 
 
 def ddl(build: Build) -> str:
@@ -192,14 +184,14 @@ class DuckDBPlatform(AnsiPlatform):
     connection_types = ("duckdb",)
     asset_types = ("duckdb.sql",)
     seed_types = ("duckdb.seed",)
-    strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = MappingProxyType({
-        **STRATEGIES,
-        "table": MappingProxyType({**STRATEGIES["table"], "merge": merge, "ddl": ddl,
-                                   "scd2_by_column": scd2_by_column, "scd2_by_time": scd2_by_time}),
-    })  # fmt: skip
-    rebuilds: ClassVar[Mapping[str, Strategy]] = MappingProxyType(
-        {**REBUILDS, "scd2_by_column": scd2_by_column_rebuild, "scd2_by_time": scd2_by_time_rebuild}
-    )
+    column_types = SEED_TYPES
+    python_data = True
+    strategies, rebuilds = strategy_tables(
+        replace_table,
+        {"delete+insert": delete_insert, "truncate+insert": truncate_insert, "time_interval": time_interval,
+         "merge": merge, "ddl": ddl},
+        (scd2_by_column, scd2_by_time, scd2_by_column_rebuild, scd2_by_time_rebuild),
+    )  # fmt: skip
 
     def default_schema(self, connection: Connection | None) -> str:
         return "main"
@@ -224,6 +216,13 @@ class DuckDBPlatform(AnsiPlatform):
                 "is not supported by pybruin yet"
             )
         return DuckDBDatabase(self, connection)
+
+    def column_type(self, type_code: object) -> str:
+        """DuckDB's own type names, nested types by kind (`LIST`, `STRUCT`, `MAP`), as upstream shows them."""
+        name = str(type_code)
+        if name.endswith("]"):
+            return "LIST"
+        return next((kind for kind in ("STRUCT", "MAP", "UNION") if name.startswith(kind + "(")), name)
 
     def database_key(self, connection: Connection) -> Hashable:
         """The file, resolved, and whether it is opened read-only: names of one file share its instance."""
@@ -284,6 +283,15 @@ class DuckDBDatabase(Database):
 
     def _interrupt(self, handle: Any) -> None:
         handle.interrupt()
+
+    def _stage(self, handle: Any, name: str, data: Any, target: Target) -> str:
+        """A view on the Arrow table itself, for this cursor only: nothing is copied before the strategy's
+        own statement reads it."""
+        handle.register(name, data)
+        return name
+
+    def _unstage(self, handle: Any, name: str) -> None:
+        handle.unregister(name)
 
     def _open(self) -> Any:
         if self._path != MEMORY and not self._read_only:

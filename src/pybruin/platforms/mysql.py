@@ -10,7 +10,15 @@ half-filled one, and a failed or cancelled build leaves the old table untouched 
 ... SELECT` that did not finish). What a crash can leave behind is a staging table named
 `__pybruin_tmp_<hex>` (crash during the build) or the previous table as `__pybruin_old_<hex>` (crash between
 the swap and its cleanup), next to an intact target. (Upstream Bruin drops the table and then creates it,
-so readers see no table in between, and a failed build loses the old one.)
+so readers see no table in between, and a failed build loses the old one.) Rebuilds (`--full-refresh`, a
+missing table) and seeds use the same swap.
+
+The other strategies change the table in one transaction (InnoDB tables): `delete+insert`, `merge` and SCD2
+first put the query's rows into a TEMPORARY table, whose CREATE and DROP do not commit; `truncate+insert`
+empties the table with DELETE, as TRUNCATE would commit (upstream truncates, so a failed insert there loses
+the rows). `merge` updates with `UPDATE ... JOIN` and inserts the new rows (upstream deletes and re-inserts
+every matched row, so columns without `update_on_merge` change too); SCD2 compares columns NULL-safely
+(`<=>`), as upstream does.
 
 The `driver` field selects the SQLAlchemy driver upstream hands to ingestr; SQL assets always use PyMySQL.
 """
@@ -21,17 +29,32 @@ import os
 import re
 import uuid
 from collections.abc import Mapping, Sequence
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pybruin.errors import BruinError
-from pybruin.platforms.ansi import COLUMN_CHECKS, append_to_table, counted, create_view, select_body, statements
+from pybruin.platforms.ansi import (
+    COLUMN_CHECKS,
+    DdlStyle,
+    Scd2Style,
+    Transaction,
+    counted,
+    ddl_table,
+    declared_key_type,
+    merge_by_update,
+    one_query_tables,
+    one_statement,
+    statements,
+)
+from pybruin.platforms.arrow_data import column_type, decoded, utc_timestamps
 from pybruin.platforms.base import (
     AskEachTime,
     Build,
     ColumnCheckSql,
     Database,
     Platform,
+    Result,
     Session,
     Strategy,
     TableLookup,
@@ -39,15 +62,32 @@ from pybruin.platforms.base import (
     import_driver,
 )
 from pybruin.platforms.pool import PooledDatabase
+from pybruin.platforms.seeding import load_via_scratch, seed_data
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
+    from pybruin.pipeline.seeds import Seed
 
 DEFAULT_PORT = 3306
+#: How MySQL names each kind of declared seed column type (timestamps are DATETIME: MySQL's TIMESTAMP ends in 2038).
+SEED_TYPES = MappingProxyType({
+    "smallint": "SMALLINT", "int": "INT", "bigint": "BIGINT", "double": "DOUBLE", "decimal": "DECIMAL(38, 9)",
+    "decimal()": "DECIMAL({})", "binary": "LONGBLOB", "bool": "BOOLEAN", "date": "DATE", "time": "TIME(6)",
+    "timestamp": "DATETIME(6)", "timestamp_ntz": "DATETIME(6)", "interval": "TEXT", "text": "TEXT",
+    "text()": "VARCHAR({})", "json": "JSON",
+})  # fmt: skip
+_BOOLEANS = MappingProxyType({"true": "1", "false": "0"})
 CONNECT_TIMEOUT_SECONDS = 10
 _USING_PASSWORD = re.compile(r"\(using password: (YES|NO)\)")
 _KEEP = "\x00kept\x00"
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
+#: The protocol's column type codes (PyMySQL's `FIELD_TYPE`) -> the names MySQL's clients show.
+_TYPE_NAMES = MappingProxyType({
+    0: "DECIMAL", 1: "TINYINT", 2: "SMALLINT", 3: "INT", 4: "FLOAT", 5: "DOUBLE", 6: "NULL", 7: "TIMESTAMP",
+    8: "BIGINT", 9: "MEDIUMINT", 10: "DATE", 11: "TIME", 12: "DATETIME", 13: "YEAR", 14: "DATE", 15: "VARCHAR",
+    16: "BIT", 245: "JSON", 246: "DECIMAL", 247: "ENUM", 248: "SET", 249: "TINYBLOB", 250: "MEDIUMBLOB",
+    251: "LONGBLOB", 252: "BLOB", 253: "VARCHAR", 254: "CHAR", 255: "GEOMETRY",
+})  # fmt: skip
 
 
 def ensure_database(session: Session, target: Target) -> None:
@@ -72,25 +112,81 @@ def table_exists(session: Session, target: Target) -> bool:
 
 
 def replace_table(build: Build) -> str:
-    """Build under a staging name, then swap both names in one atomic `RENAME TABLE` (module docstring). On the
-    first run an empty table of the new shape stands in for the old one, so the same swap applies."""
-    target = build.target
+    """Build under a staging name, then swap both names in one atomic `RENAME TABLE` (module docstring)."""
+    return _built(build.target, one_statement(build.query))
+
+
+def _built(target: Target, select: str) -> str:
+    """`select` into a staging table, swapped in for the target."""
+    staging, previous = _staging_names(target)
+    return statements(f"CREATE TABLE {staging} AS\n{select}", *_swapped_in(target, staging, previous))
+
+
+def _staging_names(target: Target) -> tuple[str, str]:
+    """Where a new table is built, and where the previous one goes during the swap."""
     suffix = uuid.uuid4().hex[:12]
-    staging = f"{target.container}.{_quote(f'__pybruin_tmp_{suffix}')}"
-    previous = f"{target.container}.{_quote(f'__pybruin_old_{suffix}')}"
-    return statements(
-        f"CREATE TABLE {staging} AS\n{_one_statement(build.query)}",
+    return (f"{target.container}.{_quote(f'__pybruin_tmp_{suffix}')}",
+            f"{target.container}.{_quote(f'__pybruin_old_{suffix}')}")  # fmt: skip
+
+
+def _swapped_in(target: Target, staging: str, previous: str) -> tuple[str, ...]:
+    """The statements that swap a filled staging table in. On the first run an empty table of the new shape
+    stands in for the old one, so the same swap applies."""
+    return (
         f"CREATE TABLE IF NOT EXISTS {target.qualified} LIKE {staging}",
         f"RENAME TABLE {target.qualified} TO {previous}, {staging} TO {target.qualified}",
         f"DROP TABLE {previous}",
     )
 
 
-STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType({
-    "table": MappingProxyType({"": replace_table, "create+replace": replace_table, "append": append_to_table}),
-    "view": MappingProxyType({"": create_view}),
+#: START TRANSACTION, TEMPORARY scratch tables (neither commits), and DELETE for TRUNCATE (which would).
+TRANSACTION = Transaction(
+    begin="START TRANSACTION",
+    scratch="CREATE TEMPORARY TABLE",
+    drop_scratch="DROP TEMPORARY TABLE IF EXISTS",
+    empty="DELETE FROM",
+    scratch_in_schema=True,
+)
+
+
+def ddl(build: Build) -> str:
+    style = DdlStyle(indent="", lower_keys=False, collation=str, not_null=True,
+                     comment=lambda text: f" COMMENT {literal(text)}")  # fmt: skip
+    return ddl_table(build, style)
+
+
+def _key_type(build: Build, strategy: str) -> str:
+    return declared_key_type(build, strategy, lambda kind: "timestamp" in kind or "datetime" in kind or kind == "date",
+                             "TIMESTAMP, DATETIME, or DATE")  # fmt: skip
+
+
+_SCD2 = Scd2Style(
+    transaction=TRANSACTION, rebuild=lambda build, select: _built(build.target, select), key_type=_key_type,
+    moment=lambda expression, _kind: f"CAST({expression} AS DATETIME)",
+    forever="CAST('9999-12-31 23:59:59' AS DATETIME)", opened="CAST(CURRENT_TIMESTAMP AS DATETIME)",
+    now="@pybruin_scd2_now", setup=("SET @pybruin_scd2_now = CURRENT_TIMESTAMP",),
+    differs=lambda old, new: f"NOT ({old} <=> {new})", join_update=True,
+)  # fmt: skip
+_MERGE = partial(merge_by_update, transaction=TRANSACTION, join=True)
+STRATEGIES, REBUILDS = one_query_tables(replace_table, TRANSACTION, _MERGE, ddl, _SCD2)
+#: The type each kind of Arrow column is staged as (`pybruin.platforms.arrow_data`); zoned timestamps are
+#: stored as their UTC time, as DATETIME has no zone.
+ARROW_TYPES: Mapping[str, str] = MappingProxyType({
+    "boolean": "BOOLEAN", "int8": "TINYINT", "int16": "SMALLINT", "int32": "INT", "int64": "BIGINT",
+    "uint8": "TINYINT UNSIGNED", "uint16": "SMALLINT UNSIGNED", "uint32": "INT UNSIGNED",
+    "uint64": "BIGINT UNSIGNED", "float32": "FLOAT", "float64": "DOUBLE", "decimal": "DECIMAL({precision}, {scale})",
+    "date": "DATE", "time": "TIME(6)", "timestamp": "DATETIME(6)", "timestamp_tz": "DATETIME(6)",
+    "string": "LONGTEXT", "binary": "LONGBLOB", "null": "LONGTEXT",
 })  # fmt: skip
-REBUILDS: Mapping[str, Strategy] = MappingProxyType({"append": replace_table})
+#: What `enforce_schema` casts each kind of declared type to: the types MySQL's and MariaDB's CAST know, so
+#: every integer kind becomes BIGINT (SIGNED) and text becomes VARCHAR (CHAR).
+CAST_TYPES: Mapping[str, str] = MappingProxyType({
+    "smallint": "SIGNED", "int": "SIGNED", "bigint": "SIGNED", "bool": "SIGNED", "double": "DOUBLE",
+    "decimal": "DECIMAL", "decimal()": "DECIMAL({})", "binary": "BINARY", "date": "DATE", "time": "TIME(6)",
+    "timestamp": "DATETIME(6)", "timestamp_ntz": "DATETIME(6)", "text": "CHAR", "text()": "CHAR({})",
+})  # fmt: skip
+#: Rows per `executemany` when staging a Python asset's data (PyMySQL folds them into statements of <= 1 MB).
+INSERT_BATCH_ROWS = 10_000
 
 #: Upstream's MySQL checks, but `pattern` is a regular expression, as documented (upstream uses LIKE).
 CHECKS: Mapping[str, ColumnCheckSql] = MappingProxyType({
@@ -105,15 +201,29 @@ class MySQLPlatform(Platform):
     name = "mysql"
     connection_types = ("mysql",)
     asset_types = ("my.sql",)
+    seed_types = ("my.seed",)
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
     rebuilds: ClassVar[Mapping[str, Strategy]] = REBUILDS
     column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = CHECKS
+    column_types: ClassVar[Mapping[str, str]] = CAST_TYPES
+    python_data = True
 
     def ensure_schema(self, session: Session, target: Target) -> None:
         ensure_database(session, target)
 
     def tables(self, session: Session) -> TableLookup:
         return AskEachTime(table_exists)
+
+    def table_columns(self, session: Session, target: Target) -> list[str]:
+        rows = session.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "ORDER BY ordinal_position",
+            list(target.parts),
+        )
+        return [row[0] for row in rows]
+
+    def quote_exact(self, name: str) -> str:
+        return _quote(name)
 
     def default_schema(self, connection: Connection | None) -> str:
         """The connection's `database`."""
@@ -129,8 +239,25 @@ class MySQLPlatform(Platform):
         return part if set(part) <= _PLAIN and not part.isdigit() else _quote(part)
 
     def literal(self, text: str) -> str:
-        """MySQL reads backslashes in string literals as escapes."""
-        return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+        return literal(text)
+
+    def load_seed(self, session: Session, target: Target, seed: Seed) -> None:
+        """Into a staging table by multi-row INSERTs of bound values, then swapped in as `create+replace` swaps:
+        readers see the old rows until the new ones are complete. A failed load drops the staging table; a crash
+        can leave it behind (module docstring). Declared types are used, the other columns' types come from
+        their values; `true` and `false` become 1 and 0 in BOOLEAN columns."""
+        data = seed_data(seed, SEED_TYPES)
+        staging, previous = _staging_names(target)
+        columns = [self.quote_identifier(name) for name in data.header]
+        flags = [kind == SEED_TYPES["bool"] for kind in data.types]
+        records = [[_BOOLEANS.get(value.lower(), value) if flag and value else value
+                    for value, flag in zip(record, flags, strict=True)] for record in data.records]  # fmt: skip
+        definitions = ", ".join(f"{column} {kind}" for column, kind in zip(columns, data.types, strict=True))
+        ensure_database(session, target)
+        load_via_scratch(
+            session, scratch=staging, columns=columns, records=records, placeholder="%s",
+            create=f"CREATE TABLE {staging} ({definitions})", build=statements(*_swapped_in(target, staging, previous)),
+        )  # fmt: skip
 
     def target(self, asset_name: str, connection: Connection | None, schema_prefix: str) -> Target:
         parts = asset_name.split(".")
@@ -145,6 +272,10 @@ class MySQLPlatform(Platform):
 
     def open(self, connection: Connection) -> Database:
         return MySQLDatabase(self, connection)
+
+    def column_type(self, type_code: object) -> str:
+        """The type's name as MySQL's clients show it (`INT`, `VARCHAR`, `DECIMAL`, ...)."""
+        return _TYPE_NAMES.get(type_code, str(type_code)) if isinstance(type_code, int) else str(type_code)
 
 
 class MySQLDatabase(PooledDatabase):
@@ -208,22 +339,40 @@ class MySQLDatabase(PooledDatabase):
             killer.close()
 
     def _run(self, handle: Any, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
+        return self._fetch(handle, sql, params, rows=fetch).rows
+
+    def _fetch(self, handle: Any, sql: str, params: Sequence[object] | None = None, *, rows: bool = True) -> Result:
+        """The first statement's columns and rows; the script's later statements run too (and may fail)."""
         with handle.cursor() as cursor:
             cursor.execute(sql, params)
-            rows = [tuple(row) for row in cursor.fetchall()] if fetch else []
+            description = cursor.description or []
+            columns = tuple((str(item[0]), self.platform.column_type(item[1])) for item in description)
+            fetched = [tuple(row) for row in cursor.fetchall()] if rows and columns else []
             while cursor.nextset():  # a later statement of a script that fails raises here
                 pass
-        return rows
+        return Result(columns, fetched)
+
+    def _stage(self, handle: Any, name: str, data: Any, target: Target) -> str:
+        """A temporary table of the connection in the target's database, filled by multi-row INSERTs (MySQL's
+        faster `LOAD DATA LOCAL INFILE` stays off: it lets a server read client files)."""
+        data = utc_timestamps(decoded(data))
+        staging = f"{target.container}.{_quote(name)}"
+        columns = ", ".join(f"{_quote(field.name)} {column_type(field, ARROW_TYPES, 'mysql')}" for field in data.schema)
+        insert = f"INSERT INTO {staging} VALUES ({', '.join(['%s'] * data.num_columns)})"
+        with handle.cursor() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE {staging} ({columns})")
+            for batch in data.to_batches(max_chunksize=INSERT_BATCH_ROWS):
+                cursor.executemany(insert, list(zip(*(column.to_pylist() for column in batch.columns), strict=True)))
+        return staging
+
+    def _unstage(self, handle: Any, reference: str) -> None:
+        with handle.cursor() as cursor:
+            cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {reference}")
 
 
-def _one_statement(query: str) -> str:
-    """The query without its trailing `;` even when a `-- comment` follows it: a script of several statements
-    must not hold an empty one, which MySQL refuses."""
-    body = select_body(query).rstrip()
-    head, semicolon, tail = body.rpartition(";")
-    if semicolon and tail.strip().startswith("--") and "\n" not in tail.strip():
-        body = head
-    return select_body(body)
+def literal(text: str) -> str:
+    """A string literal; MySQL reads backslashes in string literals as escapes."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _quote(part: str) -> str:

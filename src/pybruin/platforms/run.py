@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from functools import partial
@@ -26,11 +26,14 @@ from pybruin.pipeline.seeds import seed_of
 from pybruin.platforms import PLATFORMS, SQL_ASSET_TYPES, platform_for_asset_type, platform_for_connection
 from pybruin.platforms.base import Build
 from pybruin.platforms.checks import CheckOutcome, evaluate
+from pybruin.platforms.seeding import platform_type
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from pybruin.config.connections import Connection
     from pybruin.pipeline.model import Asset, Column, ColumnCheck, CustomCheck
-    from pybruin.platforms.base import Database, Platform, Session
+    from pybruin.platforms.base import Database, Platform, Session, Target
     from pybruin.run.cancel import Cancellation
 
 
@@ -84,13 +87,7 @@ class Databases:
             database.close()
 
     def _database(self, connection: Connection) -> Database:
-        platform = platform_for_connection(connection.type_key)
-        if platform is None:
-            types = [type_key for p in PLATFORMS for type_key in p.connection_types]
-            raise BruinError(
-                f"connection '{connection.name}' is a {connection.type_key} connection, "
-                f"which cannot run SQL assets; use one of: {', '.join(types)}"
-            )
+        platform = connection_platform(connection, "run SQL assets")
         key = (platform.name, platform.database_key(connection))
         with self._lock:
             database = self._open.get(key)
@@ -132,7 +129,14 @@ def materializing(
 ) -> Materializing | None:
     """How the asset's platform materializes it; None when it sets no materialization type (the SQL then runs
     as written). `connection` may be None when only the SQL is wanted (`bruin render`)."""
-    platform = _platform(asset, connection)
+    return _materializing(_platform(asset, connection), asset, rendered_sql, connection, schema_prefix=schema_prefix,
+                          full_refresh=full_refresh, interval=interval)  # fmt: skip
+
+
+def _materializing(
+    platform: Platform, asset: Asset, rendered_sql: str, connection: Connection | None, *, schema_prefix: str,
+    full_refresh: bool, interval: tuple[str, str],
+) -> Materializing | None:  # fmt: skip
     if platform.strategy(asset.materialization) is None:
         return None
     mat = Materialization.of(asset.materialization)
@@ -190,16 +194,115 @@ def run_sql_asset(
     try:
         plan, script = _prepared(asset, rendered_sql, connection, schema_prefix, full_refresh, interval)
         with _session(databases, connection, cancellation) as session:
-            if plan is not None:
-                plan.platform.ensure_schema(session, plan.build.target)
-                tables = plan.platform.tables(session)
-                if plan.incremental and not plan.rebuild and not tables.exists(session, plan.build.target):
-                    script = plan.script(rebuild=True)
-            _execute(session, wrap_hooks(script, hooks.pre, hooks.post))
-            if plan is not None and plan.build.materialization.type == "table":
-                tables.add(session, plan.build.target)
+            if plan is None:
+                _execute(session, wrap_hooks(script, hooks.pre, hooks.post))
+            else:
+                _apply(session, plan, hooks)
     except BruinError as exc:
         raise BruinError(f"asset '{asset.name}': {exc}") from None
+
+
+def _apply(session: Session, plan: Materializing, hooks: Hooks = NO_HOOKS, *, exists: bool | None = None) -> None:
+    """Build the plan's target in the session: its strategy's script, or its rebuild when an incremental
+    strategy finds no table yet (`exists`, when the caller knows already)."""
+    target = plan.build.target
+    plan.platform.ensure_schema(session, target)
+    tables = plan.platform.tables(session)
+    script = plan.script()
+    if plan.incremental and not plan.rebuild and not (tables.exists(session, target) if exists is None else exists):
+        script = plan.script(rebuild=True)
+    _execute(session, wrap_hooks(script, hooks.pre, hooks.post))
+    if plan.build.materialization.type == "table":
+        tables.add(session, target)
+
+
+def load_python_asset(
+    asset: Asset, connection: Connection, databases: Databases, data: pa.Table, *, schema_prefix: str,
+    full_refresh: bool = False, interval: tuple[str, str] = ("", ""), cancellation: Cancellation | None = None,
+) -> None:  # fmt: skip
+    """Write what a Python asset's `materialize()` returned into the table named after the asset, with its
+    strategy, exactly as that strategy builds a SQL asset's table: the data is staged in the session (see
+    `Session.staged`) and the strategy's query selects from it. Into an existing table, the data's columns
+    must be the table's (in any order, compared as unquoted names are); with `parameters.enforce_schema:
+    true`, declared column types are cast to. `cancellation` cancels the load as it does a SQL asset's
+    statement. Failures are BruinErrors."""
+    platform = python_data_platform(connection)
+    target = platform.target(asset.name, connection, schema_prefix)
+    names = _data_columns(data.column_names)
+    with _session(databases, connection, cancellation) as session:
+        platform.ensure_schema(session, target)
+        with session.staged(data, target) as staging:
+            existing = platform.table_columns(session, target)
+            rebuilding = full_refresh or Materialization.of(asset.materialization).table_strategy == "create+replace"
+            if existing and not rebuilding:
+                names = _matched(names, existing, target)
+            query = f"SELECT {', '.join(_selected(platform, asset, names))} FROM {staging}"
+            plan = _materializing(platform, asset, query, connection, schema_prefix=schema_prefix,
+                                  full_refresh=full_refresh, interval=interval)  # fmt: skip
+            assert plan is not None, asset.materialization  # the runner only loads materializing assets
+            _apply(session, plan, exists=bool(existing))
+
+
+def python_data_platform(connection: Connection, asset: Asset | None = None) -> Platform:
+    """The platform that holds a Python asset's data on `connection`; with `asset`, its strategy is checked
+    there too. A clear error naming the platform when pybruin cannot load the data there (yet)."""
+    platform = connection_platform(connection, "hold the data of Python assets")
+    if not platform.python_data:
+        raise BruinError(
+            f"pybruin cannot load data returned by materialize() into {platform.name} (connection "
+            f"'{connection.name}') yet"
+        )
+    if asset is not None:
+        try:
+            platform.strategy(asset.materialization)
+        except BruinError as exc:
+            raise BruinError(f"{platform.name} connection '{connection.name}': {exc}") from None
+    return platform
+
+
+def _selected(platform: Platform, asset: Asset, names: list[str]) -> list[str]:
+    """The data's columns as the query selects them: cast to their declared types with `enforce_schema`."""
+    quoted = [platform.quote_exact(name) for name in names]
+    if str(asset.parameters.get("enforce_schema", "")).lower() != "true":
+        return quoted
+    declared = {column.name.lower(): column.type for column in asset.columns if column.type}
+    return [f"CAST({sql} AS {platform_type(declared[name.lower()], platform.column_types)}) AS {sql}"
+            if name.lower() in declared else sql for name, sql in zip(names, quoted, strict=True)]  # fmt: skip
+
+
+def _data_columns(names: Sequence[str]) -> list[str]:
+    """The columns of the returned data; none, or one twice (as a database compares names), is an error."""
+    if not names:
+        raise BruinError("materialize() returned data without columns")
+    seen: set[str] = set()
+    for name in names:
+        if name.lower() in seen:
+            raise BruinError(f"materialize() returned the column '{name}' twice")
+        seen.add(name.lower())
+    return list(names)
+
+
+def _matched(names: list[str], existing: list[str], target: Target) -> list[str]:
+    """The data's columns in the order of the table's, when they are the same columns."""
+    by_name = {name.lower(): name for name in names}
+    if sorted(by_name) != sorted(column.lower() for column in existing):
+        raise BruinError(
+            f"the columns materialize() returned ({', '.join(names)}) do not match the columns of "
+            f"{'.'.join(target.parts)} ({', '.join(existing)})"
+        )
+    return [by_name[column.lower()] for column in existing]
+
+
+def connection_platform(connection: Connection, purpose: str) -> Platform:
+    """The platform of a connection; a clear error, naming the types that would do, when pybruin has none."""
+    platform = platform_for_connection(connection.type_key)
+    if platform is None:
+        types = [type_key for p in PLATFORMS for type_key in p.connection_types]
+        raise BruinError(
+            f"connection '{connection.name}' is a {connection.type_key} connection, "
+            f"which cannot {purpose}; use one of: {', '.join(types)}"
+        )
+    return platform
 
 
 @contextmanager

@@ -1,5 +1,5 @@
 """What loading a seed CSV takes on any platform: its header, the declared types by CSV column, and, for
-databases that cannot detect types themselves, a type for every other column.
+databases that cannot detect types themselves, a type for every other column and the records to insert.
 
 Declared types are read as upstream's loader reads them: portable names (`integer`, `double`, `string`,
 `varchar(50)`, `decimal(10, 2)`, `timestamp`, `json`, ...) map to one of a few kinds, and each platform
@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pybruin.errors import BruinError
 from pybruin.pipeline.seeds import Seed
+
+if TYPE_CHECKING:
+    from pybruin.platforms.base import Session
 
 _INTEGER = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -23,6 +29,9 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
 _BOOLEANS = frozenset({"true", "false"})
 _BIGINT = 2**63
+#: The most values, and about the most bytes of text, one INSERT of seed rows carries.
+INSERT_VALUES = 2000
+INSERT_BYTES = 256 * 1024
 
 
 def csv_rows(path: Path) -> Iterator[list[str]]:
@@ -88,13 +97,98 @@ def platform_type(declared: str, names: Mapping[str, str]) -> str:
     arguments = (match.group(2) or "").replace(" ", "")
     if arguments and f"{kind}()" in names:
         return names[f"{kind}()"].format(arguments)
-    return names[kind]
+    return names.get(kind, declared)
 
 
-def inferred_types(rows: Sequence[Sequence[str]], width: int) -> list[str]:
-    """A PostgreSQL type per column from its values (empty fields are NULLs): bigint, double precision,
-    boolean, date, timestamp, else text."""
+@dataclass(frozen=True)
+class SeedData:
+    """A seed's CSV read whole: the header, the platform's type of each column (declared, else inferred from the
+    values), and the records, empty fields as None (NULL)."""
+
+    header: list[str]
+    types: list[str]
+    records: list[list[str | None]]
+
+
+def seed_data(seed: Seed, names: Mapping[str, str]) -> SeedData:
+    """The seed's CSV, checked: a header, and as many fields in every record as it has (blank lines are
+    skipped). `names` are the platform's types per kind (see `declared_types`)."""
+    rows = [row for row in csv_rows(seed.path) if row]
+    header = rows[0] if rows else []
+    if not header:
+        raise BruinError(f"cannot read the seed file {seed.path.name}: it has no header row")
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise BruinError(
+                f"cannot read the seed file {seed.path.name}: row {number} has {len(row)} fields, "
+                f"the header has {len(header)}"
+            )
+    declared = declared_types(seed, header, names)
+    inferred = inferred_kinds(rows[1:], len(header))
+    return SeedData(
+        header=header,
+        types=[declared.get(name) or names[kind] for name, kind in zip(header, inferred, strict=True)],
+        records=[[value if value != "" else None for value in row] for row in rows[1:]],
+    )
+
+
+def inferred_kinds(rows: Sequence[Sequence[str]], width: int) -> list[str]:
+    """A kind per column from its values (empty fields are NULLs): bigint, double, bool, date, timestamp_ntz,
+    else text."""
     return [_infer([row[index] for row in rows if index < len(row) and row[index] != ""]) for index in range(width)]
+
+
+def insert_statements(
+    table: str, columns: Sequence[str], records: Sequence[Sequence[str | None]], placeholder: str
+) -> Iterator[tuple[str, list[str | None]]]:
+    """Multi-row INSERTs of `records` into `table` with bound values (`placeholder` is the driver's, `%s` or
+    `?`), each statement at most `INSERT_VALUES` values and about `INSERT_BYTES` of text, so every platform's
+    statement and parameter limits hold."""
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    if placeholder == "%s":
+        head = head.replace("%", "%%")  # a name with % must not read as a placeholder
+    row = "(" + ", ".join([placeholder] * len(columns)) + ")"
+
+    def statement(batch: list[Sequence[str | None]]) -> tuple[str, list[str | None]]:
+        return head + ", ".join([row] * len(batch)), [value for record in batch for value in record]
+
+    batch: list[Sequence[str | None]] = []
+    size = 0
+    for record in records:
+        record_size = sum(len(value) for value in record if value)
+        if batch and ((len(batch) + 1) * len(columns) > INSERT_VALUES or size + record_size > INSERT_BYTES):
+            yield statement(batch)
+            batch, size = [], 0
+        batch.append(record)
+        size += record_size
+    if batch:
+        yield statement(batch)
+
+
+def load_via_scratch(
+    session: Session, *, create: str, scratch: str, columns: Sequence[str], records: Sequence[Sequence[str | None]],
+    placeholder: str, build: str,
+) -> None:  # fmt: skip
+    """Make the `scratch` table (`create`), insert the records into it, then run `build`, which makes the target
+    from it in one atomic step; `scratch` is dropped whatever happens (when it no longer exists, or the session
+    is gone, nothing is)."""
+    session.execute(create)
+    try:
+        for sql, values in insert_statements(scratch, columns, records, placeholder):
+            session.query(sql, values)
+        session.execute(build)
+    finally:
+        with suppress(BruinError):
+            session.execute(f"DROP TABLE IF EXISTS {scratch}")
+
+
+def cast_columns(columns: Sequence[str], types: Sequence[str], json_type: str, cast: Callable[[str], str] = str) -> str:
+    """A select list turning text columns into their types: `CAST(c AS <cast(type)>)`, or `PARSE_JSON(c)` for
+    the platform's JSON type (a cast would keep the text as a JSON string)."""
+    return ", ".join(
+        f"PARSE_JSON({column}) AS {column}" if kind == json_type else f"CAST({column} AS {cast(kind)}) AS {column}"
+        for column, kind in zip(columns, types, strict=True)
+    )
 
 
 def _infer(values: list[str]) -> str:
@@ -103,13 +197,13 @@ def _infer(values: list[str]) -> str:
     if all(_INTEGER.fullmatch(value) and -_BIGINT <= int(value) < _BIGINT for value in values):
         return "bigint"
     if all(_NUMBER.fullmatch(value) for value in values):
-        return "double precision"
+        return "double"
     if all(value.lower() in _BOOLEANS for value in values):
-        return "boolean"
+        return "bool"
     if all(_DATE.fullmatch(value) for value in values):
         return "date"
     if all(_TIMESTAMP.fullmatch(value) for value in values):
-        return "timestamp"
+        return "timestamp_ntz"
     return "text"
 
 

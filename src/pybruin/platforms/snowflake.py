@@ -8,9 +8,16 @@ else `token` signs in by OAuth; else `username` and `password`. `region` is appe
 `host`, `port` and `protocol` (not in upstream's config) reach Snowflake at an address of the user's
 choosing, such as a private endpoint or a local stand-in.
 
-Snowflake's `CREATE OR REPLACE` is atomic, so `create+replace` is one statement: readers see the old
-table or the new one, and a failed build leaves the old table in place. Scripts are split into statements
-on the client (the connector's own splitter) and run one by one on the session.
+Snowflake's `CREATE OR REPLACE` is atomic, so `create+replace` (and every rebuild, SCD2's too) is one
+statement: readers see the old table or the new one, and a failed build leaves the old table in place.
+Scripts are split into statements on the client (the connector's own splitter) and run one by one on the
+session; a failed one rolls the transaction back. `merge` is one MERGE. The other strategies change the table
+in one transaction; as any DDL commits an open transaction in Snowflake, the TEMPORARY table that
+`delete+insert` and SCD2 fill from the query is made before BEGIN and dropped after COMMIT (upstream's
+delete+insert makes it inside, which commits the transaction there). SCD2 closes rows at one moment per run,
+kept in a session variable; it does not set the session's time zone to UTC as upstream does (fakesnow cannot,
+and the setting would outlive the script on a pooled session), so dates and TIMESTAMP_NTZ keys are read in the
+session's time zone.
 
 Cancelling: each statement is sent with a request id pybruin chooses, and a cancel asks Snowflake to
 abort that request, the way the connector does on Ctrl-C (`SnowflakeConnection._cancel_query`; the
@@ -25,27 +32,36 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pybruin.config.connections.files import read_for_injection
 from pybruin.errors import BruinError
 from pybruin.platforms.ansi import (
     COLUMN_CHECKS,
     AnsiPlatform,
-    append_to_table,
+    DdlStyle,
+    Scd2Style,
+    Transaction,
     counted,
-    create_view,
+    ddl_table,
+    declared_key_type,
+    merge_statement,
+    one_query_tables,
     select_body,
+    temp_name,
 )
+from pybruin.platforms.arrow_data import column_type, decoded
 from pybruin.platforms.base import (
     AskEachTime,
     Build,
     ColumnCheckSql,
     Database,
+    Result,
     Session,
     Strategy,
     TableLookup,
@@ -53,9 +69,13 @@ from pybruin.platforms.base import (
     import_driver,
 )
 from pybruin.platforms.pool import PooledDatabase
+from pybruin.platforms.seeding import cast_columns, load_via_scratch, seed_data
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
+    from pybruin.pipeline.seeds import Seed
+
+_R = TypeVar("_R")
 
 LOGIN_TIMEOUT_SECONDS = 30
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # as AnsiPlatform leaves unquoted
@@ -63,6 +83,13 @@ _OPENS_TRANSACTION = re.compile(r"^\s*(BEGIN|START\s+TRANSACTION)\b", re.IGNOREC
 _ENDS_TRANSACTION = re.compile(r"^\s*(COMMIT|ROLLBACK)\b", re.IGNORECASE)
 # Out-of-band telemetry reports client errors to Snowflake outside the session; nothing leaves but queries.
 _SESSION_PARAMETERS = MappingProxyType({"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False})
+#: How Snowflake names each kind of declared seed column type (it has no interval type: text).
+SEED_TYPES = MappingProxyType({
+    "smallint": "SMALLINT", "int": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE", "decimal": "NUMBER(38, 9)",
+    "decimal()": "NUMBER({})", "binary": "BINARY", "bool": "BOOLEAN", "date": "DATE", "time": "TIME",
+    "timestamp": "TIMESTAMP_TZ", "timestamp_ntz": "TIMESTAMP_NTZ", "interval": "VARCHAR", "text": "VARCHAR",
+    "text()": "VARCHAR({})", "json": "VARIANT",
+})  # fmt: skip
 
 
 def ensure_schema(session: Session, target: Target) -> None:
@@ -90,11 +117,46 @@ def replace_table(build: Build) -> str:
     return f"CREATE OR REPLACE TABLE {build.target.qualified} AS\n{select_body(build.query)}"
 
 
-STRATEGIES: Mapping[str, Mapping[str, Strategy]] = MappingProxyType({
-    "table": MappingProxyType({"": replace_table, "create+replace": replace_table, "append": append_to_table}),
-    "view": MappingProxyType({"": create_view}),
+#: DDL (a scratch table too) commits an open transaction, so scratch tables are made before it. They are
+#: temporary, so a crash leaves none behind, and live in the session's schema (the connection's `schema`, else
+#: its database's PUBLIC), as fakesnow cannot put a temporary table in a named schema.
+TRANSACTION = Transaction(scratch="CREATE TEMPORARY TABLE", scratch_outside=True)
+
+
+def ddl(build: Build) -> str:
+    style = DdlStyle(indent="", lower_keys=True, collation=str, comment=lambda text: f" COMMENT {literal(text)}")
+    return ddl_table(build, style)
+
+
+def _rebuild_scd2(build: Build, select: str) -> str:
+    """One atomic statement, clustered as upstream clusters SCD2 tables."""
+    keys = ", ".join(build.quote(column.name) for column in build.columns if column.primary_key)
+    return f"CREATE OR REPLACE TABLE {build.target.qualified} CLUSTER BY (_is_current, {keys}) AS\n{select}"
+
+
+def _key_type(build: Build, strategy: str) -> str:
+    return declared_key_type(build, strategy, lambda kind: "timestamp" in kind or "date" in kind)
+
+
+_SCD2 = Scd2Style(
+    transaction=TRANSACTION, rebuild=_rebuild_scd2, key_type=_key_type,
+    moment=lambda expression, _kind: f"CAST({expression} AS TIMESTAMP_TZ)",
+    forever="TO_TIMESTAMP_TZ('9999-12-31 23:59:59', 'YYYY-MM-DD HH24:MI:SS')",
+    opened="CAST(CURRENT_TIMESTAMP() AS TIMESTAMP_TZ)", now="$pybruin_scd2_now",
+    setup=("SET pybruin_scd2_now = CURRENT_TIMESTAMP()",),
+)  # fmt: skip
+_MERGE = partial(merge_statement, source_values=True)
+STRATEGIES, REBUILDS = one_query_tables(replace_table, TRANSACTION, _MERGE, ddl, _SCD2)
+#: The type each kind of Arrow column is staged as (`pybruin.platforms.arrow_data`).
+ARROW_TYPES: Mapping[str, str] = MappingProxyType({
+    "boolean": "BOOLEAN", **dict.fromkeys(("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"),
+                                          "NUMBER(38, 0)"),
+    "uint64": "NUMBER(20, 0)", "float32": "FLOAT", "float64": "FLOAT", "decimal": "NUMBER({precision}, {scale})",
+    "date": "DATE", "time": "TIME(9)", "timestamp": "TIMESTAMP_NTZ(9)", "timestamp_tz": "TIMESTAMP_TZ(9)",
+    "string": "VARCHAR", "binary": "BINARY", "null": "VARCHAR",
 })  # fmt: skip
-REBUILDS: Mapping[str, Strategy] = MappingProxyType({"append": replace_table})
+#: Rows per multi-row INSERT when staging a Python asset's data.
+INSERT_BATCH_ROWS = 10_000
 
 #: Upstream's Snowflake checks: `pattern` with REGEXP, which matches the whole value.
 CHECKS: Mapping[str, ColumnCheckSql] = MappingProxyType({
@@ -109,19 +171,40 @@ class SnowflakePlatform(AnsiPlatform):
     name = "snowflake"
     connection_types = ("snowflake",)
     asset_types = ("sf.sql",)
+    seed_types = ("sf.seed",)
     strategies: ClassVar[Mapping[str, Mapping[str, Strategy]]] = STRATEGIES
     rebuilds: ClassVar[Mapping[str, Strategy]] = REBUILDS
     column_checks: ClassVar[Mapping[str, ColumnCheckSql]] = CHECKS
+    python_data = True
 
     def ensure_schema(self, session: Session, target: Target) -> None:
         ensure_schema(session, target)
+
+    def quote_exact(self, name: str) -> str:
+        """As declared columns are quoted: plain names fold to upper case, as the user's SQL folds them."""
+        return self.quote_identifier(name)
 
     def tables(self, session: Session) -> TableLookup:
         return AskEachTime(table_exists)
 
     def literal(self, text: str) -> str:
-        """Snowflake reads backslashes in string literals as escapes."""
-        return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+        return literal(text)
+
+    def load_seed(self, session: Session, target: Target, seed: Seed) -> None:
+        """The CSV's values as text into a temporary table by multi-row INSERTs of bound values, then the table
+        made from it in one atomic `CREATE OR REPLACE TABLE ... AS SELECT`, each column cast to its type
+        (declared, else inferred from the values; JSON parsed): a failed load leaves the old table, and a crash
+        leaves nothing behind (a temporary table ends with its session)."""
+        data = seed_data(seed, SEED_TYPES)
+        columns = [self.quote_identifier(name) for name in data.header]
+        scratch = temp_name("__bruin_seed_tmp_")
+        ensure_schema(session, target)
+        load_via_scratch(
+            session, scratch=scratch, columns=columns, records=data.records, placeholder="%s",
+            create=f"CREATE TEMPORARY TABLE {scratch} ({', '.join(f'{column} VARCHAR' for column in columns)})",
+            build=f"CREATE OR REPLACE TABLE {target.qualified} AS SELECT "
+                  f"{cast_columns(columns, data.types, SEED_TYPES['json'])} FROM {scratch}",
+        )  # fmt: skip
 
     def default_schema(self, connection: Connection | None) -> str:
         """The connection's `schema`, else PUBLIC."""
@@ -129,6 +212,12 @@ class SnowflakePlatform(AnsiPlatform):
 
     def open(self, connection: Connection) -> Database:
         return SnowflakeDatabase(self, connection)
+
+    def column_type(self, type_code: object) -> str:
+        """The type's name as Snowflake's drivers report it (`FIXED`, `TEXT`, `TIMESTAMP_NTZ`, ...)."""
+        from snowflake.connector.constants import FIELD_ID_TO_NAME
+
+        return FIELD_ID_TO_NAME.get(type_code) or str(type_code) if isinstance(type_code, int) else str(type_code)
 
 
 @dataclass
@@ -191,7 +280,46 @@ class SnowflakeDatabase(PooledDatabase):
                 self._statement(handle, statement, None, fetch=False)
         return []
 
-    def _statement(self, handle: _Handle, sql: str, params: Sequence[object] | None, *, fetch: bool) -> list[tuple]:
+    def _fetch(self, handle: _Handle, sql: str) -> Result:
+        return self._statement(handle, sql, None, read=self._result)
+
+    def _result(self, cursor: Any) -> Result:
+        """A cursor's columns, with the types as Snowflake names them (`FIXED`, `TEXT`, ...), and its rows."""
+        description = cursor.description or ()
+        columns = tuple((str(item.name), self.platform.column_type(item.type_code)) for item in description)
+        return Result(columns, [tuple(row) for row in cursor.fetchall()] if columns else [])
+
+    def _stage(self, handle: _Handle, name: str, data: Any, target: Target) -> str:
+        """A temporary table of the session, in its current schema (so the connection needs a database whose
+        schema it may create tables in), filled by multi-row INSERTs that the connector binds on the client.
+        (`write_pandas`, a PUT to a stage and a COPY, is Snowflake's faster path; the test server, fakesnow,
+        cannot show it working.)"""
+        data = decoded(data)
+        staging = name
+        columns = ", ".join(f"{self.platform.quote_exact(field.name)} {column_type(field, ARROW_TYPES, 'snowflake')}"
+                            for field in data.schema)  # fmt: skip
+        self._statement(handle, f"CREATE TEMPORARY TABLE {staging} ({columns})", None, fetch=False)
+        insert = f"INSERT INTO {staging} VALUES ({', '.join(['%s'] * data.num_columns)})"
+        for batch in data.to_batches(max_chunksize=INSERT_BATCH_ROWS):
+            rows = list(zip(*(column.to_pylist() for column in batch.columns), strict=True))
+            self._statement(handle, insert, rows, fetch=False, many=True)
+        return staging
+
+    def _unstage(self, handle: _Handle, reference: str) -> None:
+        self._statement(handle, f"DROP TABLE IF EXISTS {reference}", None, fetch=False)
+
+    def _statement(
+        self,
+        handle: _Handle,
+        sql: str,
+        params: Sequence[Any] | None,
+        *,
+        fetch: bool = False,
+        many: bool = False,
+        read: Callable[[Any], _R] | None = None,
+    ) -> list[tuple] | _R:
+        """One statement under a request id of pybruin's (so a cancel can name it); `many`: `params` is a list
+        of rows, one multi-row INSERT; `read` (else its rows when `fetch`) is what is taken from the cursor."""
         request = uuid.uuid4()
         with handle.lock:
             if handle.cancelled:
@@ -200,7 +328,10 @@ class SnowflakeDatabase(PooledDatabase):
         try:
             cursor = handle.conn.cursor()
             try:
-                cursor.execute(sql, params, _statement_params={"requestId": str(request)})
+                run = cursor.executemany if many else cursor.execute
+                run(sql, params, _statement_params={"requestId": str(request)})
+                if read is not None:
+                    return read(cursor)
                 return [tuple(row) for row in cursor.fetchall()] if fetch else []
             finally:
                 cursor.close()
@@ -251,6 +382,11 @@ def _private_key(c: Connection) -> bytes:
     return key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+
+
+def literal(text: str) -> str:
+    """A string literal; Snowflake reads backslashes in string literals as escapes."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _information_schema(target: Target, view: str) -> str:

@@ -25,11 +25,16 @@ _DATE_LAYOUTS = (
 )
 
 
+_LONG_FRACTION = re.compile(r"(?<=:\d\d)(\.\d+)")
+
+
 def parse_date(text: str, flag: str) -> datetime:
     """Parse a --start-date/--end-date value; a value without a zone is UTC."""
     value = text.strip().replace("T", " ", 1)
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
+    # Go reads any number of fraction digits (the VS Code extension sends nanoseconds); keep microseconds.
+    value = _LONG_FRACTION.sub(lambda match: match[1][:7], value)
     for layout in _DATE_LAYOUTS:
         try:
             parsed = datetime.strptime(value, layout)

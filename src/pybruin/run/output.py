@@ -14,6 +14,7 @@ from pybruin.run.files import PendingFile
 ADD_MASK_COMMAND = b"::add-mask::"
 _MAX_PENDING_LINE = 64 * 1024
 _LEADING_SPACE = re.compile(rb"\s*")
+_ERASE_LINE = b"\r\x1b[2K"
 
 
 class RunOutput:
@@ -34,6 +35,7 @@ class RunOutput:
         self._terminal = terminal
         self._timestamps = timestamps
         self._lock = threading.Lock()
+        self._status = b""  # the progress line under the output, on a terminal only
         self._log = PendingFile(log_path) if log_path is not None else None
 
     def prefix(self, asset: str | None = None) -> bytes:
@@ -44,9 +46,9 @@ class RunOutput:
             parts.append(f"[{asset}] ")
         return "".join(parts).encode()
 
-    def line(self, text: str) -> None:
-        """One message of pybruin's own, masked like everything else."""
-        self.write_masked(self.prefix() + self.masker.mask(text).encode() + b"\n")
+    def line(self, text: str, asset: str | None = None) -> None:
+        """One message of pybruin's own (about `asset`, prefixed with its name), masked like everything else."""
+        self.write_masked(self.prefix(asset) + self.masker.mask(text).encode() + b"\n")
 
     def block(self, text: str) -> None:
         """Pre-rendered text (the summary); masked, no prefix."""
@@ -58,10 +60,18 @@ class RunOutput:
         """Write bytes that have already been masked (in every view: colour codes cannot hide a secret);
         the run log gets them without escape sequences, as plain text."""
         with self._lock:
-            self._terminal.write(data)
+            shown = _ERASE_LINE + data + self._status if self._status else data
+            self._terminal.write(shown)
             self._terminal.flush()
             if self._log is not None:
                 self._log.handle.write(strip_terminal_sequences(data) if b"\x1b" in data else data)
+
+    def status(self, text: str | None) -> None:
+        """Show (or, with None, remove) a line below everything written; it never reaches the log."""
+        with self._lock:
+            self._status = self.masker.mask(text).encode() if text else b""
+            self._terminal.write(_ERASE_LINE + self._status)
+            self._terminal.flush()
 
     def asset_stream(self, asset: str) -> AssetStream:
         return AssetStream(self, asset)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import select
 import signal
 import subprocess
@@ -16,28 +15,12 @@ from contextlib import nullcontext, suppress
 from pathlib import Path
 
 from pybruin.errors import BruinError
-from pybruin.pipeline.model import Asset
 from pybruin.run.bootstrap import SECRETS_FD_VARIABLE, bootstrap_payload
 from pybruin.run.cancel import Cancellation
 from pybruin.run.output import AssetStream
 
 _READ_SIZE = 64 * 1024
-_IMAGE_PYTHON = re.compile(r"^python:(3\.\d+)")
-_READY_MARKER = ".pybruin-ready"
 _PR_SET_DUMPABLE = 4
-
-
-def find_requirements(asset_file: Path, project_root: Path) -> Path | None:
-    """The nearest requirements.txt walking up from the asset to the project root."""
-    root = project_root.resolve()
-    directory = asset_file.resolve().parent
-    while True:
-        candidate = directory / "requirements.txt"
-        if candidate.is_file():
-            return candidate
-        if directory == root or directory.parent == directory:
-            return None
-        directory = directory.parent
 
 
 class ChildProcesses:
@@ -70,13 +53,15 @@ class ChildProcesses:
         stream: AssetStream,
         cancellation: Cancellation | None = None,
         hidden: Mapping[str, str] | None = None,
+        pass_fds: tuple[int, ...] = (),
         compiled: bytes | None = None,
     ) -> int:
         """Run a process with stdout and stderr merged into `stream`; returns the exit code (negative: the
         signal that ended it). `cancellation` stops the process group. `hidden` variables reach the process
         through a pipe that the Python bootstrap reads (`pybruin.run.bootstrap`), never its environment block;
-        so does `compiled`, the asset's code compiled by `bootstrap.precompiled`."""
-        group = self._start(argv, env=env, cwd=cwd, hidden=hidden, compiled=compiled)
+        so does `compiled`, the asset's code compiled by `bootstrap.precompiled`. `pass_fds` are other
+        descriptors the process inherits (a materializing asset's Arrow pipe)."""
+        group = self._start(argv, env=env, cwd=cwd, hidden=hidden, pass_fds=pass_fds, compiled=compiled)
         try:
             with cancellation.on_cancel(group.terminate) if cancellation else nullcontext():
                 group.pump(stream, grace=self.GRACE_SECONDS, drain=self.DRAIN_SECONDS)
@@ -101,6 +86,7 @@ class ChildProcesses:
         env: Mapping[str, str],
         cwd: Path,
         hidden: Mapping[str, str] | None,
+        pass_fds: tuple[int, ...],
         compiled: bytes | None,
     ) -> _Group:
         if self._stopping:
@@ -122,7 +108,7 @@ class ChildProcesses:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 process_group=0,
-                pass_fds=(reader,) if hidden is not None else (),
+                pass_fds=(*pass_fds, reader) if hidden is not None else pass_fds,
             )
         except OSError as exc:
             raise BruinError(f"failed to start {Path(argv[0]).name}: {exc.strerror}") from None
@@ -274,62 +260,6 @@ def seal_this_process() -> None:
         _handle = _ctypes.dlopen(None)
 
     Prctl(("prctl", Libc()))(_PR_SET_DUMPABLE, 0, 0, 0, 0)
-
-
-class PythonEnvironments:
-    """Interpreters for Python assets: ours when an asset needs nothing, a cached uv venv otherwise.
-
-    A venv is keyed by the hash of its requirements file and Python version, created once per machine and
-    shared by every run; a lock per key keeps concurrent assets from building the same one twice.
-    """
-
-    def __init__(self, cache_dir: Path, base_env: Mapping[str, str], children: ChildProcesses) -> None:
-        self._cache_dir = cache_dir
-        self._base_env = dict(base_env)
-        self._children = children
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
-
-    def interpreter(self, asset: Asset, project_root: Path, stream: AssetStream) -> str:
-        requirements = find_requirements(asset.executable_file, project_root)
-        if requirements is None:
-            return sys.executable
-        import hashlib
-
-        version = python_version(asset.image)
-        digest = hashlib.sha256(requirements.read_bytes() + version.encode()).hexdigest()[:16]
-        venv = self._cache_dir / f"py{version}-{digest}"
-        with self._lock_for(digest):
-            if not (venv / _READY_MARKER).exists():
-                self._build(venv, version, requirements, project_root, stream)
-        return str(venv / "bin" / "python")
-
-    def _lock_for(self, key: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(key, threading.Lock())
-
-    def _build(self, venv: Path, version: str, requirements: Path, cwd: Path, stream: AssetStream) -> None:
-        import shutil
-
-        from uv import find_uv_bin
-
-        uv = find_uv_bin()
-        shutil.rmtree(venv, ignore_errors=True)
-        steps = (
-            [uv, "venv", "--quiet", "--python", version, str(venv)],
-            [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "-r", str(requirements)],
-        )
-        for argv in steps:
-            if self._children.run(argv, env=self._base_env, cwd=cwd, stream=stream) != 0:
-                shutil.rmtree(venv, ignore_errors=True)
-                raise BruinError(f"failed to set up a Python {version} environment for {requirements}")
-        (venv / _READY_MARKER).touch()
-
-
-def python_version(image: str | None) -> str:
-    """`image: python:3.X` picks the version for uv-managed environments; ours otherwise."""
-    match = _IMAGE_PYTHON.match(image or "")
-    return match.group(1) if match else f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def rscript_path() -> str:

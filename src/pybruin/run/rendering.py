@@ -9,6 +9,7 @@ and the `bruin.*` helpers of the asset's platform. Secrets are never in the cont
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,9 +21,11 @@ from pybruin.pipeline.model import Asset, Hooks, Pipeline, TimeModifier
 from pybruin.run.context import RunContext, format_timestamp, make_context
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from pybruin.config.connections import Connection
+    from pybruin.masking import Masker
     from pybruin.run.templating import Macros
     from pybruin.workspace import ProjectSettings
 
@@ -94,13 +97,14 @@ class AssetRenderer:
         values["bruin"] = helpers_for(asset.type)
         return values
 
-    def render(self, asset: Asset, text: str) -> str:
-        """Any SQL text of the asset (its body, a hook, a custom check) rendered as the run renders it."""
+    def render(self, asset: Asset, text: str, *, extra: Mapping[str, object] | None = None) -> str:
+        """Any SQL text of the asset (its body, a hook, a custom check) rendered as the run renders it;
+        `extra` adds values to the context (`bruin query --var`)."""
         from pybruin.run.templating import render_sql
 
         secret_names = {s.key for s in asset.secrets} | {s.inject_as for s in asset.secrets}
-        return render_sql(text, self.values(asset), asset_name=asset.name, secret_names=secret_names,
-                          macros=self.macros)  # fmt: skip
+        values = {**self.values(asset), **(extra or {})}
+        return render_sql(text, values, asset_name=asset.name, secret_names=secret_names, macros=self.macros)
 
     def body(self, asset: Asset) -> str:
         """The asset's SQL rendered."""
@@ -191,17 +195,24 @@ def render_asset(
     apply_interval_modifiers: bool = False,
     variables: tuple[str, ...] = (),
     raw: bool = False,
+    ddl: bool = False,
+    masker: Masker | None = None,
 ) -> str:
     """`bruin render <asset file>`: the SQL the run executes for the asset, rendered with the run's context
     (run id `your-run-id`, interval modifiers applied when asked even with a full refresh, as upstream's
     render does), materialized and wrapped in its hooks unless `raw`. The JSON form is `{"query": <this>}`.
+    With `ddl` (`bruin render-ddl`) the materialization strategy is `ddl`, as upstream forces it.
 
-    No secret store is opened and no connection is made; secrets are never in the context.
+    No secret store is opened and no connection is made; secrets are never in the context. `masker`, when
+    given, learns the sensitive values of the environment's connections first, so that what the caller
+    prints is masked as a run's output is.
     """
     from pybruin.pipeline.connections import effective_connection
-    from pybruin.workspace import load_target, open_project
+    from pybruin.workspace import load_target, open_project, protect_environment
 
     project = open_project(settings)
+    if masker is not None:
+        protect_environment(project, masker)
     pipeline, asset = load_target(asset_file)
     if asset is None:
         raise BruinError(f"'{asset_file}' is not an asset file")
@@ -214,4 +225,6 @@ def render_asset(
     )  # fmt: skip
     name = effective_connection(asset, pipeline)
     connection = environment.connections.get(name) if name else None  # only for its default schema
+    if ddl and asset.materialization.get("type"):
+        asset = replace(asset, materialization={**asset.materialization, "strategy": "ddl"})
     return AssetRenderer(context, pipeline).sql(asset, connection, raw=raw)

@@ -31,8 +31,11 @@ from pybruin.run.child_env import (
 )
 from pybruin.run.context import RunContext
 from pybruin.run.leases import LeasingStore
+from pybruin.run.materialize import ArrowReceiver, child_script, materialization_problem, materializes
 from pybruin.run.output import RunOutput
-from pybruin.run.processes import ChildProcesses, PythonEnvironments, rscript_path
+from pybruin.run.processes import ChildProcesses, rscript_path
+from pybruin.run.progress import Progress
+from pybruin.run.python_envs import PythonEnvironments
 from pybruin.run.rendering import AssetRenderer
 from pybruin.run.report import CheckReport, RunReport
 from pybruin.run.scheduler import Limits, Status, TaskResult, run_tasks
@@ -79,6 +82,8 @@ class Runner:
         workers: int,
         debug: bool,
         python_cache: Path,
+        announce: bool = True,
+        progress: Progress | None = None,
         allow_debugging: bool = False,
         leases: RunLeases | None = None,
         renderer: AssetRenderer | None = None,
@@ -93,6 +98,8 @@ class Runner:
         self.environment_name = environment_name
         self.workers = workers
         self.debug = debug
+        self.announce = announce
+        self.progress = progress
         #: Python assets run without the bootstrap: dumpable (debuggers can attach), secrets in their environment.
         self.allow_debugging = allow_debugging
         #: Where per-run credentials are issued (and later revoked) as their connections are read.
@@ -100,10 +107,11 @@ class Runner:
         self._received: dict[str, list[ReceivedSecret]] = {}
         self._check_outcomes: dict[str, CheckOutcome] = {}
         self._children = ChildProcesses()
-        self._pythons = PythonEnvironments(python_cache, environments.tool(), self._children)
+        self._pythons = PythonEnvironments(python_cache, environments.tool(), self._children, say=output.line)
         self._databases: Databases | None = None
         self._databases_lock = threading.Lock()
         self._tasks = {task.id: task for task in plan.tasks}
+        self._began: set[str] = set()  # tasks a worker started (a refused task fails without starting)
         self._running: dict[str, Cancellation] = {}
         self._running_lock = threading.Lock()
         self._interrupted = False
@@ -115,8 +123,8 @@ class Runner:
         waiting_for = {task.id: set(self.plan.needs[task.asset].names) for task in self.plan.runnable()}
         held = [task_id for task_id, names in waiting_for.items() if names]
 
-        self.output.line(f"Interval: {self.context.start.isoformat()} - {self.context.end.isoformat()}")
-        self.output.line("Starting the pipeline execution...")
+        if self.progress is not None:
+            self.progress.attach(self.output.status)
         try:
             results = run_tasks(
                 [task.id for task in self.plan.tasks],
@@ -132,6 +140,8 @@ class Runner:
                 watch=lambda release: self._read_needs(waiting_for, release),
             )
         finally:
+            if self.progress is not None:
+                self.progress.close()
             self._close_databases()
         pipeline = self.plan.pipeline
         shown = set(self.plan.skipped) | {task.asset for task in self.plan.tasks}
@@ -165,7 +175,11 @@ class Runner:
             self._running[task_id] = cancellation
             if self._interrupted:
                 cancellation.cancel(Why.INTERRUPTED)
-        self.output.line(f"Running:  {task.id}")
+        self._began.add(task_id)
+        if self.progress is not None:
+            self.progress.started()
+        if self.announce:
+            self.output.line(f"Running:  {task.id}")
         seconds = asset.timeout / SECOND if asset.timeout else None
         try:
             with deadline(cancellation, seconds):
@@ -230,6 +244,10 @@ class Runner:
         return resolved.connection if resolved else None
 
     def _announce(self, result: TaskResult) -> None:
+        if self.progress is not None:
+            self.progress.settled(result.name in self._began, result.status is Status.FAILED)
+        if not self.announce:
+            return
         if result.status is Status.SUCCEEDED:
             self.output.line(f"Finished: {result.name} ({result.duration:.2f}s)")
         elif result.status is Status.FAILED:
@@ -280,36 +298,80 @@ class Runner:
             raise
         self._received[asset.name] = received
         env.update(self._asset_run_variables(asset))
+        destination = self._destination(asset, needs) if python and materializes(asset) else None
         if self._databases is not None:
             self._databases.release_idle()
         stream = self.output.asset_stream(asset.name)
         file = str(asset.executable_file.resolve())
         hidden = compiled = None
+        receiver = None
         try:
+            cwd = self.project_root
             if python:
-                interpreter = self._pythons.interpreter(asset, self.project_root, stream)
-                argv = [interpreter, file]
+                interpreter = self._pythons.interpreter(asset, self.project_root, stream, arrow=bool(destination))
+                cwd = self._pythons.working_directory(asset, self.project_root)
+                script = [file]
+                if destination is not None:  # materialize() sends its data back through a pipe
+                    receiver = ArrowReceiver()
+                    env.update(receiver.environment())
+                    script = child_script(asset, self.project_root)
+                argv = [interpreter, *script]
                 if not self.allow_debugging:  # not dumpable, its secrets out of its environment block
-                    argv = python_command(interpreter, file)
+                    argv = [*python_command(interpreter, script[0]), *script[1:]]
                     hidden = {secret.inject_as: env.pop(secret.inject_as) for secret in received
                               if secret.inject_as in env}  # fmt: skip
                     if interpreter == sys.executable:  # the same Python: it can run code compiled here
-                        compiled = precompiled(file)
+                        compiled = precompiled(script[0])
             else:
                 argv = [rscript_path(), file]
             code = self._children.run(
-                argv,
-                env=env,
-                cwd=self.project_root,
-                stream=stream,
-                cancellation=cancellation,
-                hidden=hidden,
-                compiled=compiled,
-            )
+                argv, env=env, cwd=cwd, stream=stream, cancellation=cancellation, hidden=hidden,
+                pass_fds=(receiver.write_fd,) if receiver else (), compiled=compiled,
+            )  # fmt: skip
         finally:
+            if receiver is not None:
+                receiver.finish()
             stream.close()
         if code != 0:
-            raise BruinError(f"failed to execute {PROCESS_KINDS[asset.type]} script: exit status {code}")
+            step = "failed to run asset code: " if receiver else ""  # upstream's words for each
+            raise BruinError(f"failed to execute {PROCESS_KINDS[asset.type]} script: {step}exit status {code}")
+        if receiver is not None and destination is not None:
+            self._load(asset, destination, receiver, cancellation)
+
+    def _destination(self, asset: Asset, needs: Needs) -> Connection:
+        """The connection a materializing Python asset's data goes to; upstream's refusals first, then what
+        pybruin cannot load there."""
+        from pybruin.platforms.run import python_data_platform
+
+        problem = materialization_problem(asset)
+        if problem is not None:
+            raise BruinError(problem)
+        if needs.connection is None:
+            raise BruinError("A task with materialization must have a connection defined")
+        resolved = self.connections.get(needs.connection)
+        if resolved is None:
+            raise BruinError(self.connections.missing_message(needs.connection))
+        python_data_platform(resolved.connection, asset)  # refused before the asset's code runs
+        return resolved.connection
+
+    def _load(self, asset: Asset, destination: Connection, receiver: ArrowReceiver, cancellation: Cancellation) -> None:
+        """Load what `materialize()` returned into the asset's table (upstream's messages around it)."""
+        from pybruin.platforms.run import load_python_asset
+
+        data = receiver.result()
+        if data is None:
+            self.output.line("WARNING: materialize() returned None, skipping materialization", asset.name)
+            return
+        self.output.line("Successfully collected the data from the asset, uploading to the destination...", asset.name)
+        try:
+            load_python_asset(asset, destination, self._shared_databases(), data,
+                              schema_prefix=self.context.schema_prefix, full_refresh=self.renderer.full_refresh(asset),
+                              interval=self.renderer.time_window(asset), cancellation=cancellation)  # fmt: skip
+        except BruinError as exc:
+            raise BruinError(
+                f"failed to execute Python script: failed to load the data into the destination: {exc}"
+            ) from None
+        self.output.line("Successfully loaded the data from the asset into the destination.", asset.name)
 
     def _asset_run_variables(self, asset: Asset) -> dict[str, str]:
         """The run variables that differ for this asset: dates shifted by its interval modifiers, and

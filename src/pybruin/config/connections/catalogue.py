@@ -28,9 +28,9 @@ from pybruin.config.connections.models import (
     SQLiteConnection,
 )
 
-#: Every connection type key upstream Bruin accepts under ``connections:`` (reference §6).
-KNOWN_TYPE_KEYS: frozenset[str] = frozenset(
-    {
+#: Every connection type key upstream Bruin accepts under ``connections:`` (reference §6), in the order of
+#: upstream's ``Connections`` struct, which is the order its JSON listings use.
+TYPE_KEYS: tuple[str, ...] = (
         "aws", "athena", "google_cloud_platform", "snowflake", "postgres", "redshift", "mssql", "databricks",
         "adls", "synapse", "fabric", "onelake", "mongo", "cassandra", "couchbase", "cratedb", "csv", "cursor",
         "mongo_atlas", "mysql", "doris", "vitess", "planetscale_mysql", "notion", "allium", "hana", "hostaway",
@@ -49,8 +49,8 @@ KNOWN_TYPE_KEYS: frozenset[str] = frozenset(
         "trello", "jira", "monday", "plusvibeai", "bruin", "primer", "indeed", "customerio", "clevertap",
         "sendgrid", "twilio", "braze", "espn", "apifootball", "footballdata", "balldontlie", "vertica",
         "surveymonkey", "typeform", "dune",
-    }
 )  # fmt: skip
+KNOWN_TYPE_KEYS: frozenset[str] = frozenset(TYPE_KEYS)
 
 #: The typed models, by ``.bruin.yml`` type key. Other known keys load as untyped connections.
 CONNECTION_TYPES: Mapping[str, type[Connection]] = MappingProxyType(
