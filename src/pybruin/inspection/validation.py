@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pybruin.config.bruin_yml import CONTENT_VARIABLE
-from pybruin.config.exposure import exposure_warnings
 from pybruin.errors import BruinError
-from pybruin.inspection.parsing import pipeline_root
 from pybruin.masking import Masker
 from pybruin.pipeline.checks import has_checks
 from pybruin.pipeline.loader import PIPELINE_FILE_NAMES, find_pipeline_dirs, load_pipeline
@@ -145,6 +143,8 @@ def _asset_target(path: Path) -> tuple[Pipeline, Asset]:
         pipeline, asset = load_target(path)
         assert asset is not None  # a pipeline file is folder mode
         return pipeline, asset
+    from pybruin.inspection.parsing import pipeline_root  # its documents cost `bruin run`'s own validation
+
     try:
         root = pipeline_root(path)
     except BruinError as exc:
@@ -237,6 +237,8 @@ def _config_issues(project: Project) -> list[Issue]:
     """Warnings about the config file in git; none when the config came from BRUIN_CONFIG_FILE_CONTENT."""
     if project.environ.get(CONTENT_VARIABLE):
         return []
+    from pybruin.config.exposure import exposure_warnings
+
     path = project.config.path
     return [Issue("warning", None, path, message, "config-file-exposure") for message in exposure_warnings(path)]
 

@@ -20,12 +20,9 @@ asset: no uv, no index, no network.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import shutil
 import sys
-import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -67,6 +64,8 @@ class Dependencies:
         """The project's `requires-python`, or "" (requirements files have none; unreadable TOML has none)."""
         if self.kind != "pyproject":
             return ""
+        import tomllib  # like hashlib and shutil below: only for assets with an environment of their own
+
         try:
             project = tomllib.loads(self.file.read_text(encoding="utf-8")).get("project")
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -284,6 +283,8 @@ class PythonEnvironments:
             lock.release()
 
     def _build(self, environment: Environment, cwd: Path, stream: AssetStream) -> None:
+        import shutil
+
         from uv import find_uv_bin
 
         uv = find_uv_bin()
@@ -333,6 +334,8 @@ _DISCARD: AssetStream = _Discard()  # type: ignore[assignment]
 def _digest(dependencies: Dependencies | None, base: str, extras: tuple[str, ...]) -> str:
     """What defines an environment, hashed: the dependency files' bytes, the interpreter, how pybruin builds it
     and what it adds."""
+    import hashlib
+
     digest = hashlib.sha256()
     for part in (
         dependencies.kind if dependencies else "none",

@@ -7,7 +7,6 @@ pipeline's shape changed since (the compatibility hash), and runs again what fai
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,8 @@ _FAILED = frozenset({"failed", "upstream_failed"})
 
 def compatibility_hash(pipeline: Pipeline) -> str:
     """Upstream's hash of a pipeline's shape: its name, and each asset's name, enabled flag and upstreams."""
+    import hashlib
+
     from pybruin.inspection.parsing import asset_upstreams
 
     text = pipeline.name
