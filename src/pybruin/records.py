@@ -122,8 +122,12 @@ class Record:
             raise TypeError(f"{cls.__name__}() got an unexpected keyword argument '{next(iter(kwargs))}'")
         if len(init) != len(cls.__record_fields__):
             for spec in cls.__record_fields__:
-                if not spec.init and spec.factory is not _MISSING:
+                if spec.init:
+                    continue
+                if spec.factory is not _MISSING:
                     values[spec.name] = spec.factory()
+                elif spec.default is not _MISSING:
+                    values[spec.name] = spec.default  # as dataclasses do: a function default stays unbound
         post_init = getattr(self, "__post_init__", None)
         if post_init is not None:
             post_init()

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
+import pybruin
 from pybruin.records import FrozenRecordError, Record, as_dict, field, field_names, replace
 
 
@@ -131,6 +135,21 @@ def test_as_dict_converts_nested_records() -> None:
     assert plain["by_name"]["p"]["x"] == 3
 
 
+def _opener(name: str) -> str:
+    return f"opened {name}"
+
+
+class Declaration(Record):
+    open: Callable[[str], str] = _opener
+    close: Callable[[str], str] = field(default=_opener, init=False)
+
+
+def test_a_function_default_stays_a_plain_function() -> None:
+    declaration = Declaration()
+    assert declaration.open("a") == "opened a"
+    assert declaration.close("b") == "opened b"
+
+
 def test_class_variables_are_not_fields() -> None:
     assert Point.KIND == "point"
     assert "KIND" not in field_names(Point)
@@ -141,3 +160,16 @@ def test_records_copy_and_pickle() -> None:
     assert pickle.loads(pickle.dumps(point)) == point
     assert copy.copy(point) == point
     assert copy.deepcopy(Derived(("a",))).joined == "a"
+
+
+def test_only_the_json_documents_are_dataclasses() -> None:
+    """Creating a dataclass compiles its methods (~3M instructions on Python 3.11): the run path uses records.
+    The JSON documents (`documents/`, read by tools and written after a run) keep them for their reflection."""
+    package = Path(pybruin.__file__).parent
+    uses = re.compile(r"^(from dataclasses |import dataclasses)", re.M)
+    users = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.parent.name != "documents" and uses.search(path.read_text())
+    ]
+    assert users == []
