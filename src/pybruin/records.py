@@ -2,8 +2,8 @@
 
 Python 3.11's dataclasses compile a handful of methods for every class they create (`__init__`, `__repr__`,
 `__eq__` and, when frozen, `__hash__`, `__setattr__`, `__delattr__`): about 3M instructions per frozen class,
-which made creating the run path's 42 classes the largest single cost of `bruin run`'s start-up, larger than
-importing click and PyYAML together. A record's fields are read from its annotations once, when the class is
+which made creating the 42 classes of `bruin run`'s path, 120M before its first asset starts, a larger cost than
+importing PyYAML (91M) or click (48M). A record's fields are read from its annotations once, when the class is
 created; every record shares the methods below, which walk those fields.
 
     class Seed(Record):                      # frozen, like @dataclass(frozen=True)
