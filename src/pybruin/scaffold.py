@@ -11,13 +11,13 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from pybruin.config.bruin_yml import CONTENT_VARIABLE, DEFAULT_CONFIG_NAME, ignore_in_git, load_config
 from pybruin.config.editing import add_connection
 from pybruin.config.project import find_project_root
 from pybruin.errors import BruinError
+from pybruin.records import Record
 
 PIPELINE = "my-pipeline"
 # What git must not pick up: the config, run logs, DuckDB files and virtualenvs.
@@ -34,8 +34,7 @@ environments:
 """
 
 
-@dataclass(frozen=True)
-class CreatedProject:
+class CreatedProject(Record):
     """What `create_project` wrote: the config (None for a template without one), .gitignore, then the
     pipeline's files; whether the config was there before and whether it gained connections."""
 

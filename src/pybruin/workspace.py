@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pybruin.config.bruin_yml import BruinConfig, Environment, load_config
@@ -19,12 +18,12 @@ from pybruin.errors import BruinError
 from pybruin.masking import Masker
 from pybruin.pipeline.loader import PIPELINE_FILE_NAMES, find_pipeline_dirs, load_pipeline, pipeline_dir_for_asset
 from pybruin.pipeline.model import Asset, Pipeline
+from pybruin.records import Record, field
 from pybruin.secrets.registry import credential_values, open_backend
 from pybruin.secrets.view import StoreView
 
 
-@dataclass(frozen=True)
-class ProjectSettings:
+class ProjectSettings(Record):
     """Where the project is, which environment and config file, which store to ask, and the variables
     `${VAR}` placeholders and stores read (the process environment unless given)."""
 
@@ -36,8 +35,7 @@ class ProjectSettings:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(Record):
     """An opened project: its root, its `.bruin.yml`, the selected environment and the process environment."""
 
     root: Path

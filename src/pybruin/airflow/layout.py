@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +25,7 @@ from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.validate import require_valid
 from pybruin.plan import Plan, Task, build_plan
 from pybruin.platforms import SQL_ASSET_TYPES
+from pybruin.records import Record, field
 from pybruin.secrets.registry import SECRET_VALUED_VARIABLES, STORES
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,7 @@ _AIRFLOW_ID = re.compile(r"[^\w.-]", re.ASCII)
 _MAX_TASK_ID = 250
 
 
-@dataclass(frozen=True)
-class DagOptions:
+class DagOptions(Record):
     """How a pipeline becomes a DAG: the execution mode, the worker's view of the project, the selection."""
 
     mode: Mode = "local"
@@ -87,8 +86,7 @@ class DagOptions:
     instances: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class TaskLayout:
+class TaskLayout(Record):
     """One Airflow task: one plan task of the pipeline."""
 
     task_id: str
@@ -107,8 +105,7 @@ class TaskLayout:
     resources: Mapping[str, str] | None = None
 
 
-@dataclass(frozen=True)
-class DagLayout:
+class DagLayout(Record):
     dag_id: str
     #: None (manual runs only), `@continuous`, or a cron expression or preset: the data intervals' schedule.
     schedule: str | None

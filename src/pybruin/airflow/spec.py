@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pybruin.errors import BruinError
+from pybruin.records import Record, as_dict, field, field_names
 
 #: Where Jinja would start a tag: no fixed value of a template may contain one.
 _JINJA_MARKERS = ("{{", "{%", "{#")
@@ -28,8 +28,7 @@ _RUN_VALUES = {
 }
 
 
-@dataclass(frozen=True)
-class TaskSpec:
+class TaskSpec(Record):
     """One task of one run: which plan task of which asset (its main task, or one of its checks), in which
     project, with which run values."""
 
@@ -60,7 +59,7 @@ class TaskSpec:
             raise BruinError(f"invalid task spec: not JSON ({exc.msg})") from None
         if not isinstance(data, dict):
             raise BruinError("invalid task spec: expected a JSON object")
-        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        unknown = sorted(set(data) - set(field_names(cls)))
         if unknown:
             raise BruinError(f"invalid task spec: unknown keys {', '.join(unknown)}")
         for key in ("project", "asset", "task"):
@@ -76,11 +75,11 @@ class TaskSpec:
         return cls(**data)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        return json.dumps(as_dict(self), sort_keys=True)
 
 
 #: The spec's keys the DAG file fixes (the others are the run's).
-_FIXED_KEYS = tuple(key for key in TaskSpec.__dataclass_fields__ if key not in _RUN_VALUES and key != "variables")
+_FIXED_KEYS = tuple(key for key in field_names(TaskSpec) if key not in _RUN_VALUES and key != "variables")
 
 
 def spec_template(fixed: TaskSpec, variables: tuple[str, ...]) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from pybruin.airflow.spec import TaskSpec
 from pybruin.masking import Masker
+from pybruin.records import Record
 from pybruin.run.scheduler import Status
 from pybruin.run.session import RunSettings, run_pipeline
 from pybruin.workspace import ProjectSettings
@@ -25,8 +25,7 @@ MANIFEST_BEGIN = "--- bruin run manifest ---"
 MANIFEST_END = "--- end of manifest ---"
 
 
-@dataclass(frozen=True)
-class TaskOutcome:
+class TaskOutcome(Record):
     """What Airflow may keep of a task: names and a status, never an error text or a value."""
 
     task: str

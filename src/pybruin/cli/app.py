@@ -8,7 +8,6 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -17,6 +16,7 @@ from pybruin import __version__
 from pybruin.cli.flags import BruinGroup, NoHelpTopic
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
+from pybruin.records import Record, field
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
-class AppState:
+class AppState(Record, frozen=False):
     """What every command shares: the global flags and the masker for whatever it prints."""
 
     secrets_backend: str | None = None

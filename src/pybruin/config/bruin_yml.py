@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -26,14 +25,14 @@ from pybruin.config.expand import expand_set_variables, expand_unset_to_empty, r
 from pybruin.config.sops import decrypt, is_encrypted
 from pybruin.config.yamlfiles import load_config_yaml, yaml_error
 from pybruin.errors import BruinError
+from pybruin.records import Record, field
 
 DEFAULT_CONFIG_NAME = ".bruin.yml"
 CONTENT_VARIABLE = "BRUIN_CONFIG_FILE_CONTENT"
 _DEFAULT_CONFIG_TEXT = "default_environment: default\nenvironments:\n  default:\n    connections: {}\n"
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(Record):
     """One environment of the config, with its connections built and checked."""
 
     name: str
@@ -46,8 +45,7 @@ class Environment:
     full_refresh_restricted: bool = False
 
 
-@dataclass
-class BruinConfig:
+class BruinConfig(Record, frozen=False):
     """A parsed ``.bruin.yml``. ``environment()`` builds (once) the connections of the one asked for."""
 
     path: Path  # the config file; its folder anchors relative paths even when the text came from the env

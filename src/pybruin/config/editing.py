@@ -17,7 +17,6 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -27,6 +26,7 @@ from pybruin.config.bruin_yml import ignore_in_git, load_config, read_config_tex
 from pybruin.config.connections import build_connection
 from pybruin.config.yamlfiles import load_config_yaml, yaml_error
 from pybruin.errors import BruinError
+from pybruin.records import Record
 
 _DEFAULT_INDENT = 2  # nested mapping keys, relative to their parent key
 _DEFAULT_DASH_OFFSET = 2  # a list's dashes, relative to the key holding the list
@@ -189,8 +189,7 @@ def environment_names(config_path: Path) -> tuple[str, list[str]]:
     return str(chosen or "default"), names
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(Record):
     """A key and its value inside ``parent``, a mapping node."""
 
     parent: MappingNode
@@ -198,8 +197,7 @@ class _Entry:
     value: Node
 
 
-@dataclass(frozen=True)
-class _Found:
+class _Found(Record):
     """Where a named connection sits: item ``index`` of the list at ``connections.value[type_index]``."""
 
     connections: _Entry
@@ -207,8 +205,7 @@ class _Found:
     index: int
 
 
-@dataclass(frozen=True)
-class _Edit:
+class _Edit(Record):
     start: int
     end: int
     text: str

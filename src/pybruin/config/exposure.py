@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -22,10 +21,10 @@ from pybruin.config.expand import expand_unset_to_empty
 from pybruin.config.sops import ENCRYPTED_VALUE, is_encrypted
 from pybruin.config.yamlfiles import PlainScalar, load_config_yaml, resolve_plain
 from pybruin.errors import BruinError
+from pybruin.records import Record
 
 
-@dataclass(frozen=True)
-class LiteralCredential:
+class LiteralCredential(Record):
     """A credential field whose value is written in the file rather than referenced as ``${VAR}``."""
 
     environment: str

@@ -8,7 +8,6 @@ first), and its `uri:` dependencies listed as external.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from pybruin.documents import lineage as doc
@@ -16,12 +15,12 @@ from pybruin.errors import BruinError
 from pybruin.inspection.parsing import asset_document, pipeline_root, written_upstreams
 from pybruin.pipeline.loader import load_pipeline
 from pybruin.pipeline.model import Asset, Pipeline
+from pybruin.records import Record
 
 _NOT_AN_ASSET = "failed to find the asset with the given path, are you sure you have referred the right file?"
 
 
-@dataclass(frozen=True)
-class Lineage:
+class Lineage(Record):
     pipeline: Pipeline
     asset: Asset
     upstream: list[Asset]

@@ -11,10 +11,10 @@ reads, join keys and filters included. Problems become `lineage_issues` (parse-a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pybruin.documents import parse as doc
+from pybruin.records import Record, field
 
 if TYPE_CHECKING:
     from pybruin.pipeline.model import Asset
@@ -28,8 +28,7 @@ DIALECTS = {
 }  # fmt: skip
 
 
-@dataclass
-class QueryLineage:
+class QueryLineage(Record, frozen=False):
     """What one query reads: per output column its type and sources, plus the columns only filtered on."""
 
     columns: list[tuple[str, str, list[tuple[str, str]]]] = field(default_factory=list)

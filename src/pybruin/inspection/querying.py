@@ -19,12 +19,12 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pybruin.errors import BruinError
 from pybruin.masking import Masker
+from pybruin.records import Record
 from pybruin.workspace import ProjectSettings, load_target, open_project, open_store, protect_environment
 
 if TYPE_CHECKING:
@@ -39,8 +39,7 @@ _MODES = (
 )
 
 
-@dataclass(frozen=True)
-class QuerySettings:
+class QuerySettings(Record):
     project: ProjectSettings
     connection: str | None = None
     query: str | None = None
@@ -53,8 +52,7 @@ class QuerySettings:
     dry_run: bool = False
 
 
-@dataclass(frozen=True)
-class QueryAnswer:
+class QueryAnswer(Record):
     connection_name: str
     connection_type: str
     #: The SQL that ran (limit included), without the annotation comment.

@@ -9,11 +9,11 @@ which creates no credential (`issued_by` says where they would come from).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from pybruin.masking import Masker
 from pybruin.pipeline.model import Pipeline
 from pybruin.pipeline.needs import asset_needs
+from pybruin.records import Record
 from pybruin.secrets.base import BackendError
 from pybruin.secrets.view import StoreView
 from pybruin.workspace import ProjectSettings, open_project, open_store, pipelines_under, protect_environment
@@ -27,8 +27,7 @@ STATUS_BY_KIND = {
 }
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(Record):
     """One name an asset needs: a declared secret, or (``inject_as`` None) the connection it runs on."""
 
     pipeline: str
@@ -37,8 +36,7 @@ class Reference:
     inject_as: str | None
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Record):
     """How a name resolved; ``source`` is who answered or who failed, ``message`` why it is not ok.
 
     ``issued_by`` is set for a connection whose credentials the store issues per run: where they come from.
@@ -50,8 +48,7 @@ class Outcome:
     issued_by: str | None = None
 
 
-@dataclass(frozen=True)
-class SecretsReport:
+class SecretsReport(Record):
     """Every reference in pipeline order, each distinct name's outcome, and (for `list`) its shadows."""
 
     references: list[Reference]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -24,6 +23,7 @@ from pybruin.pipeline.needs import asset_needs
 from pybruin.pipeline.validate import Issue, validate_pipeline
 from pybruin.plan.unsupported import NearbyFiles, unsupported_reasons
 from pybruin.platforms import RUNNABLE_ASSET_TYPES, SQL_ASSET_TYPES, platform_for_connection
+from pybruin.records import Record, field
 from pybruin.secrets.view import StoreView
 from pybruin.workspace import Project, ProjectSettings, load_target, open_project, open_store, pipelines_under
 
@@ -34,8 +34,7 @@ if TYPE_CHECKING:
 UNSUPPORTED_RULE = "pybruin-unsupported"
 
 
-@dataclass(frozen=True)
-class PipelineResult:
+class PipelineResult(Record):
     pipeline: Pipeline
     issues: list[Issue]
     #: Assets counted in "Successfully validated N assets" (those without an excluded tag).
@@ -50,8 +49,7 @@ class KnownConnections(Protocol):
     def get(self, name: str) -> Connection | None: ...
 
 
-@dataclass(frozen=True)
-class ValidationReport:
+class ValidationReport(Record):
     results: list[PipelineResult]
     #: Issues about the config file itself (not any pipeline's).
     config_issues: list[Issue] = field(default_factory=list)

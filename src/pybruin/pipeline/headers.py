@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -31,6 +30,7 @@ from pybruin.pipeline.model import (
     SecretMapping,
     TimeModifier,
 )
+from pybruin.records import Record, field
 
 YAML_ASSET_SUFFIXES = ("asset.yml", "asset.yaml", "task.yml", "task.yaml")
 
@@ -148,8 +148,7 @@ def _scalar_text(value: object) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Definition:
+class Definition(Record):
     """A header mapping, plus what is needed to name the file line of a bad value in it."""
 
     data: dict
@@ -226,8 +225,7 @@ class Definition:
         return texts
 
 
-@dataclass
-class HeaderFields:
+class HeaderFields(Record, frozen=False):
     """The header keys pybruin acts on, typed. Asset headers and pipeline `default:` share this schema."""
 
     name: str | None = None
@@ -438,8 +436,7 @@ def _dependency(entry: Definition) -> Dependency:
     return Dependency("uri", uri, mode)
 
 
-@dataclass(frozen=True)
-class AssetSource:
+class AssetSource(Record):
     """What one asset file declares, before the pipeline's defaults are applied."""
 
     definition_file: Path

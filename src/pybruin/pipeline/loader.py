@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,6 +30,7 @@ from pybruin.pipeline.model import (
     SecretMapping,
     TimeModifier,
 )
+from pybruin.records import replace
 
 PIPELINE_FILE_NAMES = ("pipeline.yml", "pipeline.yaml")
 ASSET_DIRECTORIES = ("tasks", "assets")

@@ -8,9 +8,9 @@ once for the strategies and the rules here.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 from pybruin.pipeline.model import Asset
+from pybruin.records import Record
 
 #: Every strategy upstream knows, in upstream's order (its "available strategies" message lists them so).
 STRATEGIES = (
@@ -28,8 +28,7 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-@dataclass(frozen=True)
-class Materialization:
+class Materialization(Record):
     """An asset's `materialization` block, its values as upstream reads them."""
 
     type: str = ""

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pybruin.records import Record, field
 
-@dataclass(frozen=True)
-class SecretMapping:
+
+class SecretMapping(Record):
     """One connection an asset may read (`key`) and the environment variable it receives it as."""
 
     key: str
     inject_as: str
 
 
-@dataclass(frozen=True)
-class Dependency:
+class Dependency(Record):
     """One `depends` entry as written; only `kind == "asset"` with `mode == "full"` orders the run."""
 
     kind: Literal["asset", "uri"]
@@ -28,8 +27,7 @@ class Dependency:
 CheckValue = None | bool | int | float | str | tuple[int, ...] | tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ColumnCheck:
+class ColumnCheck(Record):
     """One `columns[].checks[]` item. `id` is upstream's (sha256 of asset, column and check name), set
     once the asset's name is known; `blocking` None means unset (it blocks)."""
 
@@ -44,16 +42,14 @@ class ColumnCheck:
         return self.blocking is not False
 
 
-@dataclass(frozen=True)
-class ForeignKey:
+class ForeignKey(Record):
     """A column's `foreign_key`: the asset and column it references (`relationships` checks it, `ddl` declares it)."""
 
     table: str
     column: str
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(Record):
     """One `columns` entry: its checks, and what materializations read from it (keys, merge and DDL details)."""
 
     name: str
@@ -86,8 +82,7 @@ class Column:
         return kind
 
 
-@dataclass(frozen=True)
-class CustomCheck:
+class CustomCheck(Record):
     """One `custom_checks` item: a query whose single value must equal `value` (or, with `count`, whose
     row count must equal `count`)."""
 
@@ -108,8 +103,7 @@ class CustomCheck:
         return self.value if self.count is None else self.count
 
 
-@dataclass(frozen=True)
-class Hooks:
+class Hooks(Record):
     """SQL run before and after an asset's own SQL, in the same script; `applicable_types` filters which
     asset types inherit a pipeline's default hooks."""
 
@@ -118,8 +112,7 @@ class Hooks:
     applicable_types: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class TimeModifier:
+class TimeModifier(Record):
     """A shift of the run's start or end date (`-2h`, `1M`), or a Jinja template rendering one."""
 
     months: int = 0
@@ -132,16 +125,14 @@ class TimeModifier:
     template: str = ""
 
 
-@dataclass(frozen=True)
-class IntervalModifiers:
+class IntervalModifiers(Record):
     """`interval_modifiers`: how the run's start and end move for this asset (with `--apply-interval-modifiers`)."""
 
     start: TimeModifier = TimeModifier()
     end: TimeModifier = TimeModifier()
 
 
-@dataclass
-class Asset:
+class Asset(Record, frozen=False):
     """One asset: its header fields as pybruin uses them, already merged with the pipeline's `default:` block."""
 
     name: str
@@ -174,8 +165,7 @@ class Asset:
     refresh_restricted: bool | None = None
 
 
-@dataclass
-class Pipeline:
+class Pipeline(Record, frozen=False):
     """One pipeline: its `pipeline.yml` settings and its assets, in file order."""
 
     name: str

@@ -8,14 +8,12 @@ answer in one place is what lets those commands agree (a `duckdb.sql` asset with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pybruin.pipeline.connections import effective_connection
 from pybruin.pipeline.model import Asset, Pipeline, SecretMapping
+from pybruin.records import Record
 
 
-@dataclass(frozen=True)
-class Needs:
+class Needs(Record):
     """The connection an asset runs on, the secrets its process receives, and every name to resolve.
 
     `secrets` are the declared ones after the merge with the pipeline defaults and the asset's own

@@ -5,17 +5,16 @@ where the file is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from pybruin.pipeline.model import Asset, Column
+from pybruin.records import Record
 
 #: The `file_type` values upstream accepts; pybruin loads CSV.
 FILE_TYPES = ("csv", "parquet", "pq", "json", "jsonl", "ndjson", "avro")
 
 
-@dataclass(frozen=True)
-class Seed:
+class Seed(Record):
     """What a seed loads: the CSV file and the declared columns (their types are applied unless
     `enforce_schema: false`)."""
 

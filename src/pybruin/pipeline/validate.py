@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -20,6 +19,7 @@ from pybruin.pipeline.dag import find_cycles
 from pybruin.pipeline.hooks import SQL_ASSET_TYPES
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.needs import asset_needs
+from pybruin.records import Record, field
 
 Severity = Literal["error", "warning"]
 
@@ -56,8 +56,7 @@ PYTHON_STRATEGIES = ("create+replace", "append", "merge", "delete+insert")
 _ENV_NAME = re.compile(r"[^=\x00-\x1f\x7f]+")
 
 
-@dataclass(frozen=True)
-class Issue:
+class Issue(Record):
     """One finding of `bruin validate`: an error or a warning, the asset (None: the whole pipeline), the file."""
 
     severity: Severity

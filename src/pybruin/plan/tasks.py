@@ -11,7 +11,6 @@ the main tasks of its upstreams and for their blocking checks, so a non-blocking
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -21,6 +20,7 @@ from pybruin.pipeline.dag import downstream_of, upstreams
 from pybruin.pipeline.model import Asset, Column, ColumnCheck, CustomCheck, Pipeline
 from pybruin.pipeline.needs import Needs, asset_needs
 from pybruin.plan.unsupported import NearbyFiles, unsupported_reasons
+from pybruin.records import Record
 
 
 class TaskKind(StrEnum):
@@ -44,8 +44,7 @@ ONLY_VALUES: Mapping[str, frozenset[TaskKind]] = MappingProxyType(
 RERUN_STATUSES = frozenset({"failed", "upstream_failed", "running", "queued", "pending"})
 
 
-@dataclass(frozen=True)
-class Task:
+class Task(Record):
     """One schedulable unit; `id` is upstream's human id (the asset name for a main task,
     `<asset>:<column>:<check>` or `<asset>:custom-check:<name>` for a check)."""
 
@@ -102,8 +101,7 @@ def only_kinds(values: Collection[str]) -> frozenset[TaskKind]:
     return frozenset(kinds)
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Record):
     """What one run will do. Mappings are read-only; nothing here changes once built."""
 
     pipeline: Pipeline

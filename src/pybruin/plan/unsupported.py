@@ -14,13 +14,13 @@ the keys upstream's own CLI runner does not act on either (`retries`, `notificat
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from pybruin.pipeline.materialization import materialization_problems
 from pybruin.pipeline.model import Asset, Pipeline
 from pybruin.pipeline.needs import PROCESS_TYPES
 from pybruin.pipeline.seeds import is_seed, seed_problems
+from pybruin.records import Record
 
 #: Asset types pybruin runs besides processes and the SQL types of the platforms it has.
 NO_OP_TYPES = frozenset({"empty"})
@@ -41,8 +41,7 @@ class NearbyFiles:
         return self._found[key]
 
 
-@dataclass(frozen=True)
-class Unsupported:
+class Unsupported(Record):
     """One feature pybruin does not implement yet: its key as written, and whether an asset uses it."""
 
     key: str

@@ -28,7 +28,6 @@ import re
 import string
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from functools import partial
 from types import MappingProxyType
 from typing import ClassVar
@@ -47,6 +46,7 @@ from pybruin.platforms.base import (
     prefixed_name,
 )
 from pybruin.platforms.checks import CheckQuery
+from pybruin.records import Record, replace
 
 _PLAIN_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SCHEMA_COLUMNS = ("catalog_name", "schema_name")
@@ -161,8 +161,7 @@ def append_to_table(build: Build) -> str:
     return f"INSERT INTO {build.target.reference} {build.query}"
 
 
-@dataclass(frozen=True)
-class Transaction:
+class Transaction(Record):
     """How a platform's scripts write a transaction, and the scratch table some strategies fill from the query
     first (so the query runs once). The defaults are upstream's ANSI text."""
 
@@ -296,8 +295,7 @@ def merge_by_update(build: Build, transaction: Transaction = ANSI, *, join: bool
     )
 
 
-@dataclass(frozen=True)
-class DdlStyle:
+class DdlStyle(Record):
     """How a platform writes `ddl` tables: column indent, key words' case, how a collation is named, whether
     `nullable: false` becomes NOT NULL, how a description is written in the column (None: as a `COMMENT ON
     COLUMN` statement after the table), and what follows the key constraints (BigQuery's NOT ENFORCED)."""
@@ -355,8 +353,7 @@ def with_time_zone(expression: str, column_type: str) -> str:
     return f"CAST({expression} AS TIMESTAMP) AT TIME ZONE 'UTC'"
 
 
-@dataclass(frozen=True)
-class Scd2Parts:
+class Scd2Parts(Record):
     """What an SCD2 strategy needs, checked and quoted: every declared column, the primary keys, the
     other columns, the incremental key (or "") and its declared type."""
 
@@ -428,8 +425,7 @@ def scd2_select(build: Build, valid_from: str, forever: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Scd2Style:
+class Scd2Style(Record):
     """How a platform writes the SCD2 strategies (`scd2_strategies`).
 
     `rebuild` turns `scd2_select`'s query into the script that replaces the table; `moment` makes a validity

@@ -16,7 +16,6 @@ import threading
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
@@ -25,6 +24,7 @@ from pybruin.masking import Masker, hide_url_userinfo
 from pybruin.pipeline.checks import value_problem
 from pybruin.pipeline.materialization import Materialization
 from pybruin.platforms.checks import CheckQuery
+from pybruin.records import Record
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
@@ -40,8 +40,7 @@ _PATH_PART = re.compile(r'"(?:[^"]|"")*"|[^.]+')
 _PASSWORD_SETTING = re.compile(r"""(?i)\b(password|passwd|pwd)(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s,;&]+)""")
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Record):
     """Where a materialised asset lives: (catalog,) schema and table as named, and as quoted in SQL.
 
     `bare` is set when the asset's name has no schema and no prefix applies: SQL then names the table
@@ -80,8 +79,7 @@ def prefixed_name(name: str, schema_prefix: str) -> str:
     return ".".join(parts)
 
 
-@dataclass(frozen=True)
-class Build:
+class Build(Record):
     """What a strategy turns into SQL: the target, the asset's rendered query, its materialization and
     declared columns, and the run's interval (for `time_interval`)."""
 
@@ -105,8 +103,7 @@ Strategy = Callable[[Build], str]
 """The script (one or more statements, run as one) that builds the target from a `Build`."""
 
 
-@dataclass(frozen=True)
-class CheckedColumn:
+class CheckedColumn(Record):
     """What a column check is about: the asset's table, the column and its check as declared, and for a
     `relationships` check the table the column's foreign key references."""
 
@@ -284,8 +281,7 @@ class TableLookup(Protocol):
     def add(self, session: Session, target: Target) -> None: ...
 
 
-@dataclass(frozen=True)
-class AskEachTime:
+class AskEachTime(Record):
     """A `TableLookup` that asks the database every time (for platforms without a cheap listing)."""
 
     check: Callable[[Session, Target], bool]
@@ -379,16 +375,14 @@ class Database(abc.ABC):
         return DryRun(plan=self._fetch(handle, f"EXPLAIN {sql}"))
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(Record):
     """What a query returned: `(name, type)` per column, and the rows."""
 
     columns: tuple[tuple[str, str], ...]
     rows: list[tuple]
 
 
-@dataclass(frozen=True)
-class DryRun:
+class DryRun(Record):
     """A query checked without running it (`bruin query --dry-run`): an `EXPLAIN` plan, or what an estimating
     database reports (BigQuery: bytes to process and their on-demand price, statement type, tables read,
     result schema)."""

@@ -30,7 +30,6 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -67,6 +66,7 @@ from pybruin.platforms.base import (
 )
 from pybruin.platforms.pool import PooledDatabase
 from pybruin.platforms.seeding import cast_columns, load_via_scratch, seed_data
+from pybruin.records import Record, field
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
@@ -243,8 +243,7 @@ class BigQueryPlatform(Platform):
         return BigQueryDatabase(self, connection)
 
 
-@dataclass
-class _Handle:
+class _Handle(Record, frozen=False):
     """A client, the job running on it now, and whether a cancel came (then it is not lent again)."""
 
     client: Any

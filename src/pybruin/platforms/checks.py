@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from pybruin.errors import BruinError
+from pybruin.records import Record
 
 if TYPE_CHECKING:
     from pybruin.platforms.base import Session
@@ -26,8 +26,7 @@ _GO_BOOLS = {"1": 1, "t": 1, "T": 1, "TRUE": 1, "true": 1, "True": 1, "0": 0, "f
              "False": 0}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class CheckQuery:
+class CheckQuery(Record):
     """A check ready to run: its name (in error messages), its SQL, the value that passes, and the
     message for any other value."""
 
@@ -37,8 +36,7 @@ class CheckQuery:
     describe: Callable[[int], str]
 
 
-@dataclass(frozen=True)
-class CheckOutcome:
+class CheckOutcome(Record):
     """What a check ran and the value it returned: None when the query failed or returned something other
     than one value (the check could not be decided)."""
 

@@ -14,7 +14,6 @@ import re
 import threading
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -27,6 +26,7 @@ from pybruin.platforms import PLATFORMS, SQL_ASSET_TYPES, platform_for_asset_typ
 from pybruin.platforms.base import Build
 from pybruin.platforms.checks import CheckOutcome, evaluate
 from pybruin.platforms.seeding import platform_type
+from pybruin.records import Record
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -100,8 +100,7 @@ NO_HOOKS = Hooks()
 _BRUIN_COMMENT = re.compile(r"/\* *@bruin[\s\S]*@bruin *\*/")
 
 
-@dataclass(frozen=True)
-class Materializing:
+class Materializing(Record):
     """An asset's materialization, checked: the target and what its strategy builds from.
 
     `script` gives the SQL; `rebuild` is whether this run rebuilds the table (`--full-refresh`), and

@@ -13,12 +13,12 @@ import csv
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pybruin.errors import BruinError
 from pybruin.pipeline.seeds import Seed
+from pybruin.records import Record
 
 if TYPE_CHECKING:
     from pybruin.platforms.base import Session
@@ -100,8 +100,7 @@ def platform_type(declared: str, names: Mapping[str, str]) -> str:
     return names.get(kind, declared)
 
 
-@dataclass(frozen=True)
-class SeedData:
+class SeedData(Record):
     """A seed's CSV read whole: the header, the platform's type of each column (declared, else inferred from the
     values), and the records, empty fields as None (NULL)."""
 

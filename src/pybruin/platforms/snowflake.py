@@ -34,7 +34,6 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -70,6 +69,7 @@ from pybruin.platforms.base import (
 )
 from pybruin.platforms.pool import PooledDatabase
 from pybruin.platforms.seeding import cast_columns, load_via_scratch, seed_data
+from pybruin.records import Record, field
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
@@ -220,8 +220,7 @@ class SnowflakePlatform(AnsiPlatform):
         return FIELD_ID_TO_NAME.get(type_code) or str(type_code) if isinstance(type_code, int) else str(type_code)
 
 
-@dataclass
-class _Handle:
+class _Handle(Record, frozen=False):
     """A connector session, the statement running on it now (for a cancel), whether a cancel came (then the
     rest of a script does not run), and whether a script opened a transaction (then it is not lent again)."""
 

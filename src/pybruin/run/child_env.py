@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pybruin.errors import BruinError
 from pybruin.pipeline.needs import Needs
+from pybruin.records import Record
 from pybruin.run.context import RunContext, format_timestamp
 from pybruin.secrets.registry import is_backend_variable
 
@@ -50,8 +50,7 @@ class SecretNotReceived(BruinError):
         self.also = also
 
 
-@dataclass(frozen=True)
-class ReceivedSecret:
+class ReceivedSecret(Record):
     """One line of the run manifest: which credential an asset could read — never its value."""
 
     key: str

@@ -6,10 +6,10 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from pybruin.errors import BruinError
+from pybruin.records import Record, field
 
 _DATE_LAYOUTS = (
     "%Y-%m-%d",
@@ -121,8 +121,7 @@ def resolve_variables(
     return values, schema
 
 
-@dataclass(frozen=True)
-class RunContext:
+class RunContext(Record):
     """What every asset of one run is told about the run."""
 
     start: datetime

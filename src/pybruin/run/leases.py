@@ -20,11 +20,11 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
 from pybruin.errors import BruinError
+from pybruin.records import Record
 
 if TYPE_CHECKING:
     from pybruin.masking import Masker
@@ -43,8 +43,7 @@ class LeasingStore(Protocol):
     def lease(self, name: str) -> HeldLease | None: ...
 
 
-@dataclass
-class _Kept:
+class _Kept(Record, frozen=False):
     """One lease while the run holds it."""
 
     held: HeldLease

@@ -25,12 +25,12 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pybruin.errors import BruinError
 from pybruin.pipeline.model import Asset
+from pybruin.records import Record
 from pybruin.run.output import AssetStream
 from pybruin.run.processes import ChildProcesses
 
@@ -48,8 +48,7 @@ _SPECIFIER = re.compile(r"^(>=|<=|!=|~=|==|>|<)?\s*(\d+)\.(\d+)(?:\.\d+|\.\*)?$"
 _NO_DOWNLOADS = {"UV_PYTHON_DOWNLOADS": "never"}
 
 
-@dataclass(frozen=True)
-class Dependencies:
+class Dependencies(Record):
     """What an asset's environment is built from: a requirements file, or a project (and its lock)."""
 
     kind: Literal["requirements", "pyproject"]
@@ -180,8 +179,7 @@ def _installed(root: Path, version: str, prefix: str, name: str) -> Path | None:
     return max(candidates)[1] if candidates else None
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(Record):
     """One cached environment: where it lives, its build lock, and what it is built from."""
 
     path: Path

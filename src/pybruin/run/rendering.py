@@ -9,7 +9,6 @@ and the `bruin.*` helpers of the asset's platform. Secrets are never in the cont
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from pybruin.pipeline.hooks import SQL_ASSET_TYPES as HOOK_TYPES
 from pybruin.pipeline.intervals import IntervalError, parse_rendered
 from pybruin.pipeline.materialization import Materialization
 from pybruin.pipeline.model import Asset, Hooks, Pipeline, TimeModifier
+from pybruin.records import replace
 from pybruin.run.context import RunContext, format_timestamp, make_context
 
 if TYPE_CHECKING:

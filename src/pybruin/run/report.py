@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pybruin.durations import format_go_duration
+from pybruin.records import Record, field
 from pybruin.run.child_env import ReceivedSecret
 from pybruin.run.files import write_atomically
 from pybruin.run.scheduler import Status, TaskResult
@@ -22,8 +22,7 @@ MANIFEST_VERSION = 1
 _FINE = (Status.SUCCEEDED, Status.SKIPPED)
 
 
-@dataclass(frozen=True)
-class CheckReport:
+class CheckReport(Record):
     """One quality check of the run: the task, how it ended, and what it queried and got (None when it
     never ran, or failed before its query did)."""
 
@@ -51,8 +50,7 @@ class CheckReport:
         }
 
 
-@dataclass
-class RunReport:
+class RunReport(Record, frozen=False):
     """Outcome of every asset of the run, in pipeline order, what each could read, and every check."""
 
     run_id: str

@@ -7,7 +7,6 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -19,6 +18,7 @@ from pybruin.pipeline.model import ColumnCheck, CustomCheck
 from pybruin.plan import Plan, Task, TaskKind
 from pybruin.plan.unsupported import NO_OP_TYPES
 from pybruin.platforms import SEED_ASSET_TYPES, SQL_ASSET_TYPES
+from pybruin.records import replace
 from pybruin.run.bootstrap import precompiled, python_command
 from pybruin.run.cancel import Cancellation, Why, deadline
 from pybruin.run.child_env import (

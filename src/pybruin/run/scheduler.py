@@ -14,8 +14,9 @@ import queue
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from enum import StrEnum
+
+from pybruin.records import Record
 
 
 class Status(StrEnum):
@@ -25,8 +26,7 @@ class Status(StrEnum):
     SKIPPED = "skipped"
 
 
-@dataclass
-class TaskResult:
+class TaskResult(Record, frozen=False):
     """How one task ended: its status, how long it ran, and its error line when it failed."""
 
     name: str

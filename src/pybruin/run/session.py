@@ -14,7 +14,6 @@ import os
 import signal
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -27,6 +26,7 @@ from pybruin.pipeline.validate import require_valid, validate_pipeline
 from pybruin.plan import build_plan
 from pybruin.plan.tasks import SelectionError
 from pybruin.platforms import RUNNABLE_ASSET_TYPES
+from pybruin.records import Record, field, replace
 from pybruin.run.child_env import ChildEnvironments
 from pybruin.run.context import RunContext, make_context, new_run_id
 from pybruin.run.leases import RunLeases
@@ -51,8 +51,7 @@ def _default_python_cache() -> Path:
     return Path.home() / ".cache" / "pybruin" / "venvs"
 
 
-@dataclass(frozen=True)
-class RunSettings:
+class RunSettings(Record):
     """Everything `bruin run` can be told, as plain values (the CLI's flags, or a caller's arguments)."""
 
     project: ProjectSettings
@@ -96,8 +95,7 @@ class RunSettings:
     cmdline: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class RunOutcome:
+class RunOutcome(Record):
     """What a run produced: its report and the masked manifest (None when there was nothing to run)."""
 
     report: RunReport | None

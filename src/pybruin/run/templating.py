@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Container, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pybruin.errors import BruinError
+from pybruin.records import Record
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -38,8 +38,7 @@ class TemplateError(BruinError):
         self.detail = detail
 
 
-@dataclass(frozen=True)
-class Macros:
+class Macros(Record):
     """The pipeline's `macros/*.sql` files, concatenated in name order, each followed by a newline."""
 
     text: str = ""
@@ -114,8 +113,7 @@ def render_sql(
     return _cut_blank_runs(rendered) if macros.text else rendered
 
 
-@dataclass(frozen=True)
-class _SyntaxProblem:
+class _SyntaxProblem(Record):
     line: int | None
     message: str
 

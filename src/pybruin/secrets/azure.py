@@ -33,11 +33,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from pybruin.records import Record
 from pybruin.secrets.base import (
     BackendError,
     BackendErrorKind,
@@ -78,8 +78,7 @@ _SECRET_NAME = re.compile(r"[0-9A-Za-z-]+")
 _SECRET_NAME_MAX_LENGTH = 127
 
 
-@dataclass(frozen=True)
-class VaultAddress:
+class VaultAddress(Record):
     """A validated vault URL; ``azure_domain`` says whether Azure itself serves that domain."""
 
     url: str

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from pybruin.errors import BruinError
+from pybruin.records import Record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -108,8 +108,7 @@ class SecretsBackend(abc.ABC):
         """Release network clients; the default holds nothing."""
 
 
-@dataclass(frozen=True)
-class StoreContext:
+class StoreContext(Record):
     """What a store may be opened from: the process environment and the loaded ``.bruin.yml``."""
 
     environ: Mapping[str, str]
@@ -117,8 +116,7 @@ class StoreContext:
     config_path: Path
 
 
-@dataclass(frozen=True)
-class StoreDeclaration:
+class StoreDeclaration(Record):
     """What pybruin knows about a store before opening it; each store module declares one as ``STORE``.
 
     ``settings`` are the variables that configure the store and ``settings_prefix`` covers the ones it may

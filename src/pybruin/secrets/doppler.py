@@ -20,12 +20,12 @@ request data.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from pybruin.records import replace
 from pybruin.secrets.base import BackendError, SecretsBackend, StoreDeclaration
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
 from pybruin.secrets.retrying import RetryPolicy
@@ -76,7 +76,7 @@ class DopplerBackend(SecretsBackend):
         self._lock = threading.Lock()
         self._secrets: dict[str, object] | BackendError | None = None
         self.read_deadline = timeout
-        self._retry_policy = dataclasses.replace(RETRY_POLICY, deadline=timeout)
+        self._retry_policy = replace(RETRY_POLICY, deadline=timeout)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DopplerBackend:

@@ -45,11 +45,11 @@ import functools
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from pybruin.records import Record, field
 from pybruin.secrets.base import BackendError, SecretsBackend, StoreDeclaration
 from pybruin.secrets.payload import connection_from_payload, parse_secret_object
 from pybruin.secrets.settings import RetrySettings, no_answer_within
@@ -65,8 +65,7 @@ _SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 _LABEL = "GCP Secret Manager"
 
 
-@dataclass(frozen=True)
-class GcpSettings:
+class GcpSettings(Record):
     """The project, how to authenticate, which versions, and how hard to try."""
 
     project: str

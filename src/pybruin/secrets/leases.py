@@ -15,8 +15,9 @@ forever: the store revokes it itself once its TTL runs out.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from pybruin.records import Record
 
 if TYPE_CHECKING:
     from pybruin.config.connections import Connection
@@ -46,8 +47,7 @@ class Lease(abc.ABC):
         """End the lease now: the store deletes the credential (Vault drops the database user)."""
 
 
-@dataclass(frozen=True)
-class Leased:
+class Leased(Record):
     """What a store returns for a connection with per-run credentials: the connection to use, and its lease."""
 
     connection: Connection

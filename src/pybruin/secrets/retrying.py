@@ -18,8 +18,9 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC
+
+from pybruin.records import Record, field
 
 #: The answers whose ``Retry-After`` says when to come back.
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -47,8 +48,7 @@ def parse_retry_after(value: str, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(Record):
     """How one HTTP request is retried: attempts, waits and the overall deadline, in seconds."""
 
     #: Attempts in all, the first one included; 1 means no retry.
@@ -97,8 +97,7 @@ class RetryPolicy:
         return Retrying(self, clock=clock, sleep=sleep, wall_clock=wall_clock)
 
 
-@dataclass
-class Retrying:
+class Retrying(Record, frozen=False):
     """One request's attempts under a policy: which attempt this is, the time left, and the waits between them."""
 
     policy: RetryPolicy

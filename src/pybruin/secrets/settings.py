@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from pybruin.durations import SECOND, format_go_duration, parse_go_duration
+from pybruin.records import Record
 from pybruin.secrets.base import BackendError
 from pybruin.secrets.retrying import RetryPolicy
 
@@ -46,8 +46,7 @@ def no_answer_within(seconds: float, variable: str) -> str:
     return f"no answer within {format_go_duration(round(seconds * SECOND))} ({variable})"
 
 
-@dataclass(frozen=True)
-class RetrySettings:
+class RetrySettings(Record):
     """How hard an HTTP store tries: one deadline for all attempts, retries after the first, backoff bounds.
 
     Read from ``<prefix>TIMEOUT``, ``<prefix>RETRY_WAIT_MIN``, ``<prefix>RETRY_WAIT_MAX`` and

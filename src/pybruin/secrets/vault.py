@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from pybruin.records import Record, field
 from pybruin.secrets.base import (
     MAX_CONCURRENT_READS,
     BackendError,
@@ -72,8 +72,7 @@ def validate_vault_address(host: str) -> None:
         raise BackendError("invalid Vault host: URL scheme must be http, https, or unix")
 
 
-@dataclass(frozen=True)
-class VaultSettings:
+class VaultSettings(Record):
     """Where the connections live and how hard to try reaching them."""
 
     host: str

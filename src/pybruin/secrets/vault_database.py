@@ -32,10 +32,10 @@ Messages (never a value, never Vault's own text, which may echo the request):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from pybruin.records import Record
 from pybruin.secrets.base import BackendError
 from pybruin.secrets.leases import Lease, Leased
 
@@ -51,8 +51,7 @@ DEFAULT_MOUNT = "database"
 _SPEC_KEYS = frozenset({"engine", "role", "mount"})
 
 
-@dataclass(frozen=True)
-class DatabaseRole:
+class DatabaseRole(Record):
     """Where a connection's per-run users come from: a role of a database engine mount."""
 
     mount: str

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pybruin.records import Record
 from pybruin.secrets.base import BackendError
 from pybruin.secrets.cache import ConnectionCache
 from pybruin.secrets.chain import MemberError
@@ -28,16 +28,14 @@ if TYPE_CHECKING:
 LOCAL_SOURCE = ".bruin.yml"
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(Record):
     """A connection and the store that answered for it (`.bruin.yml` or a backend's name)."""
 
     connection: Connection
     source: str
 
 
-@dataclass(frozen=True)
-class HeldLease:
+class HeldLease(Record):
     """Per-run credentials of connection ``name`` from ``source``: the connection carrying them, and the lease
     that is now its holder's to renew and revoke."""
 

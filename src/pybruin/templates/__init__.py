@@ -7,7 +7,7 @@ order they are written and which connections the project's `.bruin.yml` gets. On
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pybruin.records import Record
 from pathlib import Path
 from types import MappingProxyType
 
@@ -15,8 +15,7 @@ FOLDER = Path(__file__).parent
 _DUCKDB = (("duckdb-default", "duckdb", MappingProxyType({"path": "duckdb.db"})),)
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(Record):
     #: Paths relative to the template folder, in the order they are written.
     files: tuple[str, ...]
     #: (name, type key, fields) of the connections `.bruin.yml` needs; none means no `.bruin.yml`.
