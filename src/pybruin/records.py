@@ -177,6 +177,8 @@ def as_dict(record: Record) -> dict[str, Any]:
 def _plain(value: Any) -> Any:
     if isinstance(value, Record):
         return as_dict(value)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a named tuple takes its items one by one
+        return type(value)(*(_plain(item) for item in value))
     if isinstance(value, list | tuple):
         return type(value)(_plain(item) for item in value)
     if isinstance(value, dict):

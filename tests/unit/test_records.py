@@ -7,7 +7,7 @@ import pickle
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import pytest
 
@@ -38,10 +38,15 @@ class Derived(Record):
         object.__setattr__(self, "joined", "/".join(self.parts))
 
 
+class Span(NamedTuple):
+    start: object
+    end: object
+
+
 class Outer(Record):  # the classes are at module level: pickle finds them by name
     inner: Point
     points: list[Point]
-    by_name: dict[str, Point]
+    by_name: dict[str, object]
 
 
 def test_arguments_by_position_and_keyword_with_defaults() -> None:
@@ -133,6 +138,9 @@ def test_as_dict_converts_nested_records() -> None:
     assert plain["inner"] == {"x": 1, "y": 0, "tags": [], "token": "", "note": ""}
     assert plain["points"][0]["tags"] == ["t"]
     assert plain["by_name"]["p"]["x"] == 3
+    spans = as_dict(Outer(Point(0), [], {"s": Span(Point(1), Point(2))}))["by_name"]
+    assert spans["s"] == Span(plain["inner"], {**plain["inner"], "x": 2})
+    assert type(spans["s"]) is Span
 
 
 def _opener(name: str) -> str:
