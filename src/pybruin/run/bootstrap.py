@@ -26,17 +26,26 @@ from collections.abc import Mapping
 #: The variable that tells the bootstrap which inherited descriptor holds the secret variables.
 SECRETS_FD_VARIABLE = "PYBRUIN_SECRETS_FD"
 
-BOOTSTRAP = """\
-import sys, os
-if sys.platform == "linux":
+#: `prctl(PR_SET_DUMPABLE, 0)` through `_ctypes`, on Linux (elsewhere it does nothing): `_sealed` says whether
+#: it held. The bootstrap runs it first; `processes.seal_this_process` runs the same text in pybruin itself.
+NON_DUMPABLE = """\
+import sys
+_sealed = sys.platform != "linux"
+if not _sealed:
     import _ctypes
     class _Call(_ctypes.CFuncPtr):
         _flags_ = _ctypes.FUNCFLAG_CDECL
     class _Libc:
         _handle = _ctypes.dlopen(None)
-    if _Call(("prctl", _Libc()))(4, 0, 0, 0, 0) != 0:
-        raise SystemExit("pybruin: cannot make the asset process non-dumpable")
+    _sealed = _Call(("prctl", _Libc()))(4, 0, 0, 0, 0) == 0
     del _Call, _Libc, _ctypes
+"""
+
+BOOTSTRAP = NON_DUMPABLE + """\
+import os
+if not _sealed:
+    raise SystemExit("pybruin: cannot make the asset process non-dumpable")
+del _sealed
 _compiled = b""
 if "PYBRUIN_SECRETS_FD" in os.environ:
     with open(int(os.environ.pop("PYBRUIN_SECRETS_FD")), "rb") as _pipe:

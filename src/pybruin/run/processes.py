@@ -7,7 +7,6 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -15,12 +14,11 @@ from contextlib import nullcontext, suppress
 from pathlib import Path
 
 from pybruin.errors import BruinError
-from pybruin.run.bootstrap import SECRETS_FD_VARIABLE, bootstrap_payload
+from pybruin.run.bootstrap import NON_DUMPABLE, SECRETS_FD_VARIABLE, bootstrap_payload
 from pybruin.run.cancel import Cancellation
 from pybruin.run.output import AssetStream
 
 _READ_SIZE = 64 * 1024
-_PR_SET_DUMPABLE = 4
 
 
 class ChildProcesses:
@@ -248,18 +246,7 @@ def seal_this_process() -> None:
     `/proc/<our pid>/environ`. A non-dumpable process's /proc files belong to root (Linux
     `PR_SET_DUMPABLE`); the assets themselves are dumpable again once they exec. Elsewhere this does nothing.
     """
-    if sys.platform != "linux":
-        return
-    # Through `_ctypes`, as the bootstrap does in each asset: importing `ctypes` costs more than the rest of this.
-    import _ctypes
-
-    class Prctl(_ctypes.CFuncPtr):
-        _flags_ = _ctypes.FUNCFLAG_CDECL
-
-    class Libc:
-        _handle = _ctypes.dlopen(None)
-
-    Prctl(("prctl", Libc()))(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    exec(NON_DUMPABLE, {})  # the bootstrap's own call: `_ctypes` costs a fraction of importing `ctypes`
 
 
 def rscript_path() -> str:
