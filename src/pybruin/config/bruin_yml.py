@@ -11,8 +11,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
-
 from pybruin.config.connections import (
     CONNECTION_TYPES,
     Connection,
@@ -25,6 +23,7 @@ from pybruin.config.expand import expand_set_variables, expand_unset_to_empty, r
 from pybruin.config.sops import decrypt, is_encrypted
 from pybruin.config.yamlfiles import load_config_yaml, yaml_error
 from pybruin.errors import BruinError
+from pybruin.pyyaml import yaml
 from pybruin.records import Record, field
 
 DEFAULT_CONFIG_NAME = ".bruin.yml"
@@ -121,7 +120,6 @@ class BruinConfig(Record, frozen=False):
             return build_connection(type_key, fields, base_dir=self.path.parent, environ=self._environ)
         except ConnectionConfigError as exc:
             raise ConnectionConfigError(f"{where}: {exc}") from None
-
 
     def _credential_variables(self, type_key: str, entry: Mapping[object, object]) -> set[str]:
         """The variables of `entry` (as written) that hold credentials, so that no asset inherits them."""

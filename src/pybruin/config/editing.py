@@ -19,13 +19,11 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import yaml
-from yaml import MappingNode, Node, ScalarNode, SequenceNode
-
 from pybruin.config.bruin_yml import ignore_in_git, load_config, read_config_text
 from pybruin.config.connections import build_connection
 from pybruin.config.yamlfiles import load_config_yaml, yaml_error
 from pybruin.errors import BruinError
+from pybruin.pyyaml import yaml
 from pybruin.records import Record
 
 _DEFAULT_INDENT = 2  # nested mapping keys, relative to their parent key
@@ -131,7 +129,7 @@ def update_environment(config_path: Path, name: str, new_name: str = "", schema_
     if new_name != name:
         edits.append(_Edit(env.key.start_mark.index, env.key.end_mark.index, _flow(new_name)))
         default = config._get(config.root, "default_environment")
-        if default is not None and isinstance(default.value, ScalarNode) and default.value.value == name:
+        if default is not None and isinstance(default.value, yaml.ScalarNode) and default.value.value == name:
             edits.append(_Edit(default.value.start_mark.index, default.value.end_mark.index, _flow(new_name)))
     if schema_prefix:
         edits.append(config.setting(env, "schema_prefix", schema_prefix))
@@ -143,7 +141,7 @@ def delete_environment(config_path: Path, name: str) -> None:
     config = _ConfigText.read(config_path)
     config.environment(name)  # it must exist
     environments = config._get(config.root, "environments")
-    assert environments is not None and isinstance(environments.value, MappingNode)
+    assert environments is not None and isinstance(environments.value, yaml.MappingNode)
     names = [key.value for key, _ in environments.value.value]
     if len(names) == 1:
         raise BruinError("cannot delete the last environment")
@@ -153,7 +151,7 @@ def delete_environment(config_path: Path, name: str) -> None:
         )
     edits = [config._without(environments.value, names.index(name))]
     default = config._get(config.root, "default_environment")
-    if default is not None and isinstance(default.value, ScalarNode) and default.value.value == name:
+    if default is not None and isinstance(default.value, yaml.ScalarNode) and default.value.value == name:
         remaining = next(other for other in names if other != name)
         edits.append(_Edit(default.value.start_mark.index, default.value.end_mark.index, _flow(remaining)))
     config.save(edits)
@@ -183,18 +181,18 @@ def environment_names(config_path: Path) -> tuple[str, list[str]]:
     config = _ConfigText.read(config_path)
     environments = config._get(config.root, "environments")
     names = [str(key.value) for key, _ in environments.value.value] if environments is not None and isinstance(
-        environments.value, MappingNode) else []  # fmt: skip
+        environments.value, yaml.MappingNode) else []  # fmt: skip
     default = config._get(config.root, "default_environment")
-    chosen = default.value.value if default is not None and isinstance(default.value, ScalarNode) else ""
+    chosen = default.value.value if default is not None and isinstance(default.value, yaml.ScalarNode) else ""
     return str(chosen or "default"), names
 
 
 class _Entry(Record):
     """A key and its value inside ``parent``, a mapping node."""
 
-    parent: MappingNode
-    key: Node
-    value: Node
+    parent: yaml.MappingNode
+    key: yaml.Node
+    value: yaml.Node
 
 
 class _Found(Record):
@@ -288,7 +286,7 @@ class _ConfigText:
         node = environments.value
         if _is_empty(node):
             return self._fill_mapping(environments, {name: body})
-        if not isinstance(node, MappingNode) or node.flow_style:
+        if not isinstance(node, yaml.MappingNode) or node.flow_style:
             raise BruinError(
                 f"cannot edit {self.path} automatically: its environments are written inline; edit it by hand"
             )
@@ -296,10 +294,10 @@ class _ConfigText:
 
     def setting(self, env: _Entry, key: str, value: str) -> _Edit:
         """The edit setting `key: value` in an environment's mapping, replacing the value if present."""
-        if not isinstance(env.value, MappingNode) or env.value.flow_style:
+        if not isinstance(env.value, yaml.MappingNode) or env.value.flow_style:
             raise BruinError(f"cannot edit {self.path} automatically: environment '{env.key.value}' is written inline")
         existing = self._get(env.value, key)
-        if existing is not None and isinstance(existing.value, ScalarNode):
+        if existing is not None and isinstance(existing.value, yaml.ScalarNode):
             return _Edit(existing.value.start_mark.index, existing.value.end_mark.index, _flow(value))
         column = env.value.start_mark.column
         return self._lines_after(env.value, self._mapping_block({key: value}, column))
@@ -318,21 +316,21 @@ class _ConfigText:
         pad = " " * column
         return "".join((pad + line if line else "") + self.newline for line in text.splitlines())
 
-    def find(self, env: Node, name: str) -> _Found | None:
+    def find(self, env: yaml.Node, name: str) -> _Found | None:
         connections = self._get(env, "connections")
-        if connections is None or not isinstance(connections.value, MappingNode):
+        if connections is None or not isinstance(connections.value, yaml.MappingNode):
             return None
         for type_index, (_, entries) in enumerate(connections.value.value):
-            if not isinstance(entries, SequenceNode):
+            if not isinstance(entries, yaml.SequenceNode):
                 continue
             for index, item in enumerate(entries.value):
                 named = self._get(item, "name")
-                if named is not None and isinstance(named.value, ScalarNode) and named.value.value == name:
+                if named is not None and isinstance(named.value, yaml.ScalarNode) and named.value.value == name:
                     return _Found(connections, type_index, index)
         return None
 
-    def _get(self, node: Node | None, key: str) -> _Entry | None:
-        if not isinstance(node, MappingNode):
+    def _get(self, node: yaml.Node | None, key: str) -> _Entry | None:
+        if not isinstance(node, yaml.MappingNode):
             return None
         return next((_Entry(node, k, v) for k, v in node.value if k.value == key), None)
 
@@ -354,7 +352,7 @@ class _ConfigText:
         node = slot.value
         if _is_empty(node):
             return self._fill(slot, addition)
-        if not isinstance(node, MappingNode if isinstance(addition, dict) else SequenceNode):
+        if not isinstance(node, yaml.MappingNode if isinstance(addition, dict) else yaml.SequenceNode):
             kind = "a mapping" if isinstance(addition, dict) else "a list"
             raise BruinError(f"{self.path}:{node.start_mark.line + 1}: '{slot.key.value}' must hold {kind}")
         if node.flow_style:
@@ -388,7 +386,7 @@ class _ConfigText:
             for number, line in enumerate(lines)
         )
 
-    def _lines_after(self, node: Node, lines: str) -> _Edit:
+    def _lines_after(self, node: yaml.Node, lines: str) -> _Edit:
         """Insert ``lines`` right after the last line of ``node``."""
         at = self._line_after(self._end(node))
         needs_break = at == len(self.text) and not self.text.endswith("\n")
@@ -410,7 +408,7 @@ class _ConfigText:
         start = self._line_start(connections.start_mark.index)
         return [_Edit(colon, colon, " {}"), _Edit(start, self._line_after(self._end(connections)), "")]
 
-    def _without(self, node: MappingNode | SequenceNode, index: int) -> _Edit:
+    def _without(self, node: yaml.MappingNode | yaml.SequenceNode, index: int) -> _Edit:
         """The edit removing child ``index`` of a collection that has at least two children."""
         spans = self._spans(node)
         start, end = spans[index]
@@ -422,20 +420,20 @@ class _ConfigText:
 
     # -- positions -----------------------------------------------------------------------------
 
-    def _spans(self, node: MappingNode | SequenceNode) -> list[tuple[int, int]]:
+    def _spans(self, node: yaml.MappingNode | yaml.SequenceNode) -> list[tuple[int, int]]:
         """Where each child's own text starts and ends (a block list item starts at its dash)."""
-        if isinstance(node, MappingNode):
+        if isinstance(node, yaml.MappingNode):
             return [(key.start_mark.index, self._end(value)) for key, value in node.value]
         spans = [(item.start_mark.index, self._end(item)) for item in node.value]
         if node.flow_style:
             return spans
         return [(self.text.rindex("-", 0, start), end) for start, end in spans]
 
-    def _end(self, node: Node) -> int:
+    def _end(self, node: yaml.Node) -> int:
         """The index just past a node's own text: a block collection ends where its last value does,
         before any comment or blank line that follows it."""
-        while isinstance(node, MappingNode | SequenceNode) and not node.flow_style:
-            node = node.value[-1][1] if isinstance(node, MappingNode) else node.value[-1]
+        while isinstance(node, yaml.MappingNode | yaml.SequenceNode) and not node.flow_style:
+            node = node.value[-1][1] if isinstance(node, yaml.MappingNode) else node.value[-1]
         return node.end_mark.index
 
     def _line_start(self, index: int) -> int:
@@ -451,29 +449,29 @@ class _ConfigText:
         steps = [
             (value, value.start_mark.column - key.start_mark.column)
             for key, value in _block_pairs(self.root)
-            if isinstance(value, MappingNode | SequenceNode) and value.value and not value.flow_style
+            if isinstance(value, yaml.MappingNode | yaml.SequenceNode) and value.value and not value.flow_style
         ]
-        indent = next((s for v, s in steps if isinstance(v, MappingNode) and 2 <= s <= 9), _DEFAULT_INDENT)
-        dash = next((s for v, s in steps if isinstance(v, SequenceNode) and 0 <= s <= 8), _DEFAULT_DASH_OFFSET)
+        indent = next((s for v, s in steps if isinstance(v, yaml.MappingNode) and 2 <= s <= 9), _DEFAULT_INDENT)
+        dash = next((s for v, s in steps if isinstance(v, yaml.SequenceNode) and 0 <= s <= 8), _DEFAULT_DASH_OFFSET)
         return indent, dash
 
 
-def _block_pairs(root: Node | None) -> Iterator[tuple[Node, Node]]:
+def _block_pairs(root: yaml.Node | None) -> Iterator[tuple[yaml.Node, yaml.Node]]:
     """Every key and value of every block mapping, in document order."""
     pending = [root]
     while pending:
         node = pending.pop()
-        if isinstance(node, MappingNode):
+        if isinstance(node, yaml.MappingNode):
             if not node.flow_style:
                 yield from node.value
             pending.extend(reversed([value for _, value in node.value]))
-        elif isinstance(node, SequenceNode):
+        elif isinstance(node, yaml.SequenceNode):
             pending.extend(reversed(node.value))
 
 
-def _is_empty(node: Node) -> bool:
+def _is_empty(node: yaml.Node) -> bool:
     """Nothing, ``~``/``null``, ``{}`` or ``[]``: a value that can simply be replaced."""
-    if isinstance(node, ScalarNode):
+    if isinstance(node, yaml.ScalarNode):
         return node.tag == "tag:yaml.org,2002:null"
     return not node.value
 

@@ -14,13 +14,12 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import yaml
-
 from pybruin.config.connections import credential_fields
 from pybruin.config.expand import expand_unset_to_empty
 from pybruin.config.sops import ENCRYPTED_VALUE, is_encrypted
 from pybruin.config.yamlfiles import PlainScalar, load_config_yaml, resolve_plain
 from pybruin.errors import BruinError
+from pybruin.pyyaml import yaml
 from pybruin.records import Record
 
 

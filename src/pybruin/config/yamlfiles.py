@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-import yaml
+from pybruin.pyyaml import yaml
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOOLEANS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}

@@ -12,8 +12,6 @@ import os
 import re
 from pathlib import Path
 
-import yaml
-
 from pybruin.config.yamlfiles import BoundedAliases, yaml_error
 from pybruin.durations import go_duration_nanoseconds
 from pybruin.errors import BruinError
@@ -30,6 +28,7 @@ from pybruin.pipeline.model import (
     SecretMapping,
     TimeModifier,
 )
+from pybruin.pyyaml import yaml
 from pybruin.records import Record, field
 
 YAML_ASSET_SUFFIXES = ("asset.yml", "asset.yaml", "task.yml", "task.yaml")

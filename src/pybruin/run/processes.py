@@ -14,7 +14,7 @@ from contextlib import nullcontext, suppress
 from pathlib import Path
 
 from pybruin.errors import BruinError
-from pybruin.run.bootstrap import NON_DUMPABLE, SECRETS_FD_VARIABLE, bootstrap_payload
+from pybruin.run.bootstrap import NON_DUMPABLE, SECRETS_FD_VARIABLE
 from pybruin.run.cancel import Cancellation
 from pybruin.run.output import AssetStream
 
@@ -50,16 +50,15 @@ class ChildProcesses:
         cwd: Path,
         stream: AssetStream,
         cancellation: Cancellation | None = None,
-        hidden: Mapping[str, str] | None = None,
+        pipe: bytes | None = None,
         pass_fds: tuple[int, ...] = (),
-        compiled: bytes | None = None,
     ) -> int:
         """Run a process with stdout and stderr merged into `stream`; returns the exit code (negative: the
-        signal that ended it). `cancellation` stops the process group. `hidden` variables reach the process
-        through a pipe that the Python bootstrap reads (`pybruin.run.bootstrap`), never its environment block;
-        so does `compiled`, the asset's code compiled by `bootstrap.precompiled`. `pass_fds` are other
-        descriptors the process inherits (a materializing asset's Arrow pipe)."""
-        group = self._start(argv, env=env, cwd=cwd, hidden=hidden, pass_fds=pass_fds, compiled=compiled)
+        signal that ended it). `cancellation` stops the process group. `pipe` is written to a pipe the process
+        inherits, named by `SECRETS_FD_VARIABLE`: what the Python bootstrap reads (`bootstrap.python_launch`),
+        secret variables that never enter its environment block among it. `pass_fds` are other descriptors the
+        process inherits (a materializing asset's Arrow pipe)."""
+        group = self._start(argv, env=env, cwd=cwd, pipe=pipe, pass_fds=pass_fds)
         try:
             with cancellation.on_cancel(group.terminate) if cancellation else nullcontext():
                 group.pump(stream, grace=self.GRACE_SECONDS, drain=self.DRAIN_SECONDS)
@@ -83,9 +82,8 @@ class ChildProcesses:
         *,
         env: Mapping[str, str],
         cwd: Path,
-        hidden: Mapping[str, str] | None,
+        pipe: bytes | None,
         pass_fds: tuple[int, ...],
-        compiled: bytes | None,
     ) -> _Group:
         if self._stopping:
             raise BruinError("the run was interrupted")
@@ -94,7 +92,7 @@ class ChildProcesses:
             self._sealed = True
         environment = dict(env)
         reader = writer = -1
-        if hidden is not None:
+        if pipe is not None:
             reader, writer = os.pipe()
             environment[SECRETS_FD_VARIABLE] = str(reader)
         try:
@@ -106,15 +104,15 @@ class ChildProcesses:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 process_group=0,
-                pass_fds=(*pass_fds, reader) if hidden is not None else pass_fds,
+                pass_fds=(*pass_fds, reader) if pipe is not None else pass_fds,
             )
         except OSError as exc:
             raise BruinError(f"failed to start {Path(argv[0]).name}: {exc.strerror}") from None
         finally:
-            if hidden is not None:
+            if pipe is not None:
                 os.close(reader)
-        if hidden is not None:
-            _send_and_close(writer, bootstrap_payload(hidden, compiled))
+        if pipe is not None:
+            _send_and_close(writer, pipe)
         group = _Group(process)
         with self._lock:
             self._live.add(group)

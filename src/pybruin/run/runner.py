@@ -3,7 +3,6 @@ dependency order, reported at the end."""
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 import traceback
@@ -19,7 +18,7 @@ from pybruin.plan import Plan, Task, TaskKind
 from pybruin.plan.unsupported import NO_OP_TYPES
 from pybruin.platforms import SEED_ASSET_TYPES, SQL_ASSET_TYPES
 from pybruin.records import replace
-from pybruin.run.bootstrap import precompiled, python_command
+from pybruin.run.bootstrap import python_launch
 from pybruin.run.cancel import Cancellation, Why, deadline
 from pybruin.run.child_env import (
     ChildEnvironments,
@@ -303,7 +302,7 @@ class Runner:
             self._databases.release_idle()
         stream = self.output.asset_stream(asset.name)
         file = str(asset.executable_file.resolve())
-        hidden = compiled = None
+        pipe = None
         receiver = None
         try:
             cwd = self.project_root
@@ -317,16 +316,14 @@ class Runner:
                     script = child_script(asset, self.project_root)
                 argv = [interpreter, *script]
                 if not self.allow_debugging:  # not dumpable, its secrets out of its environment block
-                    argv = [*python_command(interpreter, script[0]), *script[1:]]
                     hidden = {secret.inject_as: env.pop(secret.inject_as) for secret in received
                               if secret.inject_as in env}  # fmt: skip
-                    if interpreter == sys.executable:  # the same Python: it can run code compiled here
-                        compiled = precompiled(script[0])
+                    argv, pipe = python_launch(interpreter, script, hidden)
             else:
                 argv = [rscript_path(), file]
             code = self._children.run(
-                argv, env=env, cwd=cwd, stream=stream, cancellation=cancellation, hidden=hidden,
-                pass_fds=(receiver.write_fd,) if receiver else (), compiled=compiled,
+                argv, env=env, cwd=cwd, stream=stream, cancellation=cancellation, pipe=pipe,
+                pass_fds=(receiver.write_fd,) if receiver else (),
             )  # fmt: skip
         finally:
             if receiver is not None:
