@@ -66,10 +66,12 @@ _RUN_ID = re.compile(r"[A-Za-z0-9_.:+-]{1,200}")
 
 
 def new_run_id(environ: Mapping[str, str]) -> str:
-    """`BRUIN_RUN_ID` when given, else upstream's timestamp and a random suffix.
+    """`BRUIN_RUN_ID` when given, else upstream's timestamp and a suffix: the microseconds, then a random part.
 
     Upstream's ids have one-second resolution, so runs started together would share a log and a manifest;
-    the suffix keeps them apart. A given id names files under `logs/`, so it may not name a path.
+    the suffix keeps them apart, and keeps a project's ids (its run history, `logs/runs/<pipeline>/`) sorting in
+    the order the runs started, within a second too. A given id names files under `logs/`, so it may not name a
+    path.
     """
     given = environ.get("BRUIN_RUN_ID")
     if given:
@@ -78,7 +80,8 @@ def new_run_id(environ: Mapping[str, str]) -> str:
                 "invalid BRUIN_RUN_ID: use letters, digits and _ . : + - only, without '..' or a leading '.'"
             )
         return given
-    return f"{datetime.now().strftime('%Y_%m_%d_%H_%M_%S')}_{os.urandom(4).hex()}"
+    now = datetime.now()
+    return f"{now:%Y_%m_%d_%H_%M_%S}_{now.microsecond:06d}{os.urandom(2).hex()}"
 
 
 _VAR_NAME = re.compile(r"^[A-Za-z_][\w-]*$")
