@@ -73,3 +73,5 @@ def test_a_one_asset_run_imports_no_sdk_driver_or_pydantic(project):
                          "pybruin.secrets.local", "pybruin.secrets.registry", "pybruin.secrets.view"}  # fmt: skip
     assert not {m for m in loaded if m.startswith("pybruin.platforms.")}, "a Python asset needs no SQL platform"
     assert not {"pybruin.run.templating", "pybruin.run.sql_helpers"} & loaded
+    # the state file's compatibility hash reads `depends` as written without the parse documents' classes
+    assert not {"pybruin.inspection.parsing", "pybruin.documents.parse"} & loaded

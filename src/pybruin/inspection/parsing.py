@@ -18,6 +18,8 @@ from typing import Any
 from pybruin.documents import parse as doc
 from pybruin.errors import BruinError
 from pybruin.pipeline.checks import COLUMN_CHECKS, column_check_id, custom_check_id
+from pybruin.pipeline.depends import WrittenDependency, asset_dependencies, written_dependencies
+from pybruin.pipeline.depends import scalar_text as _text
 from pybruin.pipeline.headers import YAML_ASSET_SUFFIXES, read_text
 from pybruin.pipeline.loader import PIPELINE_FILE_NAMES, load_asset, load_pipeline
 from pybruin.pipeline.model import Asset, Pipeline
@@ -310,8 +312,7 @@ def _executable(asset: Asset, content: bool) -> doc.ExecutableFile:
 
 def asset_upstreams(asset: Asset, pipeline: Pipeline) -> list[doc.Upstream]:
     """The asset's `depends` entries as written, then the pipeline default's it lacks."""
-    defaults = _mapping(pipeline.definition.get("default"))
-    return _upstreams(asset.header.get("depends"), defaults.get("depends"))
+    return [_upstream(written) for written in asset_dependencies(asset, pipeline)]
 
 
 def written_upstreams(asset: Asset) -> list[doc.Upstream]:
@@ -320,30 +321,17 @@ def written_upstreams(asset: Asset) -> list[doc.Upstream]:
 
 
 def _upstreams(*sources: object) -> list[doc.Upstream]:
-    found: list[doc.Upstream] = []
-    seen: set[tuple[str, str]] = set()
-    for source in sources:
-        items = source if isinstance(source, list) else [] if source is None else [source]
-        for item in items:
-            upstream = _upstream(item)
-            if upstream is not None and (upstream.type, upstream.value) not in seen:
-                seen.add((upstream.type, upstream.value))
-                found.append(upstream)
-    return found
+    return [_upstream(written) for written in written_dependencies(*sources)]
 
 
-def _upstream(item: object) -> doc.Upstream | None:
-    if isinstance(item, str):
-        return doc.Upstream("asset", item)
-    if not isinstance(item, dict):
-        return None
-    kind = "uri" if item.get("uri") is not None and item.get("asset") is None else "asset"
+def _upstream(written: WrittenDependency) -> doc.Upstream:
+    item = written.entry
     mode = str(item.get("mode") or "full").lower()
     columns = [doc.UpstreamColumn(_text(c.get("name")), _text(c.get("usage")))
                for c in item.get("columns") or [] if isinstance(c, dict)]  # fmt: skip
     return doc.Upstream(
-        kind,
-        _text(item.get(kind)),
+        written.type,
+        written.value,
         metadata=_sorted(_mapping(item.get("metadata"))),
         columns=columns,
         mode=mode if mode in ("full", "symbolic") else "full",
@@ -497,14 +485,6 @@ def _seconds(value: object) -> int:
 
 
 # -- small readers ------------------------------------------------------------------------------
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else str(value)
 
 
 def _texts(value: object) -> list[str]:

@@ -7,7 +7,7 @@ any of its code runs: `python -c BOOTSTRAP <file>` calls `prctl(PR_SET_DUMPABLE,
 costs a fraction of importing `ctypes`), reads its secret variables from an inherited pipe into `os.environ`
 (so they were never in the environment block that `/proc/<pid>/environ` shows, not even before the `prctl`),
 and runs the file as `__main__`: `sys.argv`, `sys.path[0]`, `__file__` and tracebacks (the bootstrap's own
-frame left out) are those of `python <file>`. Processes the asset starts inherit the variables as usual.
+frames left out) are those of `python <file>`. Processes the asset starts inherit the variables as usual.
 
 For pybruin's own interpreter the pipe also brings the code, compiled by pybruin (`python_launch`): the asset's
 file (`precompiled`: a process's first `compile()` builds Python's AST classes, which costs an asset process a

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pybruin.errors import BruinError
+from pybruin.pipeline.depends import asset_dependencies
 from pybruin.pipeline.model import Pipeline
 from pybruin.run.files import write_atomically
 
@@ -25,14 +26,12 @@ def compatibility_hash(pipeline: Pipeline) -> str:
     """Upstream's hash of a pipeline's shape: its name, and each asset's name, enabled flag and upstreams."""
     import hashlib
 
-    from pybruin.inspection.parsing import asset_upstreams
-
     text = pipeline.name
     for asset in pipeline.assets:
         text += ":" + asset.name + "{"
         if not asset.enabled:
             text += ":enabled:false"
-        for upstream in asset_upstreams(asset, pipeline):
+        for upstream in asset_dependencies(asset, pipeline):
             text += ":" + upstream.value + ":" + upstream.type + ":"
         text += "}"
     return hashlib.sha256((text + ":").encode()).hexdigest()
