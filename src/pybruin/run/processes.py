@@ -107,6 +107,8 @@ class ChildProcesses:
                 pass_fds=(*pass_fds, reader) if pipe is not None else pass_fds,
             )
         except OSError as exc:
+            if pipe is not None:
+                os.close(writer)
             raise BruinError(f"failed to start {Path(argv[0]).name}: {exc.strerror}") from None
         finally:
             if pipe is not None:
